@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+// Framepipe: sandboxed WebAssembly compute kernels → slot ring → Vulkan, measured end to end.
+// Layering is one way, left to right (see docs/architecture.md):
+//   KernelRuntime → FrameHandoff ← VulkanRender, FrameTiming; Framepipe wires them; framepipe is the CLI.
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Framepipe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "framepipe", targets: ["framepipe"]),
+        .library(name: "Framepipe", targets: ["Framepipe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // System libraries (Debian packages named in `providers`; scripts/setup.sh installs them).
+        .systemLibrary(
+            name: "CVulkan", pkgConfig: "vulkan",
+            providers: [.apt(["libvulkan-dev"])]),
+        .systemLibrary(
+            name: "CGLFW", pkgConfig: "glfw3",
+            providers: [.apt(["libglfw3-dev"])]),
+        // What Swift cannot import or should not do itself. CSystemShim: futex, pthread affinity
+        // (no dependencies, so the handoff may use it); CFramepipe: PNG through libpng.
+        .target(name: "CSystemShim"),
+        .target(
+            name: "CFramepipe",
+            linkerSettings: [.linkedLibrary("png16")]),
+
+        // Stages.
+        .target(
+            name: "FrameHandoff",
+            dependencies: ["CSystemShim", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strictSwift),
+        .target(
+            name: "KernelRuntime",
+            dependencies: [
+                "FrameHandoff", "CSystemShim",
+                .product(name: "WasmKit", package: "WasmKit"),
+            ],
+            swiftSettings: strictSwift),
+        .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW"], swiftSettings: strictSwift),
+        .target(name: "FrameTiming", swiftSettings: strictSwift),
+        .target(
+            name: "Framepipe",
+            dependencies: ["FrameHandoff", "KernelRuntime", "VulkanRender", "FrameTiming", "CFramepipe"],
+            swiftSettings: strictSwift),
+        .executableTarget(
+            name: "framepipe",
+            dependencies: [
+                "Framepipe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift),
+
+        // Tests.
+        .testTarget(name: "FrameHandoffTests", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "FrameHandoff"],
+            resources: [.copy("BadModules")],
+            swiftSettings: strictSwift),
+        .testTarget(name: "VulkanRenderTests", dependencies: ["VulkanRender"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "FramepipeTests", dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming"],
+            swiftSettings: strictSwift),
+    ]
+)

@@ -1,0 +1,45 @@
+import KernelRuntime
+import VulkanRender
+
+/// Exit codes of the `framepipe` command: a contract with scripts (docs/cli.md).
+public enum ExitStatus: Int32, Sendable {
+    case ok = 0
+    /// Anything else that went wrong at run time (I/O, Vulkan call failure).
+    case failure = 1
+    /// The kernel file is unusable: unreadable, not wasm, invalid, not ABI v1, fp_init failed.
+    case badKernel = 2
+    /// No Vulkan loader or no Vulkan device.
+    case noVulkan = 3
+    /// The kernel ran but was disabled after repeated failed frames.
+    case kernelFailed = 5
+    /// Bad command-line arguments (ArgumentParser's own code for usage errors).
+    case usage = 64
+}
+
+/// A failure to report to the user: one line, and the exit code that says what kind it is.
+public struct FramepipeError: Error, CustomStringConvertible, Sendable {
+    public let exitCode: ExitStatus
+    public let message: String
+
+    public init(_ exitCode: ExitStatus, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    public init(_ error: KernelError) {
+        switch error.kind {
+        case .unreadable, .invalidModule: self.init(.badKernel, error.message)
+        case .runtimeFault: self.init(.badKernel, error.message)
+        }
+    }
+
+    public init(_ error: RenderError) {
+        switch error.kind {
+        case .noLoader, .noDevice: self.init(.noVulkan, error.message)
+        case .badRequest: self.init(.usage, error.message)
+        case .vulkan: self.init(.failure, error.message)
+        }
+    }
+}

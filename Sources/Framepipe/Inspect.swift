@@ -1,0 +1,48 @@
+import KernelRuntime
+
+/// What `framepipe inspect` tells about a kernel: its exports and what it declares at run time.
+public struct KernelInspection: Sendable {
+    public let path: String
+    public let byteCount: Int
+    public let exports: [String]
+    public let imports: [String]
+    public let abiVersion: Int32
+    public let format: KernelFormat
+    public let isStateful: Bool
+    public let width: Int
+    public let height: Int
+    public let units: Int
+    public let outputOffset: Int
+    public let outputByteCount: Int
+    public let memoryByteCount: Int
+
+    /// Loads, instantiates and initialises the kernel at `width`×`height`; every ABI check applies.
+    public static func inspect(path: String, width: Int, height: Int) throws(FramepipeError) -> KernelInspection {
+        do throws(KernelError) {
+            let module = try KernelModule(path: path)
+            let instance = try KernelInstance(module: module, width: width, height: height)
+            return KernelInspection(
+                path: path, byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
+                abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
+                width: width, height: height, units: instance.unitCount, outputOffset: instance.outputOffset,
+                outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount)
+        } catch {
+            throw FramepipeError(error)
+        }
+    }
+
+    public var text: String {
+        let unitName = format == .points ? "points" : "rows"
+        return """
+            kernel    \(path) (\(byteCount) bytes)
+            abi       v\(abiVersion)
+            format    \(format.rawValue) (\(format.name))
+            stateful  \(isStateful ? "yes (one instance, frames in order)" : "no (tiles may run in parallel)")
+            exports   \(exports.joined(separator: ", "))
+            imports   \(imports.isEmpty ? "none" : imports.joined(separator: ", "))
+            units     \(units) \(unitName) at \(width)x\(height)
+            output    offset \(outputOffset), \(outputByteCount) bytes
+            memory    \(memoryByteCount / 65536) pages (\(memoryByteCount / 1024) KiB) after fp_init
+            """
+    }
+}

@@ -1,0 +1,76 @@
+import CFramepipe
+import Foundation
+
+/// Report files are written whole or not at all: to a temporary file beside the target, then renamed.
+public enum OutputFiles {
+    public static func createDirectory(_ path: String) throws(FramepipeError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FramepipeError(.failure, "cannot create output directory \(path): \(error.localizedDescription)")
+        }
+    }
+
+    static func temporaryPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+    }
+
+    static func moveIntoPlace(_ temporary: String, _ path: String) throws(FramepipeError) {
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FramepipeError(.failure, "cannot write \(path): \(reason)")
+        }
+    }
+
+    public static func write(_ data: Data, to path: String) throws(FramepipeError) {
+        let temporary = temporaryPath(for: path)
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            unlink(temporary)
+            throw FramepipeError(.failure, "cannot write \(path): \(error.localizedDescription)")
+        }
+        try moveIntoPlace(temporary, path)
+    }
+
+    /// Writes 8-bit RGBA pixels (rows top first) as a PNG.
+    public static func writePNG(_ pixels: [UInt8], width: Int, height: Int, to path: String) throws(FramepipeError) {
+        guard width > 0, height > 0, pixels.count == width * height * 4 else {
+            throw FramepipeError(.failure, "internal: \(pixels.count) bytes is not a \(width)x\(height) RGBA image")
+        }
+        let temporary = temporaryPath(for: path)
+        var message = [CChar](repeating: 0, count: 256)
+        let status = fp_png_write_rgba8(
+            temporary, pixels, UInt32(width), UInt32(height), width * 4, &message, message.count)
+        guard status == 0 else {
+            unlink(temporary)
+            throw FramepipeError(.failure, "cannot write \(path): \(cText(message))")
+        }
+        try moveIntoPlace(temporary, path)
+    }
+
+    /// Reads any PNG as 8-bit RGBA.
+    public static func readPNG(_ path: String) throws(FramepipeError) -> (pixels: [UInt8], width: Int, height: Int) {
+        var width: UInt32 = 0
+        var height: UInt32 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        var pixels: [UInt8] = []
+        let sizeStatus = fp_png_read_rgba8(path, nil, 0, &width, &height, &message, message.count)
+        guard sizeStatus == ERANGE else {
+            throw FramepipeError(.failure, "\(path): \(cText(message))")
+        }
+        pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
+        guard fp_png_read_rgba8(path, &pixels, pixels.count, &width, &height, &message, message.count) == 0 else {
+            throw FramepipeError(.failure, "\(path): \(cText(message))")
+        }
+        return (pixels, Int(width), Int(height))
+    }
+
+    /// A NUL-terminated C message buffer as a Swift string.
+    static func cText(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,22 @@
+/// Everything that can be wrong with a kernel, each as one line that says what is wrong and how to fix it.
+public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// The file could not be read.
+        case unreadable
+        /// The module is refused at load: not wasm, truncated, invalid, or not ABI v1.
+        case invalidModule
+        /// The kernel ran and failed: trap, out of fuel, non-zero return, bad output region.
+        case runtimeFault
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        // One line, whatever the engine handed us.
+        self.message = message.split(whereSeparator: \.isNewline).joined(separator: " | ")
+    }
+
+    public var description: String { message }
+}

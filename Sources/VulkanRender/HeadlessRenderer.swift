@@ -1,0 +1,385 @@
+// HeadlessRenderer: uploads RGBA8 frames, draws them with a full-screen triangle into an offscreen target, and reads
+// completion, GPU time and (on request) pixels back.
+//
+// Unsafe pointer invariants (the only raw memory here is the persistently mapped, HOST_COHERENT memory owned by
+// VulkanObjects):
+// - slot.stagingMapped (width*height*4 bytes): the host writes it only in submitFrame, and only after the slot's
+//   previous frame is known complete (its fence was waited on / observed signalled and `slotBusy` cleared). Between
+//   vkQueueSubmit and that fence signal only the GPU reads it (vkCmdCopyBufferToImage). The fence therefore makes the
+//   reuse race-free; vkQueueSubmit itself makes the host write visible to the device, and coherence means no flush.
+// - readbackMapped (width*height*4 bytes): written only by the GPU inside readBackLastFrame's own submission, which
+//   ends with a TRANSFER→HOST barrier; the host copies it out only after waiting on readbackFence, and nothing else
+//   submits a write to it, so the bytes are stable while copied.
+// - The caller's `pixels` buffer is read only during submitFrame (memcpy into staging), never retained.
+// This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
+
+import CVulkan
+
+public struct SubmittedFrame: Sendable {
+    public let tag: UInt64
+    /// CLOCK_MONOTONIC ns just before vkQueueSubmit.
+    public let submitNanos: UInt64
+}
+
+public struct CompletedFrame: Sendable {
+    public let tag: UInt64
+    public let submitNanos: UInt64
+    /// CLOCK_MONOTONIC ns when the host saw the fence signalled.
+    public let completeNanos: UInt64
+    /// (end - start timestamp) * timestampPeriod; nil if the queue has no timestamps.
+    public let gpuNanos: Double?
+}
+
+public final class HeadlessRenderer {
+    public let device: VulkanDeviceInfo
+    public let width: Int
+    public let height: Int
+
+    private let vk: VulkanObjects
+    private let frameBytes: Int
+    private let timestampPeriod: Double
+    /// Mask for timestampValidBits < 64: the counter wraps at that width, so differences are taken modulo it.
+    private let timestampMask: UInt64
+
+    /// A submitted frame not yet returned to the caller, in submission order.
+    private struct Pending {
+        let tag: UInt64
+        let submitNanos: UInt64
+        let slot: Int
+        var completeNanos: UInt64?  // set once the fence was seen signalled (and the timestamps were read)
+        var gpuNanos: Double?
+    }
+    private var pending: [Pending] = []
+    /// slotBusy[s]: slot s holds a submitted frame whose fence has not yet been observed signalled.
+    private var slotBusy: [Bool]
+    private var nextSlot = 0
+    private var lastSubmittedSlot: Int?
+
+    public init(width: Int, height: Int, framesInFlight: Int = 2, deviceIndex: Int? = nil) throws(RenderError) {
+        guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
+            throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
+        }
+        guard (1...16).contains(framesInFlight) else {
+            throw .badRequest("framesInFlight \(framesInFlight) is invalid: use 1 to 16 (2 or 3 is typical)")
+        }
+
+        let vk = VulkanObjects()
+        let instance = try VulkanSystem.createInstance()
+        vk.instance = instance
+        let physicals = try VulkanSystem.physicalDevices(instance)
+        if physicals.isEmpty {
+            throw RenderError(kind: .noDevice, message: "no Vulkan device found: \(RenderError.installHint)")
+        }
+        let infos = physicals.enumerated().map { VulkanSystem.describe($0.element, index: $0.offset) }
+
+        let chosen: Int
+        let family: (index: UInt32, timestampValidBits: UInt32)
+        if let deviceIndex {
+            guard infos.indices.contains(deviceIndex) else {
+                throw .badRequest("no Vulkan device \(deviceIndex): run `framepipe devices`")
+            }
+            guard let f = VulkanSystem.graphicsQueueFamily(physicals[deviceIndex]) else {
+                throw .badRequest(
+                    "Vulkan device \(deviceIndex) (\(infos[deviceIndex].name)) has no graphics queue: "
+                        + "pick another with `framepipe devices`")
+            }
+            (chosen, family) = (deviceIndex, f)
+        } else {
+            let candidates = infos.compactMap { info in
+                VulkanSystem.graphicsQueueFamily(physicals[info.index]).map { (info, $0) }
+            }
+            guard
+                let best = candidates.min(by: {
+                    (VulkanSystem.preferenceRank($0.0.type), $0.0.index)
+                        < (VulkanSystem.preferenceRank($1.0.type), $1.0.index)
+                })
+            else {
+                throw RenderError(
+                    kind: .noDevice, message: "no Vulkan device with a graphics queue: \(RenderError.installHint)")
+            }
+            (chosen, family) = (best.0.index, best.1)
+        }
+        let physical = physicals[chosen]
+        let info = infos[chosen]
+
+        var props = VkPhysicalDeviceProperties()
+        vkGetPhysicalDeviceProperties(physical, &props)
+        let limits = props.limits
+        let maxSide = Int(min(limits.maxImageDimension2D, limits.maxFramebufferWidth, limits.maxFramebufferHeight))
+        guard width <= maxSide, height <= maxSide else {
+            throw .badRequest(
+                "frame size \(width)x\(height) exceeds \(info.name)'s limit of \(maxSide) pixels per side: "
+                    + "use a smaller size")
+        }
+        var formatProps = VkFormatProperties()
+        vkGetPhysicalDeviceFormatProperties(physical, VulkanObjects.colorFormat, &formatProps)
+        let neededFeatures =
+            VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
+        guard formatProps.optimalTilingFeatures & neededFeatures == neededFeatures else {
+            throw RenderError(
+                kind: .noDevice,
+                message: "Vulkan device \(chosen) (\(info.name)) cannot sample and render R8G8B8A8_UNORM: "
+                    + "pick another with `framepipe devices`")
+        }
+
+        let timestamps = family.timestampValidBits > 0
+        try vk.createDevice(physical: physical, queueFamily: family.index)
+        try vk.createPipeline(width: UInt32(width), height: UInt32(height))
+        try vk.createSlots(
+            count: framesInFlight, width: UInt32(width), height: UInt32(height), timestamps: timestamps)
+        try vk.createReadback(width: UInt32(width), height: UInt32(height))
+
+        self.vk = vk
+        self.device = info
+        self.width = width
+        self.height = height
+        self.frameBytes = width * height * 4
+        self.timestampPeriod = Double(limits.timestampPeriod)
+        self.timestampMask =
+            family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
+        self.slotBusy = Array(repeating: false, count: framesInFlight)
+    }
+
+    // Destruction lives in VulkanObjects.deinit (vkDeviceWaitIdle first, then reverse creation order).
+
+    // MARK: - Frames
+
+    public func submitFrame(pixels: UnsafeRawBufferPointer, tag: UInt64) throws(RenderError) -> SubmittedFrame {
+        guard pixels.count == frameBytes, let source = pixels.baseAddress else {
+            throw .badRequest(
+                "submitFrame got \(pixels.count) bytes but a \(width)x\(height) RGBA8 frame is \(frameBytes): "
+                    + "pass exactly width*height*4 bytes")
+        }
+        let s = nextSlot
+        if slotBusy[s] {
+            // The slot's staging buffer, texture, target, command buffer and queries are all still the GPU's.
+            try waitForSlot(s)
+        }
+        let slot = vk.slots[s]
+        guard let staging = slot.stagingMapped, let commandBuffer = slot.commandBuffer, let fence = slot.fence
+        else { throw RenderError.vulkan("submitFrame (slot \(s) incomplete)", VK_ERROR_INITIALIZATION_FAILED) }
+
+        staging.copyMemory(from: source, byteCount: frameBytes)
+        try record(slot, into: commandBuffer)
+
+        // Reset only now: had recording failed, the fence would still be signalled and the slot reusable.
+        var fenceRef: VkFence? = fence
+        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
+        var commandRef: VkCommandBuffer? = commandBuffer
+        let submitNanos = monotonicNanos()
+        let r = withUnsafePointer(to: &commandRef) { cb in
+            var submit = VkSubmitInfo()
+            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+            submit.commandBufferCount = 1
+            submit.pCommandBuffers = cb
+            return vkQueueSubmit(vk.queue, 1, &submit, fence)
+        }
+        // On failure the fence stays unsignalled but slotBusy stays false, so nothing will ever wait on it; the
+        // next use of the slot resets it again.
+        try vkCheck(r, "vkQueueSubmit")
+
+        pending.append(Pending(tag: tag, submitNanos: submitNanos, slot: s))
+        slotBusy[s] = true
+        lastSubmittedSlot = s
+        nextSlot = (s + 1) % vk.slots.count
+        return SubmittedFrame(tag: tag, submitNanos: submitNanos)
+    }
+
+    public func collectCompleted() throws(RenderError) -> [CompletedFrame] {
+        var done = 0
+        // Stop at the first frame still running so results come back in submission order.
+        while done < pending.count {
+            if pending[done].completeNanos == nil {
+                let r = vkGetFenceStatus(vk.device, vk.slots[pending[done].slot].fence)
+                if r == VK_NOT_READY { break }
+                try vkCheck(r, "vkGetFenceStatus")
+                try harvest(slot: pending[done].slot)
+            }
+            done += 1
+        }
+        return takePending(done)
+    }
+
+    public func finish() throws(RenderError) -> [CompletedFrame] {
+        try waitForAll()
+        return takePending(pending.count)
+    }
+
+    /// Unlike `finish()`, completed frames stay queued, so a later collectCompleted/finish still reports them.
+    public func readBackLastFrame() throws(RenderError) -> [UInt8] {
+        guard let last = lastSubmittedSlot else {
+            throw .badRequest("readBackLastFrame: no frame has been submitted yet: call submitFrame first")
+        }
+        try waitForAll()
+        guard let commandBuffer = vk.readbackCommandBuffer, let fence = vk.readbackFence,
+            let mapped = vk.readbackMapped
+        else { throw RenderError.vulkan("readBackLastFrame (read-back objects missing)", VK_ERROR_INITIALIZATION_FAILED) }
+
+        var begin = VkCommandBufferBeginInfo()
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
+        try vkCheck(vkBeginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
+        // The render pass left the target in TRANSFER_SRC_OPTIMAL and its outgoing dependency already orders the
+        // colour writes before transfer reads in later submissions, so no image barrier is needed here.
+        var region = fullImageCopy()
+        vkCmdCopyImageToBuffer(
+            commandBuffer, vk.slots[last].target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, vk.readbackBuffer, 1, &region)
+        // Device writes reach the host domain only through a barrier with HOST_READ; the fence alone is not enough.
+        var toHost = VkBufferMemoryBarrier()
+        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
+        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
+        toHost.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
+        toHost.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
+        toHost.buffer = vk.readbackBuffer
+        toHost.offset = 0
+        toHost.size = VkDeviceSize(frameBytes)
+        vkCmdPipelineBarrier(
+            commandBuffer, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0,
+            0, nil, 1, &toHost, 0, nil)
+        try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
+
+        var fenceRef: VkFence? = fence
+        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
+        var commandRef: VkCommandBuffer? = commandBuffer
+        let r = withUnsafePointer(to: &commandRef) { cb in
+            var submit = VkSubmitInfo()
+            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
+            submit.commandBufferCount = 1
+            submit.pCommandBuffers = cb
+            return vkQueueSubmit(vk.queue, 1, &submit, fence)
+        }
+        try vkCheck(r, "vkQueueSubmit")
+        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
+
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: frameBytes))
+    }
+
+    // MARK: - Internals
+
+    private func fullImageCopy() -> VkBufferImageCopy {
+        var region = VkBufferImageCopy()
+        region.bufferOffset = 0
+        region.bufferRowLength = 0  // 0 = tightly packed rows of `width` texels, i.e. exactly the caller's layout
+        region.bufferImageHeight = 0
+        region.imageSubresource = VkImageSubresourceLayers(
+            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, mipLevel: 0, baseArrayLayer: 0, layerCount: 1)
+        region.imageOffset = VkOffset3D(x: 0, y: 0, z: 0)
+        region.imageExtent = VkExtent3D(width: UInt32(width), height: UInt32(height), depth: 1)
+        return region
+    }
+
+    private func record(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) throws(RenderError) {
+        var begin = VkCommandBufferBeginInfo()
+        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
+        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
+        try vkCheck(vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+
+        if let queries = slot.queryPool {
+            // Queries must be reset before each reuse; doing it in the command buffer needs no host round trip.
+            vkCmdResetQueryPool(cb, queries, 0, 2)
+            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
+        }
+
+        // Upload. UNDEFINED as old layout: the previous contents are about to be overwritten entirely. The source
+        // stage covers the previous frame's sampling of this texture (write-after-read needs only execution order).
+        var toTransfer = imageBarrier(
+            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+            srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
+        vkCmdPipelineBarrier(
+            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, 0,
+            0, nil, 0, nil, 1, &toTransfer)
+        var region = fullImageCopy()
+        vkCmdCopyBufferToImage(
+            cb, slot.staging, slot.texture, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
+        var toSampled = imageBarrier(
+            slot.texture, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+            srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
+        vkCmdPipelineBarrier(
+            cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
+            0, nil, 0, nil, 1, &toSampled)
+
+        // Draw. The render pass's subpass dependencies handle the target's layout transitions and hazards.
+        var pass = VkRenderPassBeginInfo()
+        pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
+        pass.renderPass = vk.renderPass
+        pass.framebuffer = slot.framebuffer
+        pass.renderArea = VkRect2D(
+            offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: UInt32(width), height: UInt32(height)))
+        pass.clearValueCount = 0  // loadOp DONT_CARE
+        vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
+        var set: VkDescriptorSet? = slot.descriptorSet
+        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
+        vkCmdDraw(cb, 3, 1, 0, 0)
+        vkCmdEndRenderPass(cb)
+
+        if let queries = slot.queryPool {
+            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
+        }
+        try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
+    }
+
+    private func imageBarrier(
+        _ image: VkImage?, from: VkImageLayout, to: VkImageLayout, srcAccess: VkAccessFlags, dstAccess: VkAccessFlags
+    ) -> VkImageMemoryBarrier {
+        var b = VkImageMemoryBarrier()
+        b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
+        b.srcAccessMask = srcAccess
+        b.dstAccessMask = dstAccess
+        b.oldLayout = from
+        b.newLayout = to
+        b.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
+        b.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
+        b.image = image
+        b.subresourceRange = VulkanObjects.colorRange
+        return b
+    }
+
+    /// Blocks until slot `s`'s frame is done, then records its completion.
+    private func waitForSlot(_ s: Int) throws(RenderError) {
+        var fence: VkFence? = vk.slots[s].fence
+        try vkCheck(vkWaitForFences(vk.device, 1, &fence, 1, UInt64.max), "vkWaitForFences")
+        try harvest(slot: s)
+    }
+
+    private func waitForAll() throws(RenderError) {
+        for s in slotBusy.indices where slotBusy[s] { try waitForSlot(s) }
+    }
+
+    /// Records completion of the pending frame of slot `s`, whose fence is known signalled. Must run before the slot
+    /// is reused, because the next submission resets the query pool that holds this frame's timestamps.
+    private func harvest(slot s: Int) throws(RenderError) {
+        let now = monotonicNanos()
+        slotBusy[s] = false
+        guard let i = pending.lastIndex(where: { $0.slot == s && $0.completeNanos == nil }) else { return }
+        pending[i].completeNanos = now
+        pending[i].gpuNanos = try gpuNanos(slot: s)
+    }
+
+    private func gpuNanos(slot s: Int) throws(RenderError) -> Double? {
+        guard let queries = vk.slots[s].queryPool else { return nil }
+        var stamps: (UInt64, UInt64) = (0, 0)
+        let size = MemoryLayout<(UInt64, UInt64)>.size
+        // No WAIT flag: the fence has signalled, so the results are available; NOT_READY would mean they are not.
+        let r = withUnsafeMutableBytes(of: &stamps) { raw in
+            vkGetQueryPoolResults(
+                vk.device, queries, 0, 2, size, raw.baseAddress, VkDeviceSize(MemoryLayout<UInt64>.size),
+                VK_QUERY_RESULT_64_BIT.rawValue)
+        }
+        if r == VK_NOT_READY { return nil }
+        try vkCheck(r, "vkGetQueryPoolResults")
+        let ticks = (stamps.1 &- stamps.0) & timestampMask
+        return Double(ticks) * timestampPeriod
+    }
+
+    private func takePending(_ n: Int) -> [CompletedFrame] {
+        let frames = pending.prefix(n).map {
+            CompletedFrame(
+                tag: $0.tag, submitNanos: $0.submitNanos, completeNanos: $0.completeNanos ?? $0.submitNanos,
+                gpuNanos: $0.gpuNanos)
+        }
+        pending.removeFirst(n)
+        return frames
+    }
+}

@@ -1,0 +1,116 @@
+// Instance creation and physical-device discovery.
+//
+// Unsafe pointer invariants: the VkApplicationInfo/VkInstanceCreateInfo pointers live in a ScratchArena that is
+// released after vkCreateInstance returns; names are static C strings (see VulkanSupport.swift). Arrays filled by
+// vkEnumerate*/vkGet* are Swift arrays sized from the first (count-only) call and only read after the second.
+
+import CVulkan
+
+public struct VulkanDeviceInfo: Sendable, Equatable {
+    /// Index in vkEnumeratePhysicalDevices order (what `deviceIndex:` refers to).
+    public let index: Int
+    public let name: String
+    /// "discrete" | "integrated" | "virtual" | "cpu" | "other"
+    public let type: String
+    /// "major.minor.patch", e.g. "1.3.255"
+    public let apiVersion: String
+    /// Vendor-specific encoding; reported raw.
+    public let driverVersion: UInt32
+}
+
+public enum VulkanSystem {
+    /// Enumerates physical devices (creates and destroys a throwaway instance).
+    public static func devices() throws(RenderError) -> [VulkanDeviceInfo] {
+        let instance = try createInstance()
+        defer { vkDestroyInstance(instance, nil) }
+        return try physicalDevices(instance).enumerated().map { describe($0.element, index: $0.offset) }
+    }
+
+    /// An instance for API 1.1 without explicitly requested layers or extensions: validation is opted into from
+    /// outside with VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation, so the code path is the same with and without.
+    static func createInstance() throws(RenderError) -> VkInstance {
+        let arena = ScratchArena()
+        defer { arena.release() }
+        var app = VkApplicationInfo()
+        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
+        app.pApplicationName = cString("framepipe")
+        app.applicationVersion = fp_vk_make_api_version(0, 0, 1, 0)
+        app.pEngineName = cString("Framepipe VulkanRender")
+        app.engineVersion = fp_vk_make_api_version(0, 0, 1, 0)
+        app.apiVersion = fp_vk_make_api_version(0, 1, 1, 0)
+        var info = VkInstanceCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+        info.pApplicationInfo = arena.pointer(app)
+
+        var instance: VkInstance?
+        let r = vkCreateInstance(&info, nil, &instance)
+        if r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED {
+            throw RenderError(
+                kind: .noLoader,
+                message: "no usable Vulkan driver (vkCreateInstance: \(vkResultName(r))): \(RenderError.installHint)")
+        }
+        if r == VK_ERROR_LAYER_NOT_PRESENT {
+            throw RenderError(
+                kind: .noLoader,
+                message: "a layer named in VK_INSTANCE_LAYERS is not installed (vkCreateInstance: "
+                    + "VK_ERROR_LAYER_NOT_PRESENT): unset it or install the Debian package vulkan-validationlayers")
+        }
+        try vkCheck(r, "vkCreateInstance")
+        guard let instance else { throw RenderError.vulkan("vkCreateInstance", VK_ERROR_UNKNOWN) }
+        return instance
+    }
+
+    static func physicalDevices(_ instance: VkInstance) throws(RenderError) -> [VkPhysicalDevice] {
+        var count: UInt32 = 0
+        try vkCheck(vkEnumeratePhysicalDevices(instance, &count, nil), "vkEnumeratePhysicalDevices")
+        var handles = [VkPhysicalDevice?](repeating: nil, count: Int(count))
+        let r = vkEnumeratePhysicalDevices(instance, &count, &handles)
+        // VK_INCOMPLETE only means a device vanished between the two calls; the `count` we got is still valid.
+        if r != VK_INCOMPLETE { try vkCheck(r, "vkEnumeratePhysicalDevices") }
+        return handles.prefix(Int(count)).compactMap { $0 }
+    }
+
+    static func describe(_ device: VkPhysicalDevice, index: Int) -> VulkanDeviceInfo {
+        var props = VkPhysicalDeviceProperties()
+        vkGetPhysicalDeviceProperties(device, &props)
+        let type: String
+        switch props.deviceType {
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: type = "discrete"
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: type = "integrated"
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: type = "virtual"
+        case VK_PHYSICAL_DEVICE_TYPE_CPU: type = "cpu"
+        default: type = "other"
+        }
+        let v = props.apiVersion
+        return VulkanDeviceInfo(
+            index: index,
+            name: stringFromCTuple(props.deviceName),
+            type: type,
+            apiVersion: "\(fp_vk_api_version_major(v)).\(fp_vk_api_version_minor(v)).\(fp_vk_api_version_patch(v))",
+            driverVersion: props.driverVersion)
+    }
+
+    /// Lower is better: discrete > integrated > virtual > cpu > other.
+    static func preferenceRank(_ type: String) -> Int {
+        switch type {
+        case "discrete": 0
+        case "integrated": 1
+        case "virtual": 2
+        case "cpu": 3
+        default: 4
+        }
+    }
+
+    /// First queue family with graphics support, or nil.
+    static func graphicsQueueFamily(_ device: VkPhysicalDevice) -> (index: UInt32, timestampValidBits: UInt32)? {
+        var count: UInt32 = 0
+        vkGetPhysicalDeviceQueueFamilyProperties(device, &count, nil)
+        var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
+        vkGetPhysicalDeviceQueueFamilyProperties(device, &count, &families)
+        for (i, f) in families.prefix(Int(count)).enumerated()
+        where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 {
+            return (UInt32(i), f.timestampValidBits)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,16 @@
+;; missing-fp-frame.wat — Framepipe Kernel ABI v1 test module.
+;; Wrong: no fp_frame export.
+;; Built to missing-fp-frame.wasm by scripts/build-kernels.sh (wat2wasm).
+(module
+  (memory (export "memory") 1)
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  ;; Accepts 1..64 x 1..64: the output buffer (1024 + 64*64*4 bytes) fits in one page.
+  (func (export "fp_init") (param $w i32) (param $h i32) (result i32)
+    (if (i32.or
+          (i32.or (i32.lt_s (local.get $w) (i32.const 1)) (i32.gt_s (local.get $w) (i32.const 64)))
+          (i32.or (i32.lt_s (local.get $h) (i32.const 1)) (i32.gt_s (local.get $h) (i32.const 64))))
+      (then (return (i32.const 1))))
+    (i32.const 0))
+  (func (export "fp_format") (result i32) (i32.const 1))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+)

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# build-kernels.sh — builds Framepipe's WebAssembly kernel assets.
+#
+#   assets/kernels/*.c                        -> assets/kernels/*.wasm            (clang, wasm-ld)
+#   Tests/KernelRuntimeTests/BadModules/*.wat -> .../BadModules/*.wasm            (wat2wasm, wabt)
+#   assets/kernels/plasma.wasm (first 40 bytes) -> .../BadModules/truncated.wasm
+#
+# Usage:
+#   scripts/build-kernels.sh           build in place
+#   scripts/build-kernels.sh --check   build into a temp dir; exit 1 listing every
+#                                      committed .wasm that is missing or differs
+#
+# Output is deterministic: the same toolchain gives byte-identical .wasm files.
+# Compiler: /opt/swift/usr/bin/clang (Swift toolchain, ships wasm-ld) when present,
+# else `clang` on PATH (Debian: clang + lld).
+set -euo pipefail
+
+die() { echo "build-kernels: error: $*" >&2; exit 2; }
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+KERNEL_DIR="assets/kernels"
+BAD_DIR="Tests/KernelRuntimeTests/BadModules"
+
+mode="build"
+case "${1:-}" in
+    "") ;;
+    --check) mode="check" ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (expected --check or nothing)" ;;
+esac
+[ "$#" -le 1 ] || die "too many arguments"
+
+# ---- tools ----
+if [ -x /opt/swift/usr/bin/clang ]; then
+    CLANG=/opt/swift/usr/bin/clang
+elif command -v clang >/dev/null 2>&1; then
+    CLANG="$(command -v clang)"
+else
+    die "clang not found: install the Swift toolchain at /opt/swift, or Debian packages 'clang' and 'lld'"
+fi
+# clang finds wasm-ld next to itself or on PATH.
+if [ ! -x "$(dirname "$CLANG")/wasm-ld" ] && ! command -v wasm-ld >/dev/null 2>&1; then
+    die "wasm-ld not found for $CLANG: install Debian package 'lld' (or use the Swift toolchain at /opt/swift)"
+fi
+command -v wat2wasm >/dev/null 2>&1 || die "wat2wasm not found: install Debian package 'wabt'"
+
+# MVP + bulk memory only (ABI v1). --strip-all drops the name section so the
+# output does not depend on anything but the source and the toolchain.
+CFLAGS=(
+    --target=wasm32 -mcpu=mvp -mbulk-memory
+    -O2 -ffreestanding -nostdlib
+    -Wall -Wextra -Werror
+    -I "$KERNEL_DIR/include"
+    -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first
+)
+
+# build_all OUT: writes every artifact under OUT, mirroring the repo layout.
+build_all() {
+    local out="$1" src dst pre=""
+    [ "$out" = "." ] || pre="$out/"
+    mkdir -p "$out/$KERNEL_DIR" "$out/$BAD_DIR"
+    shopt -s nullglob
+    for src in "$KERNEL_DIR"/*.c; do
+        dst="$pre${src%.c}.wasm"
+        echo "clang    $src -> $dst"
+        "$CLANG" "${CFLAGS[@]}" -o "$dst" "$src"
+        chmod 644 "$dst"  # wasm-ld marks its output executable
+    done
+    for src in "$BAD_DIR"/*.wat; do
+        dst="$pre${src%.wat}.wasm"
+        echo "wat2wasm $src -> $dst"
+        wat2wasm -o "$dst" "$src"
+    done
+    shopt -u nullglob
+    [ -f "$pre$KERNEL_DIR/plasma.wasm" ] || die "$KERNEL_DIR/plasma.c is missing; truncated.wasm needs it"
+    echo "head -c 40 $pre$KERNEL_DIR/plasma.wasm -> $pre$BAD_DIR/truncated.wasm"
+    head -c 40 "$pre$KERNEL_DIR/plasma.wasm" > "$pre$BAD_DIR/truncated.wasm"
+}
+
+if [ "$mode" = "build" ]; then
+    build_all "."
+    echo "done."
+    exit 0
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+echo "build-kernels: building into $tmp to compare with the checkout"
+build_all "$tmp" > /dev/null
+stale=0
+while IFS= read -r built; do
+    rel="${built#"$tmp"/}"
+    if [ ! -f "$rel" ]; then
+        echo "missing: $rel"; stale=1
+    elif ! cmp -s "$built" "$rel"; then
+        echo "differs: $rel"; stale=1
+    fi
+done < <(find "$tmp" -type f -name '*.wasm' | LC_ALL=C sort)
+if [ "$stale" -ne 0 ]; then
+    echo "build-kernels: committed .wasm files are out of date; run scripts/build-kernels.sh" >&2
+    exit 1
+fi
+echo "build-kernels: all .wasm files up to date."

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Setup, release build, then the main job on the bundled default kernel (assets/kernels/plasma.wasm):
+# the desktop viewer once it exists and a display is available; until then a headless benchmark.
+# Usage: scripts/quickstart.sh [OUT_DIR]   (default: out/quickstart)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-out/quickstart}"
+
+scripts/setup.sh
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+  XDG_RUNTIME_DIR="$(mktemp -d -t framepipe-xdg.XXXXXX)"
+  export XDG_RUNTIME_DIR
+  trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
+fi
+
+echo "quickstart: building framepipe (release; the first build takes a few minutes)"
+swift build -c release --product framepipe 2>&1 | grep -E "error|warning: unre|Compiling framepipe|Build complete" || true
+bin="$(swift build -c release --show-bin-path)/framepipe"
+[ -x "$bin" ] || { echo "quickstart: error: release build failed; run 'swift build -c release' to see why" >&2; exit 1; }
+
+echo "quickstart: no viewer yet (it comes with the renderer issue): running the headless benchmark"
+"$bin" bench assets/kernels/plasma.wasm --headless --frames 120 --size 512x512 --out "$out"
+echo "quickstart: report written to $out/summary.json and $out/last-frame.png"
