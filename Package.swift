@@ -62,6 +62,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
 
+        // Benchmarks (run with -c release; they print figures, they do not pass or fail on speed).
+        .executableTarget(name: "handoff-bench", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
+
         // Tests.
         .testTarget(name: "FrameHandoffTests", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
         .testTarget(

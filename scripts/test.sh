@@ -16,5 +16,20 @@ fi
 echo "test: committed kernels match their sources"
 scripts/build-kernels.sh --check
 
+# The handoff's concurrency tests under ThreadSanitizer (own build folder: TSan instruments everything).
+# Skipped when extra arguments narrow the run.
+if [ "$#" -eq 0 ]; then
+  echo "test: handoff tests under ThreadSanitizer"
+  tsan_log="$(mktemp -t framepipe-tsan.XXXXXX)"
+  if ! swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
+      --filter FrameHandoffTests >"$tsan_log" 2>&1; then
+    grep -E -A20 "error|WARNING: ThreadSanitizer" "$tsan_log" | head -100
+    echo "test: the handoff tests failed under ThreadSanitizer (full log: $tsan_log)" >&2
+    exit 1
+  fi
+  echo "test: ThreadSanitizer clean: $(grep -E "Executed .* tests" "$tsan_log" | tail -n1 | sed 's/^[[:space:]]*//')"
+  rm -f "$tsan_log"
+fi
+
 echo "test: swift test (debug build, Vulkan device: $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo unknown))"
 swift test --disable-swift-testing "$@"

@@ -1,27 +1,30 @@
 // The slot ring: the one place compute workers hand finished frames to the renderer.
 //
-// Memory layout (one page-aligned metadata block, then one page-aligned payload block):
-//   metadata line 0      `latest`: the newest published, not yet acquired frame (0 = none)
-//   metadata line 1      writer side: next generation, frames published, frames dropped, publish sequence
-//   metadata line 2      reader side: stale rejections, release sequence, waiter flags
-//   metadata line 3 + i  state word of slot i: (generation << 3) | SlotState
-//   payload              N slots of `slotByteCount` bytes, each starting on a page boundary
-// Each group above sits on its own 128-byte line (two 64-byte lines: adjacent-line prefetch) so that
-// the writer and the reader never false-share.
+// Memory layout (one page-aligned metadata block; payload in a page-aligned block of its own):
+//   metadata line 0      `latest`: newest published, not yet acquired frame (0 = none), policy `latest`;
+//                        `publishSequence`: bumped per publish, policy `fifo` (the reader's futex word)
+//   metadata line 1      scheduler side: next generation, writer-waiting flag
+//   metadata line 2      reader side: stale rejections, reader-waiting flag, last acquired generation,
+//                        release sequence (the blocked writer's futex word)
+//   metadata line 3 + i  slot i: state word `(generation << 3) | SlotState`, tile countdown, and
+//                        published / dropped counts written only by the slot's current owner
+//   payload              N slots of `slotByteCount` bytes, each starting on a page boundary; owned
+//                        by the ring, or lent by the caller (e.g. host-visible Vulkan memory)
+// Each group sits on its own 128-byte line (two 64-byte lines: adjacent-line prefetch), so the
+// publisher and the reader never false-share.
 //
-// Ownership — who may touch a slot's payload, by state:
-//   free     the writer may claim it (free → writing); nobody reads or writes its bytes
-//   writing  only the writer (the lease holder) writes its bytes
-//   ready    nobody writes; it is owned by whoever takes it out of `latest` by an atomic exchange:
-//            the reader (acquire) or the writer (replaced by a newer publish: dropped → free)
-//   reading  only the reader reads its bytes, until it releases the lease (ready → free)
-// Each published `latest` value is taken by exactly one exchange, so a slot has exactly one owner.
+// Ownership of a slot's payload, by state (docs/architecture.md has the full state machine):
+//   free     nobody reads or writes it; the scheduler may claim it (free → writing)
+//   writing  only the holders of its WriteLease / SharedFrame write it (disjoint tiles)
+//   ready    nobody writes it. `latest`: owned by whoever takes it out of `latest` by exchange (the
+//            reader acquires it, or a newer publish takes it back as dropped). `fifo`: the reader's.
+//   reading  only the reader reads it, until `release`
 //
 // Unsafe pointer invariants of this file:
-//   - `metadata` and `payload` are allocated in init and freed in deinit; no pointer into them escapes
-//     a lease-scoped closure (`withWritableBytes`, `withReadableBytes`), and a lease is checked
-//     against its slot's state word before its bytes are exposed.
+//   - `metadata` and the payload live from init to deinit (a lent payload is kept alive by its
+//     owner reference); no pointer into them escapes a lease-checked call or closure.
 //   - every atomic lives in `metadata` at a fixed offset and is initialised before the ring is shared.
+//   - payload bytes are exposed only after checking the lease against the slot's state word.
 import Atomics
 import CSystemShim
 
@@ -29,31 +32,51 @@ import CSystemShim
 import Glibc
 #endif
 
-/// What happens when the writer publishes while the previous frame is still unread.
+/// What happens when the writer publishes while earlier frames are still unread.
 public enum HandoffPolicy: String, Sendable, CaseIterable {
     /// The writer never blocks; an unread frame that is replaced is counted as dropped.
     case latest
+    /// Every published frame is read, in order; the writer waits for a free slot (backpressure).
+    case fifo
 }
 
 /// A frame's identity across the handoff: which slot, and which generation it carried.
-public struct FrameHandle: Hashable, Sendable, CustomStringConvertible {
+public struct FrameHandle: Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
     public let slot: Int
     public let generation: UInt64
     public var description: String { "(slot \(slot), generation \(generation))" }
 }
 
-/// The writer's right to fill one slot with one generation. Not copyable: a lease is ended exactly
-/// once, by `publish` or `cancel`.
+/// The writer's right to fill one slot with one generation. Not copyable: a lease ends exactly once,
+/// by `publish`, `cancel` or `share`; a second publish of the same lease does not compile.
 public struct WriteLease: ~Copyable, Sendable {
     public let handle: FrameHandle
 }
 
+/// A frame being filled by several workers, tile by tile. Copyable, so each worker holds one; the
+/// worker whose `completeTile` brings the countdown to zero publishes it.
+public struct SharedFrame: Hashable, Sendable, BitwiseCopyable {
+    public let handle: FrameHandle
+    public let tileCount: Int
+}
+
+/// What `completeTile` did.
+public enum TileOutcome: Equatable, Sendable {
+    /// Other tiles are still being computed.
+    case pending
+    /// This was the last tile: the frame is published.
+    case published
+    /// This was the last tile of a cancelled frame: its slot is free again, nothing was published.
+    case cancelled
+    /// The frame handle does not name a frame being written (misuse); nothing changed.
+    case stale
+}
+
 /// The reader's right to read one published frame until `release`.
-public struct ReadLease: Sendable, Hashable {
+public struct ReadLease: Sendable, Hashable, BitwiseCopyable {
     public let handle: FrameHandle
 }
 
-/// Result of operations that take a handle which may have gone stale.
 public enum HandoffError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The slot no longer carries this handle's generation in the expected state.
     case stale(FrameHandle)
@@ -69,24 +92,46 @@ public enum HandoffError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Counters a caller can read at any time (relaxed: they are statistics, not synchronisation).
+/// Counters readable at any time (relaxed: statistics, not synchronisation).
 public struct HandoffCounters: Sendable, Equatable {
     public var published: UInt64
     public var dropped: UInt64
     public var staleRejected: UInt64
+
+    public init(published: UInt64, dropped: UInt64, staleRejected: UInt64) {
+        self.published = published
+        self.dropped = dropped
+        self.staleRejected = staleRejected
+    }
+}
+
+/// Payload memory lent by the caller: `byteCount` ≥ `SlotRing.requiredPayloadBytes(...)`, aligned to
+/// a page, alive as long as `owner` is.
+public struct LentPayload: @unchecked Sendable {
+    public let base: UnsafeMutableRawPointer
+    public let byteCount: Int
+    public let owner: (any AnyObject & Sendable)?
+
+    public init(base: UnsafeMutableRawPointer, byteCount: Int, owner: (any AnyObject & Sendable)?) {
+        self.base = base
+        self.byteCount = byteCount
+        self.owner = owner
+    }
 }
 
 enum SlotState: UInt64 {
     case free = 0, writing = 1, ready = 2, reading = 3
 }
 
-/// Single writer, single reader slot ring (policy `latest`). The writer side (`beginFrame`,
-/// `publish`, `cancel`, `withWritableBytes`) must be used from one thread at a time; so must the
-/// reader side (`acquireLatest`, `waitForFrame`, `release`, `withReadableBytes`). `isValid` and the
-/// counters may be called from anywhere.
+/// Slot ring with generational handles. Threads:
+/// - the scheduler (one thread at a time) claims slots: `beginFrame`;
+/// - publishers fill and publish them: `publish`, `share`/`completeTile`/`cancel`, `write`. With
+///   tiles, any worker may be the one that publishes; concurrent publishers are safe;
+/// - the reader (one thread at a time): `acquire`, `waitForFrame`, `withReadableBytes`, `release`;
+/// - anyone: `isValid`, `validate`, `counters`.
 public final class SlotRing: @unchecked Sendable {
-    // @unchecked: all shared mutable state is in `metadata` and accessed only through atomics; the
-    // payload is guarded by the slot state machine described at the top of this file.
+    // @unchecked: shared mutable state is only in `metadata` (atomics) and the payload (guarded by
+    // the slot state machine above).
 
     public let slotCount: Int
     public let slotByteCount: Int
@@ -97,58 +142,92 @@ public final class SlotRing: @unchecked Sendable {
     static let lineBytes = 128
     static let stateShift: UInt64 = 3
     static let stateMask: UInt64 = 0b111
+    static let cancelledBit: UInt64 = 1 << 63
 
     private let metadata: UnsafeMutableRawPointer
     private let payload: UnsafeMutableRawPointer
+    private let ownsPayload: Bool
+    private let payloadOwner: (any AnyObject & Sendable)?
 
     // Line 0.
     private let latest: UnsafeAtomic<UInt64>
-    // Line 1 (writer side).
-    private let nextGeneration: UnsafeAtomic<UInt64>
-    private let publishedCount: UnsafeAtomic<UInt64>
-    private let droppedCount: UnsafeAtomic<UInt64>
     private let publishSequence: UnsafeAtomic<UInt32>
-    // Line 2 (reader side).
+    // Line 1: publisher side.
+    private let nextGeneration: UnsafeAtomic<UInt64>
+    private let writerWaiting: UnsafeAtomic<UInt32>
+    // Line 2: reader side.
     private let staleCount: UnsafeAtomic<UInt64>
     private let readerWaiting: UnsafeAtomic<UInt32>
+    private let lastAcquired: UnsafeAtomic<UInt64>
+    private let releaseSequence: UnsafeAtomic<UInt32>
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
         case badSlotCount(Int)
         case badSlotSize(Int)
         case outOfMemory(Int)
+        case lentPayloadTooSmall(needed: Int, given: Int)
+        case lentPayloadMisaligned
         public var description: String {
             switch self {
             case .badSlotCount(let n): return "slot count \(n) is outside 3...8"
             case .badSlotSize(let n): return "slot size \(n) bytes must be positive"
             case .outOfMemory(let n): return "cannot allocate \(n) bytes for the slot ring"
+            case .lentPayloadTooSmall(let needed, let given):
+                return "lent payload memory has \(given) bytes, the ring needs \(needed)"
+            case .lentPayloadMisaligned: return "lent payload memory must start on a page boundary"
             }
         }
     }
 
-    public init(slotCount: Int = 3, slotByteCount: Int, policy: HandoffPolicy = .latest) throws(SetupError) {
+    public static var pageSize: Int { max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096) }
+
+    /// Bytes of payload memory a ring of this shape needs (for callers that lend it).
+    public static func requiredPayloadBytes(slotCount: Int, slotByteCount: Int) -> Int {
+        let page = pageSize
+        return (slotByteCount + page - 1) / page * page * slotCount
+    }
+
+    public init(
+        slotCount: Int = 3, slotByteCount: Int, policy: HandoffPolicy = .latest, payload lent: LentPayload? = nil
+    ) throws(SetupError) {
         guard (3...8).contains(slotCount) else { throw .badSlotCount(slotCount) }
-        guard slotByteCount > 0 else { throw .badSlotSize(slotByteCount) }
-        let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
+        guard slotByteCount > 0, slotByteCount < Int.max / 16 else { throw .badSlotSize(slotByteCount) }
+        let page = Self.pageSize
         self.slotCount = slotCount
         self.slotByteCount = slotByteCount
         self.policy = policy
         self.slotStride = (slotByteCount + page - 1) / page * page
+        let (payloadBytes, overflow) = slotStride.multipliedReportingOverflow(by: slotCount)
+        guard !overflow else { throw .outOfMemory(Int.max) }
 
+        if let lent {
+            guard lent.byteCount >= payloadBytes else {
+                throw .lentPayloadTooSmall(needed: payloadBytes, given: lent.byteCount)
+            }
+            guard Int(bitPattern: lent.base) % page == 0 else { throw .lentPayloadMisaligned }
+        }
         let metadataBytes = (3 + slotCount) * Self.lineBytes
         var metadataMemory: UnsafeMutableRawPointer?
         guard posix_memalign(&metadataMemory, page, metadataBytes) == 0, let metadataMemory else {
             throw .outOfMemory(metadataBytes)
         }
-        let (payloadBytes, overflow) = slotStride.multipliedReportingOverflow(by: slotCount)
-        var payloadMemory: UnsafeMutableRawPointer?
-        guard !overflow, posix_memalign(&payloadMemory, page, payloadBytes) == 0, let payloadMemory else {
-            free(metadataMemory)
-            throw .outOfMemory(payloadBytes)
-        }
-        memset(payloadMemory, 0, payloadBytes)
         memset(metadataMemory, 0, metadataBytes)
+        if let lent {
+            self.payload = lent.base
+            self.ownsPayload = false
+            self.payloadOwner = lent.owner
+        } else {
+            var payloadMemory: UnsafeMutableRawPointer?
+            guard posix_memalign(&payloadMemory, page, payloadBytes) == 0, let payloadMemory else {
+                free(metadataMemory)
+                throw .outOfMemory(payloadBytes)
+            }
+            memset(payloadMemory, 0, payloadBytes)
+            self.payload = payloadMemory
+            self.ownsPayload = true
+            self.payloadOwner = nil
+        }
         self.metadata = metadataMemory
-        self.payload = payloadMemory
 
         func atomic64(line: Int, word: Int) -> UnsafeAtomic<UInt64> {
             let storage = (metadataMemory + line * Self.lineBytes + word * 8)
@@ -163,26 +242,72 @@ public final class SlotRing: @unchecked Sendable {
             return UnsafeAtomic(at: storage)
         }
         latest = atomic64(line: 0, word: 0)
+        publishSequence = atomic32(line: 0, word: 1)
         nextGeneration = atomic64(line: 1, word: 0)
-        publishedCount = atomic64(line: 1, word: 1)
-        droppedCount = atomic64(line: 1, word: 2)
-        publishSequence = atomic32(line: 1, word: 3)
+        writerWaiting = atomic32(line: 1, word: 1)
         staleCount = atomic64(line: 2, word: 0)
         readerWaiting = atomic32(line: 2, word: 1)
-        for slot in 0..<slotCount { _ = atomic64(line: 3 + slot, word: 0) }
-        // Generation 0 is reserved for "never written", so the first frame is generation 1.
+        lastAcquired = atomic64(line: 2, word: 2)
+        releaseSequence = atomic32(line: 2, word: 3)
+        for slot in 0..<slotCount {
+            for word in 0..<4 { _ = atomic64(line: 3 + slot, word: word) }
+        }
+        // Generation 0 means "never written", so the first frame is generation 1.
         nextGeneration.store(1, ordering: .relaxed)
     }
 
     deinit {
-        free(payload)
+        if ownsPayload { free(payload) }
         free(metadata)
     }
 
+    // MARK: Layout helpers
+
+    @inline(__always)
     private func slotState(_ slot: Int) -> UnsafeAtomic<UInt64> {
         UnsafeAtomic(
-            at: (metadata + (3 + slot) * Self.lineBytes)
+            at: (metadata + (3 + slot) * Self.lineBytes).assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
+    }
+
+    @inline(__always)
+    private func tileCountdown(_ slot: Int) -> UnsafeAtomic<UInt64> {
+        UnsafeAtomic(
+            at: (metadata + (3 + slot) * Self.lineBytes + 8)
                 .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
+    }
+
+    /// Per-slot counters. Only the slot's current owner (the publisher that holds it, or the side that
+    /// exchanged it out of `latest`) bumps them, so a plain load and store is race-free: ownership
+    /// passes by release/acquire, which orders successive bumps. Sums are exact once threads are idle.
+    private enum SlotCounter: Int { case published = 2, dropped = 3 }
+
+    @inline(__always)
+    private func bump(_ counter: SlotCounter, _ slot: Int) {
+        let cell = UnsafeAtomic<UInt64>(
+            at: (metadata + (3 + slot) * Self.lineBytes + counter.rawValue * 8)
+                .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
+        cell.store(cell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+    }
+
+    private func total(_ counter: SlotCounter) -> UInt64 {
+        (0..<slotCount).reduce(0) { sum, slot in
+            let cell = UnsafeAtomic<UInt64>(
+                at: (metadata + (3 + slot) * Self.lineBytes + counter.rawValue * 8)
+                    .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
+            return sum &+ cell.load(ordering: .relaxed)
+        }
+    }
+
+    /// The futex words: the low half of `latest` (non-zero exactly when a frame waits: slot + 1 ≥ 1),
+    /// the fifo publish sequence, and the release sequence.
+    private var latestLowWord: UnsafePointer<UInt32> {
+        UnsafePointer(metadata.assumingMemoryBound(to: UInt32.self))
+    }
+    private var publishSequenceWord: UnsafePointer<UInt32> {
+        UnsafePointer((metadata + 8).assumingMemoryBound(to: UInt32.self))
+    }
+    private var releaseSequenceWord: UnsafePointer<UInt32> {
+        UnsafePointer((metadata + 2 * Self.lineBytes + 3 * 8).assumingMemoryBound(to: UInt32.self))
     }
 
     @inline(__always)
@@ -200,150 +325,339 @@ public final class SlotRing: @unchecked Sendable {
         FrameHandle(slot: Int(word & 0xff) - 1, generation: word >> 8)
     }
 
-    // MARK: Writer side
+    // MARK: Scheduler: claiming slots
 
-    /// Claims a free slot for the next generation, or returns nil when every slot is held (the
-    /// reader holds all but the one in `latest`). Under `latest` the writer never blocks.
+    /// Claims a free slot for the next generation, or nil when none is free. Never blocks.
     public func beginFrame() -> WriteLease? {
         for slot in 0..<slotCount {
             let state = slotState(slot)
-            let word = state.load(ordering: .acquiring)  // pairs with the reader's releasing `release`
+            // Acquiring: pairs with the releasing store that freed it, so the reader's last reads
+            // of this payload happen-before the writes that follow.
+            let word = state.load(ordering: .acquiring)
             guard word & Self.stateMask == SlotState.free.rawValue else { continue }
-            // Only the writer moves a slot out of `free`, so no compare-and-swap is needed.
-            let generation = nextGeneration.loadThenWrappingIncrement(ordering: .relaxed)
+            // Only the scheduler moves a slot out of `free` and only it advances the generation:
+            // plain stores suffice, no read-modify-write.
+            let generation = nextGeneration.load(ordering: .relaxed)
+            nextGeneration.store(generation &+ 1, ordering: .relaxed)
             state.store(Self.stateWord(generation, .writing), ordering: .relaxed)
             return WriteLease(handle: FrameHandle(slot: slot, generation: generation))
         }
         return nil
     }
 
-    /// Gives the writer access to its slot's bytes.
+    /// Claims a free slot, waiting (futex, no polling) up to `timeoutNanos` for the reader to release
+    /// one. This is the `fifo` backpressure; under `latest` a slot is free unless the reader holds
+    /// all but one.
+    public func beginFrame(timeoutNanos: UInt64) -> WriteLease? {
+        if let lease = beginFrame() { return lease }
+        let deadline = monotonicNanos() &+ timeoutNanos
+        while true {
+            let sequence = releaseSequence.load(ordering: .sequentiallyConsistent)
+            writerWaiting.store(1, ordering: .sequentiallyConsistent)
+            // The re-scan below loads with acquire only; the fence makes flag-store → re-scan a
+            // sequentially consistent pair, as Dekker's pattern needs (waiting path only).
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            if let lease = beginFrame() {
+                writerWaiting.store(0, ordering: .relaxed)
+                return lease
+            }
+            let now = monotonicNanos()
+            guard now < deadline else {
+                writerWaiting.store(0, ordering: .relaxed)
+                return nil
+            }
+            let slice = policy == .latest ? min(deadline - now, Self.latestWriterRecheckNanos) : deadline - now
+            fp_futex_wait_timeout(releaseSequenceWord, sequence, slice)
+            writerWaiting.store(0, ordering: .relaxed)
+            if let lease = beginFrame() { return lease }
+        }
+    }
+
+    // MARK: Publishers
+
+    /// Gives the lease holder its slot's bytes.
     public func withWritableBytes<Result>(
         _ lease: borrowing WriteLease, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
-        let start = payload + lease.handle.slot * slotStride
-        return try body(UnsafeMutableRawBufferPointer(start: start, count: slotByteCount))
+        try body(UnsafeMutableRawBufferPointer(start: payload + lease.handle.slot * slotStride, count: slotByteCount))
     }
 
     /// Copies `bytes` into the leased slot at `offset`, after checking the range lies inside it.
     public func write(
         _ lease: borrowing WriteLease, at offset: Int, from bytes: UnsafeRawBufferPointer
     ) throws(HandoffError) {
+        try copy(into: lease.handle, at: offset, from: bytes)
+    }
+
+    /// Copies one tile's bytes into a shared frame, after checking the frame is still being written
+    /// and the range lies inside the slot.
+    public func write(_ frame: SharedFrame, at offset: Int, from bytes: UnsafeRawBufferPointer) throws(HandoffError) {
+        guard slotState(frame.handle.slot).load(ordering: .relaxed) == Self.stateWord(frame.handle.generation, .writing)
+        else {
+            staleCount.wrappingIncrement(ordering: .relaxed)
+            throw .stale(frame.handle)
+        }
+        try copy(into: frame.handle, at: offset, from: bytes)
+    }
+
+    private func copy(into handle: FrameHandle, at offset: Int, from bytes: UnsafeRawBufferPointer) throws(HandoffError) {
         guard offset >= 0, bytes.count <= slotByteCount, offset <= slotByteCount - bytes.count else {
             throw .outOfBounds(offset: offset, count: bytes.count, slotByteCount: slotByteCount)
         }
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        (payload + lease.handle.slot * slotStride + offset).copyMemory(from: source, byteCount: bytes.count)
+        (payload + handle.slot * slotStride + offset).copyMemory(from: source, byteCount: bytes.count)
     }
 
-    /// Publishes the frame; a still-unread previous frame is reclaimed and counted as dropped.
-    /// Returns the handle of the dropped frame, if any.
+    /// Publishes a frame written by one thread. Under `latest`, returns the handle of the unread
+    /// frame it replaced (dropped), if any.
     @discardableResult
     public func publish(_ lease: consuming WriteLease) -> FrameHandle? {
-        let handle = lease.handle
-        slotState(handle.slot).store(Self.stateWord(handle.generation, .ready), ordering: .relaxed)
-        // Releasing: the payload bytes happen-before the reader's acquiring exchange of this value.
-        let previous = latest.exchange(Self.latestWord(handle), ordering: .acquiringAndReleasing)
-        publishedCount.wrappingIncrement(ordering: .relaxed)
-        var dropped: FrameHandle?
-        if previous != 0 {
-            // The reader never saw it, and never will: this exchange made the writer its owner.
-            let replaced = Self.handle(fromLatest: previous)
-            slotState(replaced.slot).store(Self.stateWord(replaced.generation, .free), ordering: .releasing)
-            droppedCount.wrappingIncrement(ordering: .relaxed)
-            dropped = replaced
-        }
-        // Dekker with `waitForFrame`: the sequence bump and the waiter check are sequentially
-        // consistent, so either the reader's re-check sees the frame or we see its flag and wake it.
-        publishSequence.wrappingIncrement(ordering: .sequentiallyConsistent)
-        if readerWaiting.load(ordering: .sequentiallyConsistent) != 0 {
-            fp_futex_wake_all(publishSequenceAddress)
-        }
-        return dropped
+        publishSlot(lease.handle)
     }
 
-    /// Ends a lease without publishing (superseded frame, kernel reloaded, failed compute).
+    /// Ends a lease without publishing (superseded, kernel reloaded, failed compute).
     public func cancel(_ lease: consuming WriteLease) {
         let handle = lease.handle
-        slotState(handle.slot).store(Self.stateWord(handle.generation, .free), ordering: .releasing)
+        freeSlot(handle)
     }
 
-    // MARK: Reader side
+    /// Turns a lease into a frame that `tileCount` workers fill; the last `completeTile` publishes it.
+    public func share(_ lease: consuming WriteLease, tiles tileCount: Int) -> SharedFrame {
+        let handle = lease.handle
+        let tiles = max(1, tileCount)
+        // Relaxed: the frame reaches the workers through whatever hands them work, which orders this.
+        tileCountdown(handle.slot).store(UInt64(tiles), ordering: .relaxed)
+        return SharedFrame(handle: handle, tileCount: tiles)
+    }
 
-    /// Takes the newest published frame, or nil when nothing new was published since the last one.
+    /// Marks one tile done. The call that completes the last tile publishes the frame (or frees its
+    /// slot if the frame was cancelled).
+    public func completeTile(_ frame: SharedFrame) -> TileOutcome {
+        guard slotState(frame.handle.slot).load(ordering: .relaxed) == Self.stateWord(frame.handle.generation, .writing)
+        else {
+            staleCount.wrappingIncrement(ordering: .relaxed)
+            return .stale
+        }
+        // Acquiring-and-releasing: every worker's tile writes happen-before the last decrement, whose
+        // thread then publishes them all.
+        let previous = tileCountdown(frame.handle.slot).loadThenWrappingDecrement(ordering: .acquiringAndReleasing)
+        let remaining = (previous & ~Self.cancelledBit) &- 1
+        guard remaining == 0 else { return .pending }
+        if previous & Self.cancelledBit != 0 {
+            freeSlot(frame.handle)
+            return .cancelled
+        }
+        _ = publishSlot(frame.handle)
+        return .published
+    }
+
+    /// Cancels a shared frame: workers should stop computing its tiles (`isCancelled`), and the last
+    /// `completeTile` frees the slot instead of publishing. Returns false when the frame was already
+    /// complete (published) or is stale.
+    @discardableResult
+    public func cancel(_ frame: SharedFrame) -> Bool {
+        guard slotState(frame.handle.slot).load(ordering: .relaxed) == Self.stateWord(frame.handle.generation, .writing)
+        else { return false }
+        let previous = tileCountdown(frame.handle.slot).loadThenBitwiseOr(
+            with: Self.cancelledBit, ordering: .acquiringAndReleasing)
+        return previous & ~Self.cancelledBit != 0
+    }
+
+    /// Whether remaining tiles of this frame can be skipped (they must still be completed).
+    public func isCancelled(_ frame: SharedFrame) -> Bool {
+        tileCountdown(frame.handle.slot).load(ordering: .relaxed) & Self.cancelledBit != 0
+    }
+
+    /// Returns a slot to the scheduler and wakes a writer blocked on backpressure.
+    ///
+    /// `fifo`: the writer blocks by design, so the free store is sequentially consistent: with the
+    /// writer's sequentially consistent flag store this is Dekker's pattern, and no wake-up is lost.
+    /// `latest`: the writer blocks only when the reader holds all but one slot, so the hot path keeps
+    /// a plain releasing store; a blocked `latest` writer re-checks every millisecond instead.
+    @inline(__always)
+    private func freeSlot(_ handle: FrameHandle) {
+        let word = Self.stateWord(handle.generation, .free)
+        switch policy {
+        case .fifo: slotState(handle.slot).store(word, ordering: .sequentiallyConsistent)
+        case .latest: slotState(handle.slot).store(word, ordering: .releasing)
+        }
+        if writerWaiting.load(ordering: .sequentiallyConsistent) != 0 {
+            releaseSequence.wrappingIncrement(ordering: .sequentiallyConsistent)
+            fp_futex_wake_all(releaseSequenceWord)
+        }
+    }
+
+    /// Longest single futex sleep of a blocked writer under `latest` (see `freeSlot`).
+    static let latestWriterRecheckNanos: UInt64 = 1_000_000
+
+    private func publishSlot(_ handle: FrameHandle) -> FrameHandle? {
+        bump(.published, handle.slot)
+        switch policy {
+        case .latest:
+            slotState(handle.slot).store(Self.stateWord(handle.generation, .ready), ordering: .relaxed)
+            // Releasing: the payload happens-before the reader's acquiring exchange of this value.
+            // Sequentially consistent so that it orders against the reader-waiting check below.
+            let previous = latest.exchange(Self.latestWord(handle), ordering: .sequentiallyConsistent)
+            var dropped: FrameHandle?
+            if previous != 0 {
+                // The reader never saw it and never will: this exchange made us its owner.
+                let replaced = Self.handle(fromLatest: previous)
+                bump(.dropped, replaced.slot)
+                freeSlot(replaced)
+                dropped = replaced
+            }
+            // Dekker with `waitForFrame`: the exchange above and this load are sequentially
+            // consistent, so either the reader's re-check sees the frame or we see its flag.
+            if readerWaiting.load(ordering: .sequentiallyConsistent) != 0 {
+                fp_futex_wake_all(latestLowWord)
+            }
+            return dropped
+        case .fifo:
+            // Releasing: the payload happens-before the reader's acquiring load of the state word.
+            slotState(handle.slot).store(Self.stateWord(handle.generation, .ready), ordering: .releasing)
+            publishSequence.wrappingIncrement(ordering: .sequentiallyConsistent)
+            if readerWaiting.load(ordering: .sequentiallyConsistent) != 0 {
+                fp_futex_wake_all(publishSequenceWord)
+            }
+            return nil
+        }
+    }
+
+    // MARK: Reader
+
+    /// Takes the next frame for this policy: the newest published one (`latest`) or the oldest
+    /// unread one (`fifo`); nil when there is none.
+    public func acquire() -> ReadLease? {
+        switch policy {
+        case .latest: return acquireLatest()
+        case .fifo: return acquireOldest()
+        }
+    }
+
+    /// `latest`: the newest published frame, or nil when nothing new was published.
     public func acquireLatest() -> ReadLease? {
-        // A plain load first: an empty check must not take the cache line away from the writer.
-        guard latest.load(ordering: .relaxed) != 0 else { return nil }
-        let word = latest.exchange(0, ordering: .acquiringAndReleasing)
-        guard word != 0 else { return nil }
-        let handle = Self.handle(fromLatest: word)
-        // The reader owns this slot now (it took the only reference); mark it for `isValid`.
+        while true {
+            // A plain load first: an empty check must not take the cache line from the publisher.
+            guard latest.load(ordering: .relaxed) != 0 else { return nil }
+            let word = latest.exchange(0, ordering: .acquiringAndReleasing)
+            guard word != 0 else { return nil }
+            let handle = Self.handle(fromLatest: word)
+            // Tiled frames may finish out of order; the reader keeps generations strictly increasing
+            // by dropping a frame older than one it already took.
+            guard handle.generation > lastAcquired.load(ordering: .relaxed) else {
+                bump(.dropped, handle.slot)
+                freeSlot(handle)
+                continue
+            }
+            return take(handle)
+        }
+    }
+
+    /// `fifo`: the oldest published, unread frame — unless an older frame is still being written,
+    /// in which case the reader waits for it (nil), so frames are read in generation order.
+    func acquireOldest() -> ReadLease? {
+        let after = lastAcquired.load(ordering: .relaxed)
+        var candidate: FrameHandle?
+        for slot in 0..<slotCount {
+            let word = slotState(slot).load(ordering: .acquiring)
+            let generation = word >> Self.stateShift
+            if word & Self.stateMask == SlotState.ready.rawValue, generation > after,
+                generation < candidate?.generation ?? .max
+            {
+                candidate = FrameHandle(slot: slot, generation: generation)
+            }
+        }
+        guard let candidate else { return nil }
+        // Second pass, after the acquiring load that saw the candidate ready: any older frame claimed
+        // before it is visible now, and must be published first.
+        for slot in 0..<slotCount where slot != candidate.slot {
+            let word = slotState(slot).load(ordering: .acquiring)
+            let generation = word >> Self.stateShift
+            let state = word & Self.stateMask
+            if generation > after, generation < candidate.generation,
+                state == SlotState.writing.rawValue || state == SlotState.ready.rawValue
+            {
+                return nil
+            }
+        }
+        return take(candidate)
+    }
+
+    @inline(__always)
+    private func take(_ handle: FrameHandle) -> ReadLease {
+        // The reader owns this slot now; mark it for `isValid` and `release`.
         slotState(handle.slot).store(Self.stateWord(handle.generation, .reading), ordering: .relaxed)
+        lastAcquired.store(handle.generation, ordering: .relaxed)
         return ReadLease(handle: handle)
     }
 
-    /// Waits until a frame is published (futex, no polling) or `timeoutNanos` passes.
+    /// Waits until a frame can be acquired (futex, no polling) or `timeoutNanos` passes.
     public func waitForFrame(timeoutNanos: UInt64) -> ReadLease? {
-        if let lease = acquireLatest() { return lease }
+        if let lease = acquire() { return lease }
         let deadline = monotonicNanos() &+ timeoutNanos
         while true {
-            let sequence = publishSequence.load(ordering: .sequentiallyConsistent)
+            let word: UnsafePointer<UInt32>
+            let expected: UInt32
+            switch policy {
+            case .latest:
+                word = latestLowWord
+                expected = 0
+            case .fifo:
+                word = publishSequenceWord
+                expected = publishSequence.load(ordering: .sequentiallyConsistent)
+            }
             readerWaiting.store(1, ordering: .sequentiallyConsistent)
-            if let lease = acquireLatest() {
+            atomicMemoryFence(ordering: .sequentiallyConsistent)  // see beginFrame(timeoutNanos:)
+            if let lease = acquire() {
                 readerWaiting.store(0, ordering: .relaxed)
                 return lease
             }
             let now = monotonicNanos()
-            if now >= deadline {
+            guard now < deadline else {
                 readerWaiting.store(0, ordering: .relaxed)
                 return nil
             }
-            fp_futex_wait_timeout(publishSequenceAddress, sequence, deadline - now)
+            fp_futex_wait_timeout(word, expected, deadline - now)
             readerWaiting.store(0, ordering: .relaxed)
-            if let lease = acquireLatest() { return lease }
+            if let lease = acquire() { return lease }
         }
     }
 
-    /// Gives the reader access to an acquired slot's bytes, after checking the lease is current.
+    /// Gives the reader an acquired slot's bytes, after checking the lease is current.
     public func withReadableBytes<Result>(
         _ lease: ReadLease, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
-        guard slotState(lease.handle.slot).load(ordering: .relaxed)
-            == Self.stateWord(lease.handle.generation, .reading)
+        guard slotState(lease.handle.slot).load(ordering: .relaxed) == Self.stateWord(lease.handle.generation, .reading)
         else {
             staleCount.wrappingIncrement(ordering: .relaxed)
             throw HandoffError.stale(lease.handle)
         }
-        let start = UnsafeRawPointer(payload + lease.handle.slot * slotStride)
-        return try body(UnsafeRawBufferPointer(start: start, count: slotByteCount))
+        return try body(
+            UnsafeRawBufferPointer(start: payload + lease.handle.slot * slotStride, count: slotByteCount))
     }
 
-    /// Returns the slot to the writer. A lease released twice, or otherwise stale, is rejected and
-    /// counted; the slot is left untouched.
+    /// Returns the slot to the writer (may be called later, e.g. from a GPU fence callback, on the
+    /// reader's side). A lease released twice, or otherwise stale, is rejected and counted.
     public func release(_ lease: ReadLease) throws(HandoffError) {
         let state = slotState(lease.handle.slot)
-        let expected = Self.stateWord(lease.handle.generation, .reading)
-        // Releasing: the reader's reads of the payload happen-before the writer's next claim.
-        let (exchanged, _) = state.compareExchange(
-            expected: expected, desired: Self.stateWord(lease.handle.generation, .free),
-            ordering: .releasing)
-        guard exchanged else {
+        // No read-modify-write needed: while a slot is `reading`, only the reader changes its word.
+        guard state.load(ordering: .relaxed) == Self.stateWord(lease.handle.generation, .reading) else {
             staleCount.wrappingIncrement(ordering: .relaxed)
             throw .stale(lease.handle)
         }
+        freeSlot(lease.handle)
     }
 
-    // MARK: Anywhere
+    // MARK: Anyone
 
     /// True while the slot still carries this handle's generation in a published state.
     public func isValid(_ handle: FrameHandle) -> Bool {
         guard (0..<slotCount).contains(handle.slot) else { return false }
         let word = slotState(handle.slot).load(ordering: .acquiring)
-        return word == Self.stateWord(handle.generation, .ready)
-            || word == Self.stateWord(handle.generation, .reading)
+        return word == Self.stateWord(handle.generation, .ready) || word == Self.stateWord(handle.generation, .reading)
     }
 
-    /// Checks a handle for use and counts it when it is stale.
+    /// Checks a handle before use (e.g. before binding it for the GPU), counting it when stale.
     public func validate(_ handle: FrameHandle) -> Bool {
         if isValid(handle) { return true }
         staleCount.wrappingIncrement(ordering: .relaxed)
@@ -352,13 +666,8 @@ public final class SlotRing: @unchecked Sendable {
 
     public var counters: HandoffCounters {
         HandoffCounters(
-            published: publishedCount.load(ordering: .relaxed),
-            dropped: droppedCount.load(ordering: .relaxed),
+            published: total(.published), dropped: total(.dropped),
             staleRejected: staleCount.load(ordering: .relaxed))
-    }
-
-    private var publishSequenceAddress: UnsafePointer<UInt32> {
-        UnsafePointer((metadata + 1 * Self.lineBytes + 3 * 8).assumingMemoryBound(to: UInt32.self))
     }
 }
 

@@ -131,12 +131,9 @@ public final class ComputeWorker: Sendable {
 
         while !stopRequested.load(ordering: .relaxed) {
             let scheduleNanos = monotonicNanos()
-            guard let lease = ring.beginFrame() else {
-                // Every slot is held by the reader: nothing to write into. Back off briefly; under
-                // `latest` this only happens when the renderer keeps more frames in flight than N−2.
-                usleep(200)
-                continue
-            }
+            // Every slot held by the reader is rare under `latest` (it holds more frames in flight than
+            // N − 2) and normal under `fifo` (backpressure): wait on the ring's futex, then re-check stop.
+            guard let lease = ring.beginFrame(timeoutNanos: 50_000_000) else { continue }
             let time =
                 settings.deterministicTime
                 ? Double(frameIndex) / 60 : Double(monotonicNanos() - startNanos) / 1e9

@@ -34,9 +34,11 @@ func claim(_ ring: SlotRing) throws -> WriteLease {
     return lease
 }
 
-/// Whether the writer could claim a slot now (the claim is cancelled again).
-func canClaim(_ ring: SlotRing) -> Bool {
-    guard let lease = ring.beginFrame() else { return false }
+/// Whether the writer could claim a slot (waiting up to `waitingNanos`); the claim is cancelled again.
+func canClaim(_ ring: SlotRing, waitingNanos: UInt64 = 0) -> Bool {
+    guard let lease = waitingNanos > 0 ? ring.beginFrame(timeoutNanos: waitingNanos) : ring.beginFrame() else {
+        return false
+    }
     ring.cancel(lease)
     return true
 }
