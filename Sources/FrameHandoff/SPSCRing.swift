@@ -35,11 +35,18 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         case capacityNotPowerOfTwo(Int)
     }
 
-    /// `capacity` must be a power of two (index wrap-around is a mask) and at least 2.
-    public init(capacity: Int) throws(SetupError) {
+    /// `capacity` must be a power of two (index wrap-around is a mask), 2...2^30.
+    public convenience init(capacity: Int) throws(SetupError) {
         guard capacity >= 2, capacity.nonzeroBitCount == 1, capacity <= 1 << 30 else {
             throw .capacityNotPowerOfTwo(capacity)
         }
+        self.init(roundingUpTo: capacity)
+    }
+
+    /// A ring of at least `minimumCapacity` elements: the next power of two, clamped to 2...2^30.
+    public init(roundingUpTo minimumCapacity: Int) {
+        let clamped = min(max(minimumCapacity, 2), 1 << 30)
+        let capacity = 1 << (Int.bitWidth - (clamped - 1).leadingZeroBitCount)
         self.capacity = capacity
         self.mask = capacity - 1
         self.storage = UnsafeMutablePointer<Element>.allocate(capacity: capacity)

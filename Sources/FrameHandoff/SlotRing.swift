@@ -350,26 +350,38 @@ public final class SlotRing: @unchecked Sendable {
     /// all but one.
     public func beginFrame(timeoutNanos: UInt64) -> WriteLease? {
         if let lease = beginFrame() { return lease }
-        let deadline = monotonicNanos() &+ timeoutNanos
+        return block(
+            until: monotonicNanos() &+ timeoutNanos, flag: writerWaiting,
+            longestSleepNanos: policy == .latest ? Self.latestWriterRecheckNanos : .max,
+            futex: { (releaseSequenceWord, releaseSequence.load(ordering: .sequentiallyConsistent)) },
+            attempt: { beginFrame() })
+    }
+
+    /// The one waiting protocol of both sides: read the futex word's value, raise our flag, re-try,
+    /// and sleep only if the value is unchanged. The other side changes the word, then wakes us only
+    /// if it sees the flag — so a side nobody waits for never makes a syscall.
+    private func block<Value: ~Copyable>(
+        until deadline: UInt64, flag: UnsafeAtomic<UInt32>, longestSleepNanos: UInt64,
+        futex: () -> (word: UnsafePointer<UInt32>, expected: UInt32), attempt: () -> Value?
+    ) -> Value? {
         while true {
-            let sequence = releaseSequence.load(ordering: .sequentiallyConsistent)
-            writerWaiting.store(1, ordering: .sequentiallyConsistent)
-            // The re-scan below loads with acquire only; the fence makes flag-store → re-scan a
-            // sequentially consistent pair, as Dekker's pattern needs (waiting path only).
+            let (word, expected) = futex()
+            flag.store(1, ordering: .sequentiallyConsistent)
+            // `attempt` loads with acquire only; the fence makes flag-store → re-try a sequentially
+            // consistent pair, as Dekker's pattern needs (waiting path only).
             atomicMemoryFence(ordering: .sequentiallyConsistent)
-            if let lease = beginFrame() {
-                writerWaiting.store(0, ordering: .relaxed)
-                return lease
+            if let value = attempt() {
+                flag.store(0, ordering: .relaxed)
+                return value
             }
             let now = monotonicNanos()
             guard now < deadline else {
-                writerWaiting.store(0, ordering: .relaxed)
+                flag.store(0, ordering: .relaxed)
                 return nil
             }
-            let slice = policy == .latest ? min(deadline - now, Self.latestWriterRecheckNanos) : deadline - now
-            fp_futex_wait_timeout(releaseSequenceWord, sequence, slice)
-            writerWaiting.store(0, ordering: .relaxed)
-            if let lease = beginFrame() { return lease }
+            fp_futex_wait_timeout(word, expected, min(deadline - now, longestSleepNanos))
+            flag.store(0, ordering: .relaxed)
+            if let value = attempt() { return value }
         }
     }
 
@@ -594,33 +606,16 @@ public final class SlotRing: @unchecked Sendable {
     /// Waits until a frame can be acquired (futex, no polling) or `timeoutNanos` passes.
     public func waitForFrame(timeoutNanos: UInt64) -> ReadLease? {
         if let lease = acquire() { return lease }
-        let deadline = monotonicNanos() &+ timeoutNanos
-        while true {
-            let word: UnsafePointer<UInt32>
-            let expected: UInt32
-            switch policy {
-            case .latest:
-                word = latestLowWord
-                expected = 0
-            case .fifo:
-                word = publishSequenceWord
-                expected = publishSequence.load(ordering: .sequentiallyConsistent)
-            }
-            readerWaiting.store(1, ordering: .sequentiallyConsistent)
-            atomicMemoryFence(ordering: .sequentiallyConsistent)  // see beginFrame(timeoutNanos:)
-            if let lease = acquire() {
-                readerWaiting.store(0, ordering: .relaxed)
-                return lease
-            }
-            let now = monotonicNanos()
-            guard now < deadline else {
-                readerWaiting.store(0, ordering: .relaxed)
-                return nil
-            }
-            fp_futex_wait_timeout(word, expected, deadline - now)
-            readerWaiting.store(0, ordering: .relaxed)
-            if let lease = acquire() { return lease }
-        }
+        return block(
+            until: monotonicNanos() &+ timeoutNanos, flag: readerWaiting, longestSleepNanos: .max,
+            futex: {
+                switch policy {
+                // The low half of `latest` is 0 exactly while no frame waits.
+                case .latest: return (latestLowWord, 0)
+                case .fifo: return (publishSequenceWord, publishSequence.load(ordering: .sequentiallyConsistent))
+                }
+            },
+            attempt: { acquire() })
     }
 
     /// Gives the reader an acquired slot's bytes, after checking the lease is current.

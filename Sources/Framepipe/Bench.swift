@@ -148,6 +148,10 @@ public enum Bench {
         var rendered: [RenderedFrame] = []
         rendered.reserveCapacity(total)
         var pendingByGeneration: [UInt64: Int] = [:]
+        // Compute records arrive through the worker's telemetry ring, drained once per frame.
+        var computeByGeneration: [UInt64: ComputeRecord] = [:]
+        computeByGeneration.reserveCapacity(4 * total)
+        func drainTelemetry() { worker.telemetry.drain { computeByGeneration[$0.generation] = $0 } }
         let runStart = monotonicNanos()
         var lastGeneration: UInt64 = 0
         do {
@@ -170,6 +174,7 @@ public enum Bench {
                 for completed in try renderer.collectCompleted() {
                     record(completed, into: &rendered, index: &pendingByGeneration)
                 }
+                drainTelemetry()
             }
             for completed in try renderer.finish() {
                 record(completed, into: &rendered, index: &pendingByGeneration)
@@ -185,6 +190,7 @@ public enum Bench {
         }
         let runEnd = monotonicNanos()
         let report = worker.stop()
+        drainTelemetry()
         if let reason = report.disabledBecause { throw FramepipeError(.kernelFailed, reason.message) }
 
         let pixels: [UInt8]
@@ -195,8 +201,6 @@ public enum Bench {
         try OutputFiles.writePNG(pixels, width: options.width, height: options.height, to: pngPath)
 
         let measured = Array(rendered.dropFirst(options.warmup))
-        let computeByGeneration = Dictionary(
-            report.records.map { ($0.generation, $0) }, uniquingKeysWith: { first, _ in first })
         let intervals = zip(measured.dropFirst(), measured).map { Double($0.submitNanos - $1.submitNanos) / 1e6 }
         let latencies = measured.compactMap { frame -> Double? in
             guard let compute = computeByGeneration[frame.generation], frame.completeNanos > 0 else { return nil }

@@ -29,7 +29,7 @@ public struct ComputeSettings: Sendable {
 }
 
 /// Per-frame compute timestamps (CLOCK_MONOTONIC ns), one per published generation.
-public struct ComputeRecord: Sendable, Equatable {
+public struct ComputeRecord: Sendable, Equatable, BitwiseCopyable {
     public var generation: UInt64
     public var frameIndex: Int32
     public var scheduleNanos: UInt64
@@ -40,7 +40,6 @@ public struct ComputeRecord: Sendable, Equatable {
 
 /// What the worker did, handed over once it has stopped.
 public struct ComputeReport: Sendable {
-    public var records: [ComputeRecord]
     public var failedFrames: Int
     public var failures: [KernelError]
     /// Set when the kernel was disabled after too many consecutive failures.
@@ -58,14 +57,18 @@ public final class ComputeWorker: Sendable {
     private let finished = Mutex<ComputeReport?>(nil)
     private let exited = DispatchSemaphore(value: 0)
 
-    /// Records kept in memory at most (a ring of this many newest frames).
-    public static let recordCapacity = 1 << 16
+    /// Telemetry, worker → timing: one record per published frame. The consumer (the render thread)
+    /// drains it as it goes; when it falls behind by `telemetryCapacity` records, new ones are
+    /// dropped and counted (`telemetry.dropped`) rather than ever blocking the compute thread.
+    public let telemetry: SPSCRing<ComputeRecord>
+    public static let telemetryCapacity = 4096
 
     public init(module: KernelModule, settings: ComputeSettings, ring: SlotRing, host: KernelHost = .headless) {
         self.module = module
         self.settings = settings
         self.ring = ring
         self.host = host
+        self.telemetry = SPSCRing(roundingUpTo: Self.telemetryCapacity)
     }
 
     /// Starts the thread and returns the format the kernel declared. Throws if the kernel cannot be
@@ -107,7 +110,7 @@ public final class ComputeWorker: Sendable {
         stopRequested.store(true, ordering: .relaxed)
         exited.wait()
         exited.signal()  // idempotent: a second stop() returns at once
-        return finished.withLock { $0 } ?? ComputeReport(records: [], failedFrames: 0, failures: [], disabledBecause: nil)
+        return finished.withLock { $0 } ?? ComputeReport(failedFrames: 0, failures: [], disabledBecause: nil)
     }
 
     /// True once the worker has given up on the kernel (read by the render loop to stop waiting).
@@ -121,8 +124,6 @@ public final class ComputeWorker: Sendable {
 
     private func runLoop(_ initial: KernelInstance) -> ComputeReport {
         var instance = initial
-        var records: [ComputeRecord] = []
-        records.reserveCapacity(4096)
         var failures: [KernelError] = []
         var failedFrames = 0
         var consecutiveFailures = 0
@@ -153,7 +154,7 @@ public final class ComputeWorker: Sendable {
                 if consecutiveFailures >= settings.maxConsecutiveFailures {
                     disabled.store(true, ordering: .relaxed)
                     return ComputeReport(
-                        records: records, failedFrames: failedFrames, failures: failures,
+                        failedFrames: failedFrames, failures: failures,
                         disabledBecause: KernelError(
                             .runtimeFault,
                             "kernel disabled after \(consecutiveFailures) consecutive failed frames; last: \(fault.message)"
@@ -168,16 +169,12 @@ public final class ComputeWorker: Sendable {
             let generation = lease.handle.generation
             ring.publish(lease)
             consecutiveFailures = 0
-            let record = ComputeRecord(
-                generation: generation, frameIndex: frameIndex, scheduleNanos: scheduleNanos,
-                computeStartNanos: computeStart, computeEndNanos: computeEnd, publishNanos: monotonicNanos())
-            if records.count < Self.recordCapacity {
-                records.append(record)
-            } else {
-                records[Int(generation) % Self.recordCapacity] = record
-            }
+            telemetry.push(
+                ComputeRecord(
+                    generation: generation, frameIndex: frameIndex, scheduleNanos: scheduleNanos,
+                    computeStartNanos: computeStart, computeEndNanos: computeEnd, publishNanos: monotonicNanos()))
             frameIndex &+= 1
         }
-        return ComputeReport(records: records, failedFrames: failedFrames, failures: failures, disabledBecause: nil)
+        return ComputeReport(failedFrames: failedFrames, failures: failures, disabledBecause: nil)
     }
 }

@@ -205,6 +205,9 @@ final class LentPayloadTests: XCTestCase {
 final class SPSCRingTests: XCTestCase {
     func testOrderFullAndEmpty() throws {
         XCTAssertThrowsError(try SPSCRing<Int>(capacity: 6))
+        XCTAssertEqual(SPSCRing<Int>(roundingUpTo: 5).capacity, 8)
+        XCTAssertEqual(SPSCRing<Int>(roundingUpTo: 8).capacity, 8)
+        XCTAssertEqual(SPSCRing<Int>(roundingUpTo: 0).capacity, 2)
         let ring = try SPSCRing<Int>(capacity: 4)
         XCTAssertNil(ring.pop())
         for value in 0..<4 { XCTAssertTrue(ring.push(value)) }

@@ -141,7 +141,11 @@ final class ComputeWorkerTests: XCTestCase {
         let report = worker.stop()
         XCTAssertEqual(seen, seen.sorted())
         XCTAssertEqual(report.failedFrames, 0)
-        XCTAssertGreaterThanOrEqual(report.records.count, 5)
+        var records: [ComputeRecord] = []
+        worker.telemetry.drain { records.append($0) }
+        XCTAssertGreaterThanOrEqual(records.count, 5, "one telemetry record per published frame")
+        XCTAssertEqual(records.map(\.generation), records.map(\.generation).sorted())
+        XCTAssertTrue(records.allSatisfy { $0.scheduleNanos <= $0.computeStartNanos && $0.computeStartNanos <= $0.computeEndNanos })
         XCTAssertNil(report.disabledBecause)
     }
 
