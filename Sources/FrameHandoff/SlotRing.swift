@@ -229,28 +229,26 @@ public final class SlotRing: @unchecked Sendable {
         }
         self.metadata = metadataMemory
 
-        func atomic64(line: Int, word: Int) -> UnsafeAtomic<UInt64> {
-            let storage = (metadataMemory + line * Self.lineBytes + word * 8)
-                .bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: 1)
+        func atomic64(_ position: MetadataWord) -> UnsafeAtomic<UInt64> {
+            let storage = (metadataMemory + position.offset).bindMemory(to: UnsafeAtomic<UInt64>.Storage.self, capacity: 1)
             storage.initialize(to: .init(0))
             return UnsafeAtomic(at: storage)
         }
-        func atomic32(line: Int, word: Int) -> UnsafeAtomic<UInt32> {
-            let storage = (metadataMemory + line * Self.lineBytes + word * 8)
-                .bindMemory(to: UnsafeAtomic<UInt32>.Storage.self, capacity: 1)
+        func atomic32(_ position: MetadataWord) -> UnsafeAtomic<UInt32> {
+            let storage = (metadataMemory + position.offset).bindMemory(to: UnsafeAtomic<UInt32>.Storage.self, capacity: 1)
             storage.initialize(to: .init(0))
             return UnsafeAtomic(at: storage)
         }
-        latest = atomic64(line: 0, word: 0)
-        publishSequence = atomic32(line: 0, word: 1)
-        nextGeneration = atomic64(line: 1, word: 0)
-        writerWaiting = atomic32(line: 1, word: 1)
-        staleCount = atomic64(line: 2, word: 0)
-        readerWaiting = atomic32(line: 2, word: 1)
-        lastAcquired = atomic64(line: 2, word: 2)
-        releaseSequence = atomic32(line: 2, word: 3)
+        latest = atomic64(.latest)
+        publishSequence = atomic32(.publishSequence)
+        nextGeneration = atomic64(.nextGeneration)
+        writerWaiting = atomic32(.writerWaiting)
+        staleCount = atomic64(.staleCount)
+        readerWaiting = atomic32(.readerWaiting)
+        lastAcquired = atomic64(.lastAcquired)
+        releaseSequence = atomic32(.releaseSequence)
         for slot in 0..<slotCount {
-            for word in 0..<4 { _ = atomic64(line: 3 + slot, word: word) }
+            for word in SlotWord.allCases { _ = atomic64(.slot(slot, word)) }
         }
         // Generation 0 means "never written", so the first frame is generation 1.
         nextGeneration.store(1, ordering: .relaxed)
@@ -263,52 +261,67 @@ public final class SlotRing: @unchecked Sendable {
 
     // MARK: Layout helpers
 
-    @inline(__always)
-    private func slotState(_ slot: Int) -> UnsafeAtomic<UInt64> {
-        UnsafeAtomic(
-            at: (metadata + (3 + slot) * Self.lineBytes).assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
-    }
+    /// Where each metadata word lives: (128-byte line, 8-byte word). The single source of the layout
+    /// drawn at the top of this file, for the atomics and for the futex addresses alike.
+    enum MetadataWord {
+        case latest, publishSequence  // line 0
+        case nextGeneration, writerWaiting  // line 1: scheduler side
+        case staleCount, readerWaiting, lastAcquired, releaseSequence  // line 2: reader side
+        case slot(Int, SlotWord)  // line 3 + slot
 
-    @inline(__always)
-    private func tileCountdown(_ slot: Int) -> UnsafeAtomic<UInt64> {
-        UnsafeAtomic(
-            at: (metadata + (3 + slot) * Self.lineBytes + 8)
-                .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
-    }
-
-    /// Per-slot counters. Only the slot's current owner (the publisher that holds it, or the side that
-    /// exchanged it out of `latest`) bumps them, so a plain load and store is race-free: ownership
-    /// passes by release/acquire, which orders successive bumps. Sums are exact once threads are idle.
-    private enum SlotCounter: Int { case published = 2, dropped = 3 }
-
-    @inline(__always)
-    private func bump(_ counter: SlotCounter, _ slot: Int) {
-        let cell = UnsafeAtomic<UInt64>(
-            at: (metadata + (3 + slot) * Self.lineBytes + counter.rawValue * 8)
-                .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
-        cell.store(cell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-    }
-
-    private func total(_ counter: SlotCounter) -> UInt64 {
-        (0..<slotCount).reduce(0) { sum, slot in
-            let cell = UnsafeAtomic<UInt64>(
-                at: (metadata + (3 + slot) * Self.lineBytes + counter.rawValue * 8)
-                    .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
-            return sum &+ cell.load(ordering: .relaxed)
+        var offset: Int {
+            let (line, word): (Int, Int)
+            switch self {
+            case .latest: (line, word) = (0, 0)
+            case .publishSequence: (line, word) = (0, 1)
+            case .nextGeneration: (line, word) = (1, 0)
+            case .writerWaiting: (line, word) = (1, 1)
+            case .staleCount: (line, word) = (2, 0)
+            case .readerWaiting: (line, word) = (2, 1)
+            case .lastAcquired: (line, word) = (2, 2)
+            case .releaseSequence: (line, word) = (2, 3)
+            case .slot(let slot, let slotWord): (line, word) = (3 + slot, slotWord.rawValue)
+            }
+            return line * SlotRing.lineBytes + word * 8
         }
     }
 
-    /// The futex words: the low half of `latest` (non-zero exactly when a frame waits: slot + 1 ≥ 1),
-    /// the fifo publish sequence, and the release sequence.
-    private var latestLowWord: UnsafePointer<UInt32> {
-        UnsafePointer(metadata.assumingMemoryBound(to: UInt32.self))
+    /// The words of a slot's line. `published` and `dropped` are bumped only by the slot's current
+    /// owner (the publisher that holds it, or the side that exchanged it out of `latest`), so a plain
+    /// load and store is race-free: ownership passes by release/acquire, which orders successive
+    /// bumps. Their sums are exact once threads are idle.
+    enum SlotWord: Int, CaseIterable { case state = 0, tileCountdown, published, dropped }
+
+    @inline(__always)
+    private func slotWord(_ slot: Int, _ word: SlotWord) -> UnsafeAtomic<UInt64> {
+        UnsafeAtomic(
+            at: (metadata + MetadataWord.slot(slot, word).offset)
+                .assumingMemoryBound(to: UnsafeAtomic<UInt64>.Storage.self))
     }
-    private var publishSequenceWord: UnsafePointer<UInt32> {
-        UnsafePointer((metadata + 8).assumingMemoryBound(to: UInt32.self))
+
+    @inline(__always)
+    private func slotState(_ slot: Int) -> UnsafeAtomic<UInt64> { slotWord(slot, .state) }
+
+    @inline(__always)
+    private func tileCountdown(_ slot: Int) -> UnsafeAtomic<UInt64> { slotWord(slot, .tileCountdown) }
+
+    @inline(__always)
+    private func bump(_ counter: SlotWord, _ slot: Int) {
+        let cell = slotWord(slot, counter)
+        cell.store(cell.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
     }
-    private var releaseSequenceWord: UnsafePointer<UInt32> {
-        UnsafePointer((metadata + 2 * Self.lineBytes + 3 * 8).assumingMemoryBound(to: UInt32.self))
+
+    private func total(_ counter: SlotWord) -> UInt64 {
+        (0..<slotCount).reduce(0) { $0 &+ slotWord($1, counter).load(ordering: .relaxed) }
     }
+
+    /// A 32-bit futex word. `latest`'s is its low half: non-zero exactly when a frame waits (slot + 1 ≥ 1).
+    private func futexWord(_ position: MetadataWord) -> UnsafePointer<UInt32> {
+        UnsafePointer((metadata + position.offset).assumingMemoryBound(to: UInt32.self))
+    }
+    private var latestLowWord: UnsafePointer<UInt32> { futexWord(.latest) }
+    private var publishSequenceWord: UnsafePointer<UInt32> { futexWord(.publishSequence) }
+    private var releaseSequenceWord: UnsafePointer<UInt32> { futexWord(.releaseSequence) }
 
     @inline(__always)
     static func stateWord(_ generation: UInt64, _ state: SlotState) -> UInt64 {

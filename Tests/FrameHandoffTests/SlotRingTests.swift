@@ -36,9 +36,7 @@ func claim(_ ring: SlotRing) throws -> WriteLease {
 
 /// Whether the writer could claim a slot (waiting up to `waitingNanos`); the claim is cancelled again.
 func canClaim(_ ring: SlotRing, waitingNanos: UInt64 = 0) -> Bool {
-    guard let lease = waitingNanos > 0 ? ring.beginFrame(timeoutNanos: waitingNanos) : ring.beginFrame() else {
-        return false
-    }
+    guard let lease = ring.beginFrame(timeoutNanos: waitingNanos) else { return false }
     ring.cancel(lease)
     return true
 }
