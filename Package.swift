@@ -57,13 +57,24 @@ let package = Package(
         .executableTarget(
             name: "framepipe",
             dependencies: [
-                "Framepipe",
+                "Framepipe", "KernelRuntime", "FrameHandoff", "VulkanRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift),
 
         // Benchmarks (run with -c release; they print figures, they do not pass or fail on speed).
         .executableTarget(name: "handoff-bench", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
+        // The gallery kernels' C sources (assets/kernels) compiled natively: kernel-bench's baseline.
+        // -ffp-contract=off: wasm has no fused multiply-add, so neither may the native build, or the
+        // float results (and the byte-for-byte check against wasm) would differ. -O2 in debug builds too.
+        .target(
+            name: "NativeKernels",
+            cSettings: [
+                .headerSearchPath("../../assets/kernels/include"),
+                .unsafeFlags(["-O2", "-ffp-contract=off", "-Wall", "-Wextra"]),
+            ]),
+        .executableTarget(
+            name: "kernel-bench", dependencies: ["KernelRuntime", "NativeKernels"], swiftSettings: strictSwift),
 
         // Tests.
         .testTarget(name: "FrameHandoffTests", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),

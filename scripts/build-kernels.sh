@@ -5,6 +5,10 @@
 #   Tests/KernelRuntimeTests/BadModules/*.wat -> .../BadModules/*.wasm            (wat2wasm, wabt)
 #   assets/kernels/plasma.wasm (first 40 bytes) -> .../BadModules/truncated.wasm
 #
+# Each kernel source is also compiled natively (syntax and warnings only): the same .c is
+# built into Sources/NativeKernels for kernel-bench, through a wrapper native_NAME.c that
+# must exist for every kernel.
+#
 # Usage:
 #   scripts/build-kernels.sh           build in place
 #   scripts/build-kernels.sh --check   build into a temp dir; exit 1 listing every
@@ -27,7 +31,7 @@ mode="build"
 case "${1:-}" in
     "") ;;
     --check) mode="check" ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (expected --check or nothing)" ;;
 esac
 [ "$#" -le 1 ] || die "too many arguments"
@@ -55,6 +59,15 @@ CFLAGS=(
     -I "$KERNEL_DIR/include"
     -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first
 )
+# The native side of the dual-target header (framepipe.h without __wasm__), as NativeKernels
+# compiles it. -Wno-unused-function: natively FP_EXPORT functions are static, and only the
+# NativeKernels wrapper uses them.
+NATIVE_CFLAGS=(
+    -fsyntax-only -std=c11 -ffp-contract=off
+    -Wall -Wextra -Werror -Wno-unused-function
+    -I "$KERNEL_DIR/include"
+)
+NATIVE_DIR="Sources/NativeKernels"
 
 # build_all OUT: writes every artifact under OUT, mirroring the repo layout.
 build_all() {
@@ -67,11 +80,17 @@ build_all() {
         echo "clang    $src -> $dst"
         "$CLANG" "${CFLAGS[@]}" -o "$dst" "$src"
         chmod 644 "$dst"  # wasm-ld marks its output executable
+        echo "native   $src (compile check)"
+        "$CLANG" "${NATIVE_CFLAGS[@]}" "$src"
+        local stem; stem="$(basename "${src%.c}")"
+        [ -f "$NATIVE_DIR/native_$stem.c" ] ||
+            die "$NATIVE_DIR/native_$stem.c is missing: add a wrapper for $src (see $NATIVE_DIR/native_kernel_entry.h) and list it in native_kernels.c"
     done
     for src in "$BAD_DIR"/*.wat; do
         dst="$pre${src%.wat}.wasm"
         echo "wat2wasm $src -> $dst"
-        wat2wasm -o "$dst" "$src"
+        # --debug-names keeps function names, so traps come with a readable wasm backtrace.
+        wat2wasm --debug-names -o "$dst" "$src"
     done
     shopt -u nullglob
     [ -f "$pre$KERNEL_DIR/plasma.wasm" ] || die "$KERNEL_DIR/plasma.c is missing; truncated.wasm needs it"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles shaders/*.vert and shaders/*.frag to SPIR-V with glslc and writes them as [UInt32] literals into
-# Sources/VulkanRender/GeneratedShaders.swift. That file is committed so building Framepipe needs no glslc.
+# Compiles shaders/*.vert, shaders/*.frag and shaders/*.comp to SPIR-V with glslc and writes them as [UInt32]
+# literals into Sources/VulkanRender/GeneratedShaders.swift. That file is committed so building Framepipe needs no
+# glslc.
 #
 #   scripts/build-shaders.sh           regenerate the Swift file
 #   scripts/build-shaders.sh --check   regenerate into a temp file; exit 1 if it differs from the committed one
@@ -29,7 +30,7 @@ echo "using $(command -v glslc): $(glslc --version | head -n 1)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# fullscreen.vert -> fullscreenVert, texture.frag -> textureFrag
+# fullscreen.vert -> fullscreenVert, texture.frag -> textureFrag, colormap.comp -> colormapComp
 swift_name() {
     local base="${1%.*}" stage="${1##*.}"
     base="$(printf '%s' "$base" | sed -E 's/[^A-Za-z0-9]+([A-Za-z0-9])/\U\1/g; s/[^A-Za-z0-9]//g')"
@@ -45,9 +46,9 @@ out="$work/GeneratedShaders.swift"
 } >"$out"
 
 shopt -s nullglob
-sources=("$root"/shaders/*.vert "$root"/shaders/*.frag)
+sources=("$root"/shaders/*.vert "$root"/shaders/*.frag "$root"/shaders/*.comp)
 if [ "${#sources[@]}" -eq 0 ]; then
-    echo "error: no shaders/*.vert or shaders/*.frag found" >&2
+    echo "error: no shaders/*.vert, shaders/*.frag or shaders/*.comp found" >&2
     exit 2
 fi
 mapfile -t sorted < <(printf '%s\n' "${sources[@]}" | sort)

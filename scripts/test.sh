@@ -16,15 +16,16 @@ fi
 echo "test: committed kernels match their sources"
 scripts/build-kernels.sh --check
 
-# The handoff's concurrency tests under ThreadSanitizer (own build folder: TSan instruments everything).
-# Skipped when extra arguments narrow the run.
+# The lock-free parts under ThreadSanitizer (own build folder: TSan instruments everything): the
+# handoff's tests (slot ring, tile queue, SPSC ring) and the worker pool's (real threads sharing
+# frames tile by tile). Skipped when extra arguments narrow the run.
 if [ "$#" -eq 0 ]; then
-  echo "test: handoff tests under ThreadSanitizer"
+  echo "test: handoff and worker-pool tests under ThreadSanitizer"
   tsan_log="$(mktemp -t framepipe-tsan.XXXXXX)"
   if ! swift test --sanitize=thread --scratch-path .build-tsan --disable-swift-testing \
-      --filter FrameHandoffTests >"$tsan_log" 2>&1; then
+      --filter 'FrameHandoffTests|ComputePoolTests' >"$tsan_log" 2>&1; then
     grep -E -A20 "error|WARNING: ThreadSanitizer" "$tsan_log" | head -100
-    echo "test: the handoff tests failed under ThreadSanitizer (full log: $tsan_log)" >&2
+    echo "test: the handoff or pool tests failed under ThreadSanitizer (full log: $tsan_log)" >&2
     exit 1
   fi
   echo "test: ThreadSanitizer clean: $(grep -E "Executed .* tests" "$tsan_log" | tail -n1 | sed 's/^[[:space:]]*//')"

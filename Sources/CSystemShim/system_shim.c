@@ -36,3 +36,15 @@ void fp_futex_wait_timeout(const uint32_t *word, uint32_t expected, uint64_t tim
 void fp_futex_wake_all(const uint32_t *word) {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
+
+size_t fp_available_cpu_list(int32_t *out, size_t capacity) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    size_t count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        if (count < capacity) out[count] = cpu;
+        count++;
+    }
+    return count;
+}

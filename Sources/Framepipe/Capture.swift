@@ -11,6 +11,7 @@ public enum Capture {
         public var outputPath: String
         public var deviceIndex: Int?
         public var limits = KernelLimits()
+        public var colormap: Colormap = .viridis
 
         public init(kernelPath: String, frame: Int32, width: Int, height: Int, outputPath: String, deviceIndex: Int? = nil) {
             self.kernelPath = kernelPath
@@ -31,8 +32,10 @@ public enum Capture {
         let pixels: [UInt8]
         do throws(RenderError) {
             let renderer = try HeadlessRenderer(
-                width: options.width, height: options.height, deviceIndex: options.deviceIndex)
-            try renderer.submitFrame(bytes: computed, tag: UInt64(options.frame))
+                width: options.width, height: options.height,
+                content: FrameContent(computed.format, units: computed.units, colormap: options.colormap),
+                deviceIndex: options.deviceIndex)
+            try renderer.submitFrame(bytes: computed.bytes, tag: UInt64(options.frame))
             pixels = try renderer.readBackLastFrame()
         } catch {
             throw FramepipeError(error)
@@ -41,25 +44,21 @@ public enum Capture {
         return pixels
     }
 
-    /// The frame exactly as the kernel wrote it, straight from its WasmKit instance (no GPU).
-    public static func computeDirectly(_ options: Options) throws(FramepipeError) -> [UInt8] {
+    /// The frame exactly as the kernel wrote it, straight from one instance (no GPU): RGBA8 pixels,
+    /// f32 values or points, as the format says. Stateful kernels are stepped through frames
+    /// 0...frame in order, as the pool would run them.
+    public static func computeDirectly(_ options: Options) throws(FramepipeError) -> (
+        bytes: [UInt8], format: KernelFormat, units: Int
+    ) {
         do throws(KernelError) {
-            let module = try KernelModule(path: options.kernelPath)
-            let instance = try KernelInstance(
-                module: module, width: options.width, height: options.height, limits: options.limits)
-            guard instance.format == .rgba8 else {
-                throw KernelError(
-                    .invalidModule,
-                    "\(options.kernelPath): format \(instance.format.name) is not rendered yet; only RGBA8 (format 1) kernels are")
+            let kernel = try Bench.engine.load(path: options.kernelPath)
+            let instance = try kernel.instantiate(
+                width: options.width, height: options.height, limits: options.limits, host: .headless)
+            let first = instance.isStateful ? 0 : options.frame
+            for frame in first...options.frame {
+                try instance.run(frame: frame, time: Double(frame) / 60, units: 0..<instance.unitCount)
             }
-            try instance.run(frame: options.frame, time: Double(options.frame) / 60, units: 0..<instance.unitCount)
-            do {
-                return try instance.outputBytes()
-            } catch let error as KernelError {
-                throw error
-            } catch {
-                throw KernelError(.runtimeFault, "\(options.kernelPath): cannot read the kernel's output: \(error)")
-            }
+            return (try instance.outputBytes(), instance.format, instance.unitCount)
         } catch {
             throw FramepipeError(error)
         }

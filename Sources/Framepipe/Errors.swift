@@ -10,7 +10,8 @@ public enum ExitStatus: Int32, Sendable {
     case badKernel = 2
     /// No Vulkan loader or no Vulkan device.
     case noVulkan = 3
-    /// The kernel ran but was disabled after repeated failed frames.
+    /// The kernel ran but failed: disabled after repeated failed frames (bench), or the frame asked
+    /// for failed (capture).
     case kernelFailed = 5
     /// Bad command-line arguments (ArgumentParser's own code for usage errors).
     case usage = 64
@@ -31,7 +32,7 @@ public struct FramepipeError: Error, CustomStringConvertible, Sendable {
     public init(_ error: KernelError) {
         switch error.kind {
         case .unreadable, .invalidModule: self.init(.badKernel, error.message)
-        case .runtimeFault: self.init(.badKernel, error.message)
+        case .runtimeFault: self.init(.kernelFailed, error.message)
         }
     }
 

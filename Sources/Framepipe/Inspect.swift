@@ -19,8 +19,8 @@ public struct KernelInspection: Sendable {
     /// Loads, instantiates and initialises the kernel at `width`×`height`; every ABI check applies.
     public static func inspect(path: String, width: Int, height: Int) throws(FramepipeError) -> KernelInspection {
         do throws(KernelError) {
-            let module = try KernelModule(path: path)
-            let instance = try KernelInstance(module: module, width: width, height: height)
+            let module = try Bench.engine.load(path: path)
+            let instance = try module.instantiate(width: width, height: height, limits: KernelLimits(), host: .headless)
             return KernelInspection(
                 path: path, byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
                 abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
@@ -32,7 +32,7 @@ public struct KernelInspection: Sendable {
     }
 
     public var text: String {
-        let unitName = format == .points ? "points" : "rows"
+        let unitName = format.unitName
         return """
             kernel    \(path) (\(byteCount) bytes)
             abi       v\(abiVersion)

@@ -5,15 +5,27 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
         case unreadable
         /// The module is refused at load: not wasm, truncated, invalid, or not ABI v1.
         case invalidModule
-        /// The kernel ran and failed: trap, out of fuel, non-zero return, bad output region.
+        /// The kernel ran and failed: trap, out of fuel, refused memory growth, non-zero return,
+        /// output region outside memory.
         case runtimeFault
     }
 
+    /// Why a run failed (set for `.runtimeFault`).
+    public enum Fault: String, Sendable, CaseIterable {
+        case trap
+        case fuelExhausted = "fuel-exhausted"
+        case memoryRefused = "memory-refused"
+        case errorCode = "error-code"
+        case outputOutsideMemory = "output-outside-memory"
+    }
+
     public let kind: Kind
+    public let fault: Fault?
     public let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, fault: Fault? = nil) {
         self.kind = kind
+        self.fault = fault
         // One line, whatever the engine handed us.
         self.message = message.split(whereSeparator: \.isNewline).joined(separator: " | ")
     }

@@ -1,16 +1,22 @@
-// HeadlessRenderer: uploads RGBA8 frames, draws them with a full-screen triangle into an offscreen target, and reads
-// completion, GPU time and (on request) pixels back.
+// HeadlessRenderer: draws each submitted frame into an offscreen RGBA8 target and reads completion, GPU time and (on
+// request) pixels back. What a frame holds is fixed per renderer (FrameContent):
+// - RGBA8: copied to a texture, drawn with a full-screen triangle (NEAREST, same size: bit-exact).
+// - f32 field: a compute shader colour-maps it, reading the staging buffer in place, into the texture; then drawn
+//   like RGBA8.
+// - points: instanced squares read from the staging buffer in place, alpha-blended over opaque black.
 //
 // Unsafe pointer invariants (the only raw memory here is the persistently mapped, HOST_COHERENT memory owned by
 // VulkanObjects):
-// - slot.stagingMapped (width*height*4 bytes): the host writes it only in submitFrame, and only after the slot's
+// - slot.stagingMapped (content.byteCount bytes): the host writes it only in submitFrame, and only after the slot's
 //   previous frame is known complete (its fence was waited on / observed signalled and `slotBusy` cleared). Between
-//   vkQueueSubmit and that fence signal only the GPU reads it (vkCmdCopyBufferToImage). The fence therefore makes the
-//   reuse race-free; vkQueueSubmit itself makes the host write visible to the device, and coherence means no flush.
-// - readbackMapped (width*height*4 bytes): written only by the GPU inside readBackLastFrame's own submission, which
-//   ends with a TRANSFER→HOST barrier; the host copies it out only after waiting on readbackFence, and nothing else
-//   submits a write to it, so the bytes are stable while copied.
-// - The caller's `pixels` buffer is read only during submitFrame (memcpy into staging), never retained.
+//   vkQueueSubmit and that fence signal only the GPU reads it (the copy to the texture, the compute shader or the
+//   vertex shader). The fence therefore makes the reuse race-free; vkQueueSubmit itself makes the host write visible
+//   to the device (for transfer and shader reads alike), and coherence means no flush.
+// - readbackMapped (width*height*4 bytes, whatever the content): written only by the GPU inside readBackLastFrame's
+//   own submission, which ends with a TRANSFER→HOST barrier; the host copies it out only after waiting on
+//   readbackFence, and nothing else submits a write to it, so the bytes are stable while copied.
+// - The caller's `pixels` buffer (exactly content.byteCount bytes, checked first) is read only during submitFrame
+//   (memcpy into staging), never retained.
 // This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
 
 import CVulkan
@@ -34,9 +40,14 @@ public final class HeadlessRenderer {
     public let device: VulkanDeviceInfo
     public let width: Int
     public let height: Int
+    /// What every submitted frame holds; submitFrame takes content.byteCount(width:height:) bytes.
+    public let content: FrameContent
 
     private let vk: VulkanObjects
+    /// Bytes of one submitted frame (content.byteCount).
     private let frameBytes: Int
+    /// Bytes of the RGBA8 target, what readBackLastFrame returns.
+    private let targetBytes: Int
     private let timestampPeriod: Double
     /// Mask for timestampValidBits < 64: the counter wraps at that width, so differences are taken modulo it.
     private let timestampMask: UInt64
@@ -55,12 +66,21 @@ public final class HeadlessRenderer {
     private var nextSlot = 0
     private var lastSubmittedSlot: Int?
 
-    public init(width: Int, height: Int, framesInFlight: Int = 2, deviceIndex: Int? = nil) throws(RenderError) {
+    /// - content: what each frame holds (default RGBA8). `.points(count:)` fixes the point count for the
+    ///   renderer's lifetime: 1...FrameContent.maxPointCount.
+    public init(
+        width: Int, height: Int, content: FrameContent = .rgba8, framesInFlight: Int = 2, deviceIndex: Int? = nil
+    ) throws(RenderError) {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
         }
         guard (1...16).contains(framesInFlight) else {
             throw .badRequest("framesInFlight \(framesInFlight) is invalid: use 1 to 16 (2 or 3 is typical)")
+        }
+        if case .points(let count) = content, !(1...FrameContent.maxPointCount).contains(count) {
+            throw .badRequest(
+                "point count \(count) is invalid: a points kernel must declare 1 to \(FrameContent.maxPointCount) "
+                    + "points (fp_points)")
         }
 
         let vk = VulkanObjects()
@@ -113,27 +133,67 @@ public final class HeadlessRenderer {
         }
         var formatProps = VkFormatProperties()
         vkGetPhysicalDeviceFormatProperties(physical, VulkanObjects.colorFormat, &formatProps)
-        let neededFeatures =
-            VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
+        let (neededFeatures, neededUse): (VkFormatFeatureFlags, String)
+        switch content {
+        case .rgba8:
+            neededFeatures =
+                VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
+            neededUse = "sample and render"
+        case .scalarField:
+            neededFeatures =
+                VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
+                | VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT.rawValue
+            neededUse = "sample, render and store to"
+        case .points:
+            neededFeatures =
+                VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BLEND_BIT.rawValue
+            neededUse = "render and blend"
+        }
         guard formatProps.optimalTilingFeatures & neededFeatures == neededFeatures else {
             throw RenderError(
                 kind: .noDevice,
-                message: "Vulkan device \(chosen) (\(info.name)) cannot sample and render R8G8B8A8_UNORM: "
+                message: "Vulkan device \(chosen) (\(info.name)) cannot \(neededUse) R8G8B8A8_UNORM: "
                     + "pick another with `framepipe devices`")
+        }
+        // f32 fields and points are read by shaders as one storage buffer per frame.
+        let frameBytes = content.byteCount(width: width, height: height)
+        if content != .rgba8, frameBytes > Int(limits.maxStorageBufferRange) {
+            let remedy: String
+            if case .points = content { remedy = "use fewer points" } else { remedy = "use a smaller size" }
+            throw .badRequest(
+                "\(content.frameDescription(width: width, height: height)) is \(frameBytes) bytes, more than "
+                    + "\(info.name)'s storage buffer limit of \(limits.maxStorageBufferRange): \(remedy)")
+        }
+        if case .scalarField = content {
+            let groupSide = Int(VulkanObjects.colormapGroupSide)
+            let groups = ((width + groupSide - 1) / groupSide, (height + groupSide - 1) / groupSide)
+            let maxGroups = limits.maxComputeWorkGroupCount
+            guard groups.0 <= Int(maxGroups.0), groups.1 <= Int(maxGroups.1) else {
+                throw .badRequest(
+                    "frame size \(width)x\(height) needs more compute workgroups than \(info.name) allows: "
+                        + "use a smaller size")
+            }
         }
 
         let timestamps = family.timestampValidBits > 0
         try vk.createDevice(physical: physical, queueFamily: family.index)
-        try vk.createPipeline(width: UInt32(width), height: UInt32(height))
+        try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
+        if case .scalarField(let colormap) = content {
+            try vk.createComputePipeline()
+            try vk.createColormapTable(colormap.packedTable)
+        }
         try vk.createSlots(
-            count: framesInFlight, width: UInt32(width), height: UInt32(height), timestamps: timestamps)
+            count: framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
+            timestamps: timestamps)
         try vk.createReadback(width: UInt32(width), height: UInt32(height))
 
         self.vk = vk
         self.device = info
         self.width = width
         self.height = height
-        self.frameBytes = width * height * 4
+        self.content = content
+        self.frameBytes = frameBytes
+        self.targetBytes = width * height * 4
         self.timestampPeriod = Double(limits.timestampPeriod)
         self.timestampMask =
             family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
@@ -144,11 +204,13 @@ public final class HeadlessRenderer {
 
     // MARK: - Frames
 
+    /// Submits one frame of `content`: exactly content.byteCount(width:height:) bytes (RGBA8 pixels, f32 field
+    /// values or points, little-endian, as the kernel ABI lays them out). The bytes are copied before returning.
     public func submitFrame(pixels: UnsafeRawBufferPointer, tag: UInt64) throws(RenderError) -> SubmittedFrame {
         guard pixels.count == frameBytes, let source = pixels.baseAddress else {
             throw .badRequest(
-                "submitFrame got \(pixels.count) bytes but a \(width)x\(height) RGBA8 frame is \(frameBytes): "
-                    + "pass exactly width*height*4 bytes")
+                "submitFrame got \(pixels.count) bytes but \(content.frameDescription(width: width, height: height)) "
+                    + "is \(frameBytes): pass exactly \(content.sizeRule)")
         }
         let s = nextSlot
         if slotBusy[s] {
@@ -205,6 +267,7 @@ public final class HeadlessRenderer {
         return takePending(pending.count)
     }
 
+    /// The last submitted frame as drawn: width*height RGBA8 pixels, top row first, whatever the content.
     /// Unlike `finish()`, completed frames stay queued, so a later collectCompleted/finish still reports them.
     public func readBackLastFrame() throws(RenderError) -> [UInt8] {
         guard let last = lastSubmittedSlot else {
@@ -233,7 +296,7 @@ public final class HeadlessRenderer {
         toHost.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
         toHost.buffer = vk.readbackBuffer
         toHost.offset = 0
-        toHost.size = VkDeviceSize(frameBytes)
+        toHost.size = VkDeviceSize(targetBytes)
         vkCmdPipelineBarrier(
             commandBuffer, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0,
             0, nil, 1, &toHost, 0, nil)
@@ -252,7 +315,7 @@ public final class HeadlessRenderer {
         try vkCheck(r, "vkQueueSubmit")
         try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
 
-        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: frameBytes))
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: targetBytes))
     }
 
     // MARK: - Internals
@@ -281,8 +344,27 @@ public final class HeadlessRenderer {
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
         }
 
-        // Upload. UNDEFINED as old layout: the previous contents are about to be overwritten entirely. The source
-        // stage covers the previous frame's sampling of this texture (write-after-read needs only execution order).
+        switch content {
+        case .rgba8:
+            recordUpload(slot, into: cb)
+            recordFullScreenDraw(slot, into: cb)
+        case .scalarField:
+            recordColourMapping(slot, into: cb)
+            recordFullScreenDraw(slot, into: cb)
+        case .points(let count):
+            recordPoints(slot, count: count, into: cb)
+        }
+
+        if let queries = slot.queryPool {
+            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
+        }
+        try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
+    }
+
+    /// RGBA8: staging buffer → texture, left ready for sampling.
+    private func recordUpload(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
+        // UNDEFINED as old layout: the previous contents are about to be overwritten entirely. The source stage
+        // covers the previous frame's sampling of this texture (write-after-read needs only execution order).
         var toTransfer = imageBarrier(
             slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
             srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
@@ -298,26 +380,86 @@ public final class HeadlessRenderer {
         vkCmdPipelineBarrier(
             cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
             0, nil, 0, nil, 1, &toSampled)
+    }
 
-        // Draw. The render pass's subpass dependencies handle the target's layout transitions and hazards.
-        var pass = VkRenderPassBeginInfo()
-        pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
-        pass.renderPass = vk.renderPass
-        pass.framebuffer = slot.framebuffer
-        pass.renderArea = VkRect2D(
-            offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: UInt32(width), height: UInt32(height)))
-        pass.clearValueCount = 0  // loadOp DONT_CARE
+    /// f32 field: the compute shader reads the staging buffer (host writes are visible through vkQueueSubmit) and
+    /// writes the mapped colours into the texture, left ready for sampling.
+    private func recordColourMapping(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
+        // UNDEFINED → GENERAL (storage images are written in GENERAL): every pixel is about to be written. The source
+        // stage covers the previous frame's sampling of this texture (write-after-read: execution order suffices).
+        var toStorage = imageBarrier(
+            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_GENERAL,
+            srcAccess: 0, dstAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue)
+        vkCmdPipelineBarrier(
+            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, 0,
+            0, nil, 0, nil, 1, &toStorage)
+
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipeline)
+        var set: VkDescriptorSet? = slot.computeDescriptorSet
+        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipelineLayout, 0, 1, &set, 0, nil)
+        var frameSize: (UInt32, UInt32) = (UInt32(width), UInt32(height))
+        withUnsafeBytes(of: &frameSize) { bytes in
+            vkCmdPushConstants(
+                cb, vk.computePipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
+                bytes.baseAddress)
+        }
+        let side = VulkanObjects.colormapGroupSide
+        vkCmdDispatch(cb, (UInt32(width) + side - 1) / side, (UInt32(height) + side - 1) / side, 1)
+
+        // Compute writes must be visible to the fragment shader's sampling, in the layout the descriptor names.
+        var toSampled = imageBarrier(
+            slot.texture, from: VK_IMAGE_LAYOUT_GENERAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+            srcAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
+        vkCmdPipelineBarrier(
+            cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
+            0, nil, 0, nil, 1, &toSampled)
+    }
+
+    /// RGBA8 and f32 field: the texture, sampled NEAREST by a full-screen triangle, into the target. The render
+    /// pass's subpass dependencies handle the target's layout transitions and hazards.
+    private func recordFullScreenDraw(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
+        var pass = renderPassBegin(slot)
+        pass.clearValueCount = 0  // loadOp DONT_CARE: the triangle writes every pixel
         vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
         vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
         var set: VkDescriptorSet? = slot.descriptorSet
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
         vkCmdDraw(cb, 3, 1, 0, 0)
         vkCmdEndRenderPass(cb)
+    }
 
-        if let queries = slot.queryPool {
-            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
+    /// Points: the target is cleared to opaque black by the render pass, then one instance (6 vertices, two
+    /// triangles) per point, in array order, blended over it. The vertex shader reads the staging buffer in place
+    /// (host writes are visible through vkQueueSubmit).
+    private func recordPoints(_ slot: VulkanObjects.Slot, count: Int, into cb: VkCommandBuffer) {
+        var pass = renderPassBegin(slot)
+        var black = VkClearValue()
+        black.color.float32 = (0, 0, 0, 1)
+        withUnsafePointer(to: &black) { clear in
+            pass.clearValueCount = 1
+            pass.pClearValues = clear
+            vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
         }
-        try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
+        var set: VkDescriptorSet? = slot.descriptorSet
+        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
+        var targetSize: (Float, Float) = (Float(width), Float(height))
+        withUnsafeBytes(of: &targetSize) { bytes in
+            vkCmdPushConstants(
+                cb, vk.pipelineLayout, VK_SHADER_STAGE_VERTEX_BIT.rawValue, 0, UInt32(bytes.count), bytes.baseAddress)
+        }
+        vkCmdDraw(cb, 6, UInt32(count), 0, 0)
+        vkCmdEndRenderPass(cb)
+    }
+
+    private func renderPassBegin(_ slot: VulkanObjects.Slot) -> VkRenderPassBeginInfo {
+        var pass = VkRenderPassBeginInfo()
+        pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
+        pass.renderPass = vk.renderPass
+        pass.framebuffer = slot.framebuffer
+        pass.renderArea = VkRect2D(
+            offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: UInt32(width), height: UInt32(height)))
+        return pass
     }
 
     private func imageBarrier(

@@ -8,6 +8,9 @@
 // - `Slot.stagingMapped` / `readbackMapped` are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory,
 //   valid from creation until vkFreeMemory in deinit (which runs after vkDeviceWaitIdle, so the GPU is done with them).
 //   Who may touch them when is decided by HeadlessRenderer (see its header); this file never reads or writes them.
+// - The colormap table buffer (f32 field content only) is mapped once in createColormapTable, filled with exactly its
+//   1 KiB and unmapped before that function returns. That happens during init, before any command buffer is
+//   submitted, so no GPU access can overlap the write; vkQueueSubmit makes the (coherent) write visible to the GPU.
 // - Create-info structs point into a ScratchArena released after the vkCreate* call returns.
 // - Shader words are passed with withUnsafeBufferPointer for the duration of vkCreateShaderModule only.
 
@@ -16,13 +19,18 @@ import CVulkan
 final class VulkanObjects {
     /// One frame-in-flight slot: everything a submitted frame uses until its fence signals.
     struct Slot {
+        /// The frame's bytes as submitted. RGBA8: copied into `texture`. f32 field: read in place by the compute
+        /// shader. Points: read in place by the vertex shader. Hence TRANSFER_SRC or STORAGE_BUFFER usage.
         var staging: VkBuffer?
         var stagingMemory: VkDeviceMemory?
         var stagingMapped: UnsafeMutableRawPointer?
+        /// The RGBA8 image the full-screen pass samples: uploaded (RGBA8) or written by the compute shader (f32
+        /// field). nil for points, which are drawn straight into the target.
         var texture: VkImage?
         var textureMemory: VkDeviceMemory?
         var textureView: VkImageView?
-        var descriptorSet: VkDescriptorSet?  // freed with descriptorPool
+        var descriptorSet: VkDescriptorSet?  // graphics pipeline's set; freed with descriptorPool
+        var computeDescriptorSet: VkDescriptorSet?  // f32 field only: field, table, texture; freed with descriptorPool
         var target: VkImage?
         var targetMemory: VkDeviceMemory?
         var targetView: VkImageView?
@@ -33,6 +41,13 @@ final class VulkanObjects {
     }
 
     static let colorFormat = VK_FORMAT_R8G8B8A8_UNORM
+    /// colormap.comp's workgroup is 8×8 pixels.
+    static let colormapGroupSide: UInt32 = 8
+    /// colormap.comp: uvec2 frame size. points.vert: vec2 target size.
+    static let colormapPushConstantBytes: UInt32 = 8
+    static let pointsPushConstantBytes: UInt32 = 8
+    /// 256 packed RGBA8 entries (Colormap.packedTable).
+    static let colormapTableBytes = VkDeviceSize(256 * MemoryLayout<UInt32>.size)
     static let subpassExternal = UInt32.max  // VK_SUBPASS_EXTERNAL (~0U) does not import into Swift
     static let queueFamilyIgnored = UInt32.max  // VK_QUEUE_FAMILY_IGNORED
 
@@ -48,6 +63,12 @@ final class VulkanObjects {
     var pipelineLayout: VkPipelineLayout?
     var renderPass: VkRenderPass?
     var pipeline: VkPipeline?
+    // f32 field only: the colour-mapping compute pipeline and its 256-entry table (shared by all slots, read-only).
+    var computeSetLayout: VkDescriptorSetLayout?
+    var computePipelineLayout: VkPipelineLayout?
+    var computePipeline: VkPipeline?
+    var colormapBuffer: VkBuffer?
+    var colormapMemory: VkDeviceMemory?
     var descriptorPool: VkDescriptorPool?
     var slots: [Slot] = []
     var readbackBuffer: VkBuffer?
@@ -80,6 +101,11 @@ final class VulkanObjects {
                 if let m = s.stagingMemory { vkFreeMemory(device, m, nil) }
             }
             if let descriptorPool { vkDestroyDescriptorPool(device, descriptorPool, nil) }
+            if let colormapBuffer { vkDestroyBuffer(device, colormapBuffer, nil) }
+            if let colormapMemory { vkFreeMemory(device, colormapMemory, nil) }
+            if let computePipeline { vkDestroyPipeline(device, computePipeline, nil) }
+            if let computePipelineLayout { vkDestroyPipelineLayout(device, computePipelineLayout, nil) }
+            if let computeSetLayout { vkDestroyDescriptorSetLayout(device, computeSetLayout, nil) }
             if let pipeline { vkDestroyPipeline(device, pipeline, nil) }
             if let renderPass { vkDestroyRenderPass(device, renderPass, nil) }
             if let pipelineLayout { vkDestroyPipelineLayout(device, pipelineLayout, nil) }
@@ -122,9 +148,13 @@ final class VulkanObjects {
 
     // MARK: - Pipeline (shared by all slots)
 
-    func createPipeline(width: UInt32, height: UInt32) throws(RenderError) {
+    /// The graphics pipeline for `content`: the full-screen textured triangle (RGBA8, f32 field) or instanced point
+    /// squares with alpha blending (points).
+    func createPipeline(width: UInt32, height: UInt32, content: FrameContent) throws(RenderError) {
         let arena = ScratchArena()
         defer { arena.release() }
+        let drawsPoints: Bool
+        if case .points = content { drawsPoints = true } else { drawsPoints = false }
 
         var samplerInfo = VkSamplerCreateInfo()
         samplerInfo.sType = VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO
@@ -141,9 +171,14 @@ final class VulkanObjects {
 
         var binding = VkDescriptorSetLayoutBinding()
         binding.binding = 0
-        binding.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER
         binding.descriptorCount = 1
-        binding.stageFlags = VK_SHADER_STAGE_FRAGMENT_BIT.rawValue
+        if drawsPoints {
+            binding.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER  // the points, read by the vertex shader
+            binding.stageFlags = VK_SHADER_STAGE_VERTEX_BIT.rawValue
+        } else {
+            binding.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER
+            binding.stageFlags = VK_SHADER_STAGE_FRAGMENT_BIT.rawValue
+        }
         var setLayoutInfo = VkDescriptorSetLayoutCreateInfo()
         setLayoutInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
         setLayoutInfo.bindingCount = 1
@@ -156,13 +191,20 @@ final class VulkanObjects {
         layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
         layoutInfo.setLayoutCount = 1
         layoutInfo.pSetLayouts = arena.pointer(descriptorSetLayout)
+        if drawsPoints {
+            // points.vert: the target size in pixels (vec2), to turn a size in pixels into clip units.
+            layoutInfo.pushConstantRangeCount = 1
+            layoutInfo.pPushConstantRanges = arena.pointer(
+                VkPushConstantRange(
+                    stageFlags: VK_SHADER_STAGE_VERTEX_BIT.rawValue, offset: 0, size: Self.pointsPushConstantBytes))
+        }
         try vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nil, &pipelineLayout), "vkCreatePipelineLayout")
 
-        try createRenderPass(arena)
+        try createRenderPass(arena, clearToBlack: drawsPoints)
 
-        let vert = try createShaderModule(GeneratedShaders.fullscreenVert)
+        let vert = try createShaderModule(drawsPoints ? GeneratedShaders.pointsVert : GeneratedShaders.fullscreenVert)
         defer { vkDestroyShaderModule(device, vert, nil) }
-        let frag = try createShaderModule(GeneratedShaders.textureFrag)
+        let frag = try createShaderModule(drawsPoints ? GeneratedShaders.pointsFrag : GeneratedShaders.textureFrag)
         defer { vkDestroyShaderModule(device, frag, nil) }
 
         var stages = [VkPipelineShaderStageCreateInfo](repeating: VkPipelineShaderStageCreateInfo(), count: 2)
@@ -175,7 +217,8 @@ final class VulkanObjects {
             stages[i].pName = cString("main")
         }
 
-        var vertexInput = VkPipelineVertexInputStateCreateInfo()  // the triangle comes from gl_VertexIndex
+        // No vertex buffers: the triangle / the point squares come from gl_VertexIndex and gl_InstanceIndex.
+        var vertexInput = VkPipelineVertexInputStateCreateInfo()
         vertexInput.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO
         var inputAssembly = VkPipelineInputAssemblyStateCreateInfo()
         inputAssembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO
@@ -202,7 +245,19 @@ final class VulkanObjects {
         multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT
 
         var blendAttachment = VkPipelineColorBlendAttachmentState()
-        blendAttachment.blendEnable = 0  // blending would round; the copy must be exact
+        if drawsPoints {
+            // Standard "over": colour = src * srcAlpha + dst * (1 - srcAlpha). Alpha uses ONE for the source
+            // (premultiplied form of the same operator), so over the opaque black background it stays exactly 1.
+            blendAttachment.blendEnable = 1
+            blendAttachment.srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA
+            blendAttachment.dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
+            blendAttachment.colorBlendOp = VK_BLEND_OP_ADD
+            blendAttachment.srcAlphaBlendFactor = VK_BLEND_FACTOR_ONE
+            blendAttachment.dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
+            blendAttachment.alphaBlendOp = VK_BLEND_OP_ADD
+        } else {
+            blendAttachment.blendEnable = 0  // blending would round; the copy must be exact
+        }
         blendAttachment.colorWriteMask =
             VK_COLOR_COMPONENT_R_BIT.rawValue | VK_COLOR_COMPONENT_G_BIT.rawValue
             | VK_COLOR_COMPONENT_B_BIT.rawValue | VK_COLOR_COMPONENT_A_BIT.rawValue
@@ -227,12 +282,14 @@ final class VulkanObjects {
         try vkCheck(vkCreateGraphicsPipelines(device, nil, 1, &info, nil, &pipeline), "vkCreateGraphicsPipelines")
     }
 
-    private func createRenderPass(_ arena: ScratchArena) throws(RenderError) {
+    /// `clearToBlack`: points cover only part of the target, so it starts as opaque black (the clear value given
+    /// at vkCmdBeginRenderPass). The full-screen triangle writes every pixel, so it needs neither a clear nor the
+    /// old contents. loadOp does not affect render-pass compatibility, so the pipeline is the same either way.
+    private func createRenderPass(_ arena: ScratchArena, clearToBlack: Bool) throws(RenderError) {
         var attachment = VkAttachmentDescription()
         attachment.format = Self.colorFormat
         attachment.samples = VK_SAMPLE_COUNT_1_BIT
-        // The triangle writes every pixel, so neither old contents nor a clear are needed.
-        attachment.loadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
+        attachment.loadOp = clearToBlack ? VK_ATTACHMENT_LOAD_OP_CLEAR : VK_ATTACHMENT_LOAD_OP_DONT_CARE
         attachment.storeOp = VK_ATTACHMENT_STORE_OP_STORE
         attachment.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
         attachment.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE
@@ -253,7 +310,8 @@ final class VulkanObjects {
         let colorWrite = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT.rawValue
         var dependencies = [VkSubpassDependency](repeating: VkSubpassDependency(), count: 2)
         // In: the target image was last written by this slot's previous render pass (WAW) and maybe read by a
-        // read-back copy (WAR). Both must finish before the layout transition and the new colour writes.
+        // read-back copy (WAR). Both must finish before the layout transition and the new colour writes (the
+        // load-op clear, when there is one, is a colour write in the same stage).
         dependencies[0].srcSubpass = Self.subpassExternal
         dependencies[0].dstSubpass = 0
         dependencies[0].srcStageMask = colorOutput | transfer
@@ -294,36 +352,131 @@ final class VulkanObjects {
         return module
     }
 
-    // MARK: - Slots
+    // MARK: - Colour mapping (f32 field content only)
 
-    func createSlots(count: Int, width: UInt32, height: UInt32, timestamps: Bool) throws(RenderError) {
+    /// The compute pipeline of shaders/colormap.comp: binding 0 the field (storage buffer), 1 the table (storage
+    /// buffer), 2 the RGBA8 image it writes (storage image); push constant: the frame size.
+    func createComputePipeline() throws(RenderError) {
         let arena = ScratchArena()
         defer { arena.release() }
-        let byteCount = VkDeviceSize(width) * VkDeviceSize(height) * 4
 
-        var poolSize = VkDescriptorPoolSize()
-        poolSize.type = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER
-        poolSize.descriptorCount = UInt32(count)
+        var bindings = [VkDescriptorSetLayoutBinding](repeating: VkDescriptorSetLayoutBinding(), count: 3)
+        for i in bindings.indices {
+            bindings[i].binding = UInt32(i)
+            bindings[i].descriptorCount = 1
+            bindings[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT.rawValue
+            bindings[i].descriptorType = i == 2 ? VK_DESCRIPTOR_TYPE_STORAGE_IMAGE : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+        }
+        var setLayoutInfo = VkDescriptorSetLayoutCreateInfo()
+        setLayoutInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO
+        setLayoutInfo.bindingCount = UInt32(bindings.count)
+        setLayoutInfo.pBindings = arena.pointer(bindings)
+        try vkCheck(
+            vkCreateDescriptorSetLayout(device, &setLayoutInfo, nil, &computeSetLayout), "vkCreateDescriptorSetLayout")
+
+        var layoutInfo = VkPipelineLayoutCreateInfo()
+        layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
+        layoutInfo.setLayoutCount = 1
+        layoutInfo.pSetLayouts = arena.pointer(computeSetLayout)
+        layoutInfo.pushConstantRangeCount = 1
+        layoutInfo.pPushConstantRanges = arena.pointer(
+            VkPushConstantRange(
+                stageFlags: VK_SHADER_STAGE_COMPUTE_BIT.rawValue, offset: 0, size: Self.colormapPushConstantBytes))
+        try vkCheck(
+            vkCreatePipelineLayout(device, &layoutInfo, nil, &computePipelineLayout), "vkCreatePipelineLayout")
+
+        let module = try createShaderModule(GeneratedShaders.colormapComp)
+        defer { vkDestroyShaderModule(device, module, nil) }
+        var stage = VkPipelineShaderStageCreateInfo()
+        stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+        stage.stage = VK_SHADER_STAGE_COMPUTE_BIT
+        stage.module = module
+        stage.pName = cString("main")
+        var info = VkComputePipelineCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO
+        info.stage = stage
+        info.layout = computePipelineLayout
+        try vkCheck(vkCreateComputePipelines(device, nil, 1, &info, nil, &computePipeline), "vkCreateComputePipelines")
+    }
+
+    /// Uploads the 256-entry table once, into host-visible memory the shader reads in place. Device-local is
+    /// preferred (the small host-visible window discrete GPUs offer) so the per-pixel lookups stay on the device;
+    /// 1 KiB read-only, so no staging copy is worth it.
+    func createColormapTable(_ packed: [UInt32]) throws(RenderError) {
+        guard packed.count * MemoryLayout<UInt32>.size == Int(Self.colormapTableBytes) else {
+            throw RenderError.vulkan("createColormapTable (table is not 256 entries)", VK_ERROR_INITIALIZATION_FAILED)
+        }
+        try createBuffer(
+            size: Self.colormapTableBytes, usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue,
+            required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
+            preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &colormapBuffer, memory: &colormapMemory)
+        let mapped = try map(colormapMemory, "colormap table")
+        packed.withUnsafeBytes { table in
+            if let source = table.baseAddress { mapped.copyMemory(from: source, byteCount: table.count) }
+        }
+        vkUnmapMemory(device, colormapMemory)
+    }
+
+    // MARK: - Slots
+
+    func createSlots(
+        count: Int, width: UInt32, height: UInt32, content: FrameContent, timestamps: Bool
+    ) throws(RenderError) {
+        let arena = ScratchArena()
+        defer { arena.release() }
+        let frameBytes = VkDeviceSize(content.byteCount(width: Int(width), height: Int(height)))
+        let n = UInt32(count)
+
+        // What each content needs per slot: its graphics set (+ the compute set for the f32 field) and an image the
+        // full-screen pass samples (uploaded for RGBA8, written by the compute shader for the f32 field).
+        let stagingUsage: VkBufferUsageFlags
+        let textureUsage: VkImageUsageFlags?
+        let poolSizes: [VkDescriptorPoolSize]
+        let setLayouts: [VkDescriptorSetLayout?]
+        switch content {
+        case .rgba8:
+            stagingUsage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue
+            textureUsage = VK_IMAGE_USAGE_TRANSFER_DST_BIT.rawValue | VK_IMAGE_USAGE_SAMPLED_BIT.rawValue
+            poolSizes = [VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: n)]
+            setLayouts = [descriptorSetLayout]
+        case .scalarField:
+            stagingUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue
+            textureUsage = VK_IMAGE_USAGE_STORAGE_BIT.rawValue | VK_IMAGE_USAGE_SAMPLED_BIT.rawValue
+            poolSizes = [
+                VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: n),
+                VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 2 * n),
+                VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, descriptorCount: n),
+            ]
+            setLayouts = [descriptorSetLayout, computeSetLayout]
+        case .points:
+            stagingUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue
+            textureUsage = nil
+            poolSizes = [VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: n)]
+            setLayouts = [descriptorSetLayout]
+        }
+        let setsPerSlot = setLayouts.count
+
         var poolInfo = VkDescriptorPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
-        poolInfo.maxSets = UInt32(count)
-        poolInfo.poolSizeCount = 1
-        poolInfo.pPoolSizes = arena.pointer(poolSize)
+        poolInfo.maxSets = n * UInt32(setsPerSlot)
+        poolInfo.poolSizeCount = UInt32(poolSizes.count)
+        poolInfo.pPoolSizes = arena.pointer(poolSizes)
         try vkCheck(vkCreateDescriptorPool(device, &poolInfo, nil, &descriptorPool), "vkCreateDescriptorPool")
 
+        // Slot i's sets are sets[i * setsPerSlot + k], k in the order of `setLayouts`.
         var setInfo = VkDescriptorSetAllocateInfo()
         setInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
         setInfo.descriptorPool = descriptorPool
-        setInfo.descriptorSetCount = UInt32(count)
-        setInfo.pSetLayouts = arena.pointer([VkDescriptorSetLayout?](repeating: descriptorSetLayout, count: count))
-        var sets = [VkDescriptorSet?](repeating: nil, count: count)
+        setInfo.descriptorSetCount = n * UInt32(setsPerSlot)
+        setInfo.pSetLayouts = arena.pointer((0..<count).flatMap { _ in setLayouts })
+        var sets = [VkDescriptorSet?](repeating: nil, count: count * setsPerSlot)
         try vkCheck(vkAllocateDescriptorSets(device, &setInfo, &sets), "vkAllocateDescriptorSets")
 
         var cbInfo = VkCommandBufferAllocateInfo()
         cbInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
         cbInfo.commandPool = commandPool
         cbInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-        cbInfo.commandBufferCount = UInt32(count)
+        cbInfo.commandBufferCount = n
         var commandBuffers = [VkCommandBuffer?](repeating: nil, count: count)
         try vkCheck(vkAllocateCommandBuffers(device, &cbInfo, &commandBuffers), "vkAllocateCommandBuffers")
 
@@ -331,22 +484,24 @@ final class VulkanObjects {
             var slot = Slot()
             // Runs on the error path too, so deinit destroys whatever part of this slot already exists.
             defer { slots.append(slot) }
-            slot.descriptorSet = sets[i]
+            slot.descriptorSet = sets[i * setsPerSlot]
+            if setsPerSlot > 1 { slot.computeDescriptorSet = sets[i * setsPerSlot + 1] }
             slot.commandBuffer = commandBuffers[i]
 
-            // Staging: the CPU writes here, the GPU copies out. Coherent so no flush is needed before submit.
+            // Staging: the CPU writes here, the GPU copies or reads it. Coherent so no flush is needed before submit.
             let hostVisibleCoherent =
                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
             try createBuffer(
-                size: byteCount, usage: VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue,
+                size: frameBytes, usage: stagingUsage,
                 required: hostVisibleCoherent, buffer: &slot.staging, memory: &slot.stagingMemory)
             slot.stagingMapped = try map(slot.stagingMemory, "staging buffer")
 
-            try createImage(
-                width: width, height: height,
-                usage: VK_IMAGE_USAGE_TRANSFER_DST_BIT.rawValue | VK_IMAGE_USAGE_SAMPLED_BIT.rawValue,
-                image: &slot.texture, memory: &slot.textureMemory)
-            slot.textureView = try createView(slot.texture)
+            if let textureUsage {
+                try createImage(
+                    width: width, height: height, usage: textureUsage, image: &slot.texture,
+                    memory: &slot.textureMemory)
+                slot.textureView = try createView(slot.texture)
+            }
 
             try createImage(
                 width: width, height: height,
@@ -378,20 +533,45 @@ final class VulkanObjects {
                 try vkCheck(vkCreateQueryPool(device, &qpInfo, nil, &slot.queryPool), "vkCreateQueryPool")
             }
 
-            // The view never changes, so the descriptor is written once; it names the layout the image will be
-            // in whenever a draw samples it (each frame's upload ends with a transition to it).
-            var imageInfo = VkDescriptorImageInfo()
-            imageInfo.sampler = sampler
-            imageInfo.imageView = slot.textureView
-            imageInfo.imageLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL
-            var write = VkWriteDescriptorSet()
-            write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-            write.dstSet = slot.descriptorSet
-            write.dstBinding = 0
-            write.descriptorCount = 1
-            write.descriptorType = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER
-            write.pImageInfo = arena.pointer(imageInfo)
-            vkUpdateDescriptorSets(device, 1, &write, 0, nil)
+            // Buffers and views never change, so each descriptor is written once. Image descriptors name the layout
+            // the image will be in whenever it is accessed (each frame's commands transition it there first).
+            var writes: [VkWriteDescriptorSet] = []
+            func write(
+                _ set: VkDescriptorSet?, binding: UInt32, _ type: VkDescriptorType,
+                image: VkDescriptorImageInfo? = nil, buffer: VkDescriptorBufferInfo? = nil
+            ) {
+                var w = VkWriteDescriptorSet()
+                w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                w.dstSet = set
+                w.dstBinding = binding
+                w.descriptorCount = 1
+                w.descriptorType = type
+                if let image { w.pImageInfo = arena.pointer(image) }
+                if let buffer { w.pBufferInfo = arena.pointer(buffer) }
+                writes.append(w)
+            }
+            let stagingRange = VkDescriptorBufferInfo(buffer: slot.staging, offset: 0, range: frameBytes)
+            switch content {
+            case .rgba8, .scalarField:
+                write(
+                    slot.descriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
+                    image: VkDescriptorImageInfo(
+                        sampler: sampler, imageView: slot.textureView,
+                        imageLayout: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL))
+            case .points:
+                write(slot.descriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: stagingRange)
+            }
+            if case .scalarField = content {
+                write(slot.computeDescriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: stagingRange)
+                write(
+                    slot.computeDescriptorSet, binding: 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                    buffer: VkDescriptorBufferInfo(buffer: colormapBuffer, offset: 0, range: Self.colormapTableBytes))
+                write(
+                    slot.computeDescriptorSet, binding: 2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
+                    image: VkDescriptorImageInfo(
+                        sampler: nil, imageView: slot.textureView, imageLayout: VK_IMAGE_LAYOUT_GENERAL))
+            }
+            vkUpdateDescriptorSets(device, UInt32(writes.count), arena.pointer(writes), 0, nil)
         }
     }
 

@@ -36,7 +36,7 @@ final class GoldenCaptureTests: XCTestCase {
         let png = directory + "/frame.png"
         let options = Capture.Options(kernelPath: plasmaPath, frame: 12, width: 40, height: 28, outputPath: png)
         let readBack = try Capture.run(options)
-        let direct = try Capture.computeDirectly(options)
+        let direct = try Capture.computeDirectly(options).bytes
         let file = try OutputFiles.readPNG(png)
         XCTAssertEqual(file.width, 40)
         XCTAssertEqual(file.height, 28)
@@ -52,7 +52,7 @@ final class GoldenCaptureTests: XCTestCase {
         let options = { (frame: Int32) in
             Capture.Options(kernelPath: plasmaPath, frame: frame, width: 16, height: 16, outputPath: "/dev/null")
         }
-        XCTAssertNotEqual(try Capture.computeDirectly(options(0)), try Capture.computeDirectly(options(30)))
+        XCTAssertNotEqual(try Capture.computeDirectly(options(0)).bytes, try Capture.computeDirectly(options(30)).bytes)
     }
 }
 
@@ -66,6 +66,7 @@ final class BenchTests: XCTestCase {
         options.height = 24
         options.frames = 12
         options.warmup = 2
+        options.workers = 1
         options.outputDirectory = directory
         let result = try Bench.run(options)
 
@@ -97,7 +98,8 @@ final class BenchTests: XCTestCase {
         let direct = try Capture.computeDirectly(
             .init(
                 kernelPath: plasmaPath, frame: result.summary.last_frame.frame, width: 32, height: 24,
-                outputPath: "/dev/null"))
+                outputPath: "/dev/null")
+        ).bytes
         XCTAssertEqual(png.pixels, direct)
     }
 

@@ -11,14 +11,22 @@ let plasmaPath = repositoryRoot.appendingPathComponent("assets/kernels/plasma.wa
 
 func corpus(_ name: String) -> String { badModules.appendingPathComponent(name).path }
 
+let engine = WasmKitEngine()
+
+/// Loads and instantiates a kernel with the shipped engine.
+func instantiate(
+    _ path: String, width: Int, height: Int, limits: KernelLimits = KernelLimits(), host: KernelHost = .headless
+) throws -> any KernelInstance {
+    try engine.load(path: path).instantiate(width: width, height: height, limits: limits, host: host)
+}
+
 /// Loads and initialises a kernel, returning the one-line error it is refused with.
-func refusal(_ name: String, width: Int = 16, height: Int = 16) -> KernelError? {
+func refusal(_ name: String, width: Int = 16, height: Int = 16, limits: KernelLimits = KernelLimits()) -> KernelError? {
     do {
-        let module = try KernelModule(path: corpus(name))
-        _ = try KernelInstance(module: module, width: width, height: height)
+        _ = try instantiate(corpus(name), width: width, height: height, limits: limits)
         return nil
     } catch {
-        return error
+        return error as? KernelError
     }
 }
 
@@ -35,8 +43,8 @@ final class BadModuleTests: XCTestCase {
             ("bad-format.wasm", .invalidModule, "fp_format returned 7"),
             ("points-absurd.wasm", .invalidModule, "fp_points returned 0"),
             ("no-memory.wasm", .invalidModule, "does not export its linear memory as `memory`"),
-            ("init-fails.wasm", .runtimeFault, "fp_init(16, 16) returned error code 5"),
-            ("output-out-of-bounds.wasm", .runtimeFault, "output region"),
+            ("init-fails.wasm", .invalidModule, "fp_init(16, 16) returned error code 5"),
+            ("output-out-of-bounds.wasm", .invalidModule, "output region"),
         ]
         for expected in expectations {
             guard let error = refusal(expected.file) else {
@@ -51,16 +59,33 @@ final class BadModuleTests: XCTestCase {
     }
 
     func testMissingFileSaysSo() {
-        XCTAssertThrowsError(try KernelModule(path: "/nonexistent/kernel.wasm")) { error in
+        XCTAssertThrowsError(try engine.load(path: "/nonexistent/kernel.wasm")) { error in
             XCTAssertEqual((error as? KernelError)?.kind, .unreadable)
             XCTAssertTrue("\(error)".contains("no such file"))
+        }
+    }
+
+    /// A kernel whose initial memory is over --max-memory is refused at load, naming the limit.
+    func testInitialMemoryOverTheLimitIsRefused() {
+        // plasma grows its memory in fp_init to fit the frame: 64×64×4 bytes do not fit in 64 KiB.
+        let error = refusalOfPlasma(maxMemoryBytes: 64 << 10)
+        XCTAssertEqual(error?.fault, .memoryRefused)
+        XCTAssertTrue(error?.message.contains("raise --max-memory") ?? false, error?.message ?? "accepted")
+    }
+
+    private func refusalOfPlasma(maxMemoryBytes: Int) -> KernelError? {
+        do {
+            _ = try instantiate(plasmaPath, width: 64, height: 64, limits: KernelLimits(maxMemoryBytes: maxMemoryBytes))
+            return nil
+        } catch {
+            return error as? KernelError
         }
     }
 }
 
 final class KernelExecutionTests: XCTestCase {
     func testGradientKernelComputesTheDocumentedPixels() throws {
-        let instance = try KernelInstance(module: KernelModule(path: corpus("good-gradient.wasm")), width: 16, height: 8)
+        let instance = try instantiate(corpus("good-gradient.wasm"), width: 16, height: 8)
         XCTAssertEqual(instance.format, .rgba8)
         XCTAssertEqual(instance.unitCount, 8)
         try instance.run(frame: 7, time: 7.0 / 60, units: 0..<8)
@@ -75,11 +100,11 @@ final class KernelExecutionTests: XCTestCase {
     }
 
     func testPlasmaTilesInAnyOrderEqualTheWholeFrame() throws {
-        let module = try KernelModule(path: plasmaPath)
-        let whole = try KernelInstance(module: module, width: 24, height: 20)
+        let kernel = try engine.load(path: plasmaPath)
+        let whole = try kernel.instantiate(width: 24, height: 20, limits: KernelLimits(), host: .headless)
         try whole.run(frame: 9, time: 9.0 / 60, units: 0..<20)
         let expected = try whole.outputBytes()
-        let tiled = try KernelInstance(module: module, width: 24, height: 20)
+        let tiled = try kernel.instantiate(width: 24, height: 20, limits: KernelLimits(), host: .headless)
         for tile in [12..<20, 0..<5, 5..<12] {
             try tiled.run(frame: 9, time: 9.0 / 60, units: tile)
         }
@@ -89,28 +114,52 @@ final class KernelExecutionTests: XCTestCase {
     }
 
     func testTrapIsReportedAndInstanceCanBeRebuilt() throws {
-        let module = try KernelModule(path: corpus("traps.wasm"))
-        let instance = try KernelInstance(module: module, width: 8, height: 8)
+        let instance = try instantiate(corpus("traps.wasm"), width: 8, height: 8)
         XCTAssertThrowsError(try instance.run(frame: 0, time: 0, units: 0..<8)) { error in
-            let message = (error as? KernelError)?.message ?? ""
+            let error = error as? KernelError
+            let message = error?.message ?? ""
+            XCTAssertEqual(error?.fault, .trap)
             XCTAssertTrue(message.contains("fp_frame") && message.contains("unreachable"), message)
         }
-        XCTAssertNoThrow(try KernelInstance(module: module, width: 8, height: 8))
+        XCTAssertNoThrow(try instantiate(corpus("traps.wasm"), width: 8, height: 8))
     }
 
     func testEndlessLoopIsStoppedByFuel() throws {
-        let module = try KernelModule(path: corpus("endless-loop.wasm"))
-        let instance = try KernelInstance(
-            module: module, width: 8, height: 8, limits: KernelLimits(fuelPerCall: 5_000_000))
+        let instance = try instantiate(
+            corpus("endless-loop.wasm"), width: 8, height: 8, limits: KernelLimits(fuelPerTile: 5_000_000))
         XCTAssertThrowsError(try instance.run(frame: 0, time: 0, units: 0..<8)) { error in
+            XCTAssertEqual((error as? KernelError)?.fault, .fuelExhausted)
             XCTAssertTrue("\(error)".contains("ran out of fuel"), "\(error)")
+        }
+    }
+
+    /// Each run-time fault of the corpus, on one instance: the fault kind and its message.
+    func testEachRuntimeFaultIsClassified() throws {
+        let limits = KernelLimits(fuelPerTile: 5_000_000, maxMemoryBytes: 4 << 20)
+        let expectations: [(String, KernelError.Fault, String)] = [
+            ("fault-trap.wasm", .trap, "trapped: unreachable"),
+            ("fault-fuel.wasm", .fuelExhausted, "ran out of fuel after 5000000 units"),
+            ("fault-memory.wasm", .memoryRefused, "asked to grow memory to 64.1 MiB, over the limit of 4 MiB"),
+            ("fault-error-code.wasm", .errorCode, "returned error code 9"),
+            ("fault-output.wasm", .outputOutsideMemory, "output region 2147418112..<"),
+        ]
+        for (file, fault, text) in expectations {
+            let instance = try instantiate(corpus(file), width: 8, height: 4, limits: limits)
+            try instance.run(frame: 1, time: 1.0 / 60, units: 0..<4)  // frame 1 is fine
+            XCTAssertThrowsError(try instance.run(frame: 2, time: 2.0 / 60, units: 0..<4), file) { error in
+                let error = error as? KernelError
+                XCTAssertEqual(error?.kind, .runtimeFault, file)
+                XCTAssertEqual(error?.fault, fault, file)
+                XCTAssertTrue(error?.message.contains(text) ?? false, "\(file): «\(error?.message ?? "")»")
+                XCTAssertTrue(error?.message.contains("fp_frame(frame 2, rows 0..<4)") ?? false, file)
+            }
         }
     }
 
     func testLogImportReachesTheHost() throws {
         let lines = LockedLines()
         let host = KernelHost(log: { lines.append($0) }, input: { _ in 0 })
-        _ = try KernelInstance(module: KernelModule(path: plasmaPath), width: 32, height: 16, host: host)
+        _ = try instantiate(plasmaPath, width: 32, height: 16, host: host)
         XCTAssertEqual(lines.all, ["plasma: 32x16"])
     }
 }
@@ -122,55 +171,3 @@ final class LockedLines: @unchecked Sendable {
     var all: [String] { lock.withLock { lines } }
 }
 
-final class ComputeWorkerTests: XCTestCase {
-    func testWorkerPublishesFramesWithTheKernelsPixels() throws {
-        let ring = try SlotRing(slotByteCount: 16 * 8 * 4)
-        let worker = ComputeWorker(
-            module: try KernelModule(path: corpus("good-gradient.wasm")),
-            settings: ComputeSettings(width: 16, height: 8), ring: ring)
-        XCTAssertEqual(try worker.start(), .rgba8)
-        var seen: [UInt64] = []
-        while seen.count < 5 {
-            let lease = try XCTUnwrap(ring.waitForFrame(timeoutNanos: 10_000_000_000))
-            // Blue carries the frame number: it must match the generation (frames start at 0, generations at 1).
-            let blue = try ring.withReadableBytes(lease) { $0[2] }
-            XCTAssertEqual(UInt64(blue), (lease.handle.generation - 1) & 255)
-            seen.append(lease.handle.generation)
-            try ring.release(lease)
-        }
-        let report = worker.stop()
-        XCTAssertEqual(seen, seen.sorted())
-        XCTAssertEqual(report.failedFrames, 0)
-        var records: [ComputeRecord] = []
-        worker.telemetry.drain { records.append($0) }
-        XCTAssertGreaterThanOrEqual(records.count, 5, "one telemetry record per published frame")
-        XCTAssertEqual(records.map(\.generation), records.map(\.generation).sorted())
-        XCTAssertTrue(records.allSatisfy { $0.scheduleNanos <= $0.computeStartNanos && $0.computeStartNanos <= $0.computeEndNanos })
-        XCTAssertNil(report.disabledBecause)
-    }
-
-    func testTrappingKernelIsDisabledAfterConsecutiveFailures() throws {
-        let ring = try SlotRing(slotByteCount: 8 * 8 * 4)
-        let logged = LockedLines()
-        let worker = ComputeWorker(
-            module: try KernelModule(path: corpus("traps.wasm")),
-            settings: ComputeSettings(width: 8, height: 8, maxConsecutiveFailures: 3), ring: ring,
-            host: KernelHost(log: { logged.append($0) }, input: { _ in 0 }))
-        try worker.start()
-        let deadline = Date().addingTimeInterval(30)
-        while !worker.isDisabled && Date() < deadline { usleep(1000) }
-        let report = worker.stop()
-        XCTAssertEqual(report.failedFrames, 3)
-        XCTAssertTrue(report.disabledBecause?.message.contains("3 consecutive failed frames") ?? false)
-        XCTAssertEqual(logged.all.count, 3)
-        XCTAssertNil(ring.acquireLatest(), "failed frames are never published")
-    }
-
-    func testUnusableKernelFailsToStart() throws {
-        let ring = try SlotRing(slotByteCount: 64)
-        let worker = ComputeWorker(
-            module: try KernelModule(path: corpus("init-fails.wasm")), settings: ComputeSettings(width: 4, height: 4),
-            ring: ring)
-        XCTAssertThrowsError(try worker.start())
-    }
-}

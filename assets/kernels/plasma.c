@@ -5,8 +5,8 @@
  * (time, x, y, width, height), so any row range can be computed on any
  * instance in any order. Alpha is always 255.
  *
- * The output buffer lives on the heap (after __heap_base); fp_init grows the
- * linear memory to fit width * height * 4 bytes.
+ * The output buffer lives on the heap: fp_init reserves width * height * 4
+ * bytes with fp_heap_reserve (which grows the linear memory).
  */
 #include "framepipe.h"
 
@@ -20,18 +20,10 @@ enum {
 };
 
 #define PLASMA_MAX_SIDE 8192
-#define WASM_PAGE 65536u
-
-/* Provided by wasm-ld: first byte past static data and the stack. */
-extern unsigned char __heap_base;
 
 static int32_t g_width;
 static int32_t g_height;
-
-/* Heap base rounded up to 16 bytes: start of the RGBA8 output buffer. */
-static uint32_t output_offset(void) {
-    return ((uint32_t)(uintptr_t)&__heap_base + 15u) & ~15u;
-}
+static uint8_t *g_out; /* RGBA8 output, width * height * 4 bytes */
 
 /* Appends the decimal form of v (v >= 0) at p; returns the new end. */
 static char *put_uint(char *p, uint32_t v) {
@@ -49,20 +41,14 @@ FP_EXPORT(fp_abi_version) int32_t fp_abi_version(void) { return FP_ABI_VERSION; 
 
 FP_EXPORT(fp_format) int32_t fp_format(void) { return FP_FORMAT_RGBA8; }
 
-FP_EXPORT(fp_output) int32_t fp_output(void) { return (int32_t)output_offset(); }
+FP_EXPORT(fp_output) int32_t fp_output(void) { return fp_offset(g_out); }
 
 FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
     if (width <= 0 || height <= 0 || width > PLASMA_MAX_SIDE || height > PLASMA_MAX_SIDE)
         return PLASMA_ERR_SIZE;
 
-    /* At most 16 + 8192 * 8192 * 4 bytes past the heap base: fits in u32. */
-    uint32_t needed = output_offset() + (uint32_t)width * (uint32_t)height * 4u;
-    uint32_t have_pages = (uint32_t)__builtin_wasm_memory_size(0);
-    uint32_t need_pages = (uint32_t)(((uint64_t)needed + WASM_PAGE - 1u) / WASM_PAGE);
-    if (need_pages > have_pages) {
-        if (__builtin_wasm_memory_grow(0, need_pages - have_pages) == (__SIZE_TYPE__)-1)
-            return PLASMA_ERR_GROW;
-    }
+    g_out = (uint8_t *)fp_heap_reserve((uint64_t)width * (uint64_t)height * 4u);
+    if (g_out == 0) return PLASMA_ERR_GROW;
 
     g_width = width;
     g_height = height;
@@ -100,10 +86,9 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     const float ox = cx0 + 3.0f * fp_sinf(t * 0.2f);   /* moving ring centre */
     const float oy = cy0 + 3.0f * fp_cosf(t * 0.31f);
 
-    uint8_t *out = (uint8_t *)(uintptr_t)output_offset();
     for (int32_t y = begin; y < end; y++) {
         const float py = ((float)y + 0.5f) * scale;
-        uint8_t *row = out + (uint32_t)y * (uint32_t)w * 4u;
+        uint8_t *row = g_out + (uint32_t)y * (uint32_t)w * 4u;
         for (int32_t x = 0; x < w; x++) {
             const float px = ((float)x + 0.5f) * scale;
             const float dx = px - ox, dy = py - oy;

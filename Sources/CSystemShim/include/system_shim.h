@@ -13,3 +13,17 @@ int32_t fp_available_cpus(void);
 /// `timeout_nanos`, or spuriously; callers re-check their condition.
 void fp_futex_wait_timeout(const uint32_t *word, uint32_t expected, uint64_t timeout_nanos);
 void fp_futex_wake_all(const uint32_t *word);
+
+/// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): lets a sibling hyperthread run and saves
+/// power while a thread spins briefly before sleeping on a futex.
+static inline void fp_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// The CPUs this process may run on (sched_getaffinity), in increasing order: writes up to
+/// `capacity` ids to `out` and returns how many there are.
+size_t fp_available_cpu_list(int32_t *out, size_t capacity);

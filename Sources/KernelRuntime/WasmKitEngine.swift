@@ -1,41 +1,27 @@
 import Foundation
 import WasmKit
 
-/// The output a kernel produces each frame (Kernel ABI v1, `fp_format`).
-public enum KernelFormat: Int32, Sendable, CaseIterable {
-    case rgba8 = 1
-    case f32Field = 2
-    case points = 3
+/// The WasmKit engine: an interpreter with eager compilation (every function is translated at
+/// instantiation, so no frame pays for translation) and fuel metering (the per-tile budget).
+public struct WasmKitEngine: KernelEngine {
+    public init() {}
 
-    public var name: String {
-        switch self {
-        case .rgba8: return "rgba8"
-        case .f32Field: return "f32-field"
-        case .points: return "points"
-        }
+    public var description: String { "WasmKit 0.4.2 (interpreter, eager compilation, fuel metering)" }
+
+    public func compile(bytes: [UInt8], path: String) throws(KernelError) -> any CompiledKernel {
+        try WasmKitKernel(bytes: bytes, path: path)
     }
-}
 
-/// The ABI v1 contract: required exports and their signatures, and the imports a kernel may ask for.
-public enum KernelABI {
-    public static let version: Int32 = 1
-    public static let importModule = "fp"
-
-    public static let requiredFunctions: [(name: String, type: FunctionType)] = [
+    /// ABI v1 export signatures, as WasmKit types.
+    static let requiredFunctions: [(name: String, type: FunctionType)] = [
         ("fp_abi_version", FunctionType(parameters: [], results: [.i32])),
         ("fp_init", FunctionType(parameters: [.i32, .i32], results: [.i32])),
         ("fp_format", FunctionType(parameters: [], results: [.i32])),
         ("fp_output", FunctionType(parameters: [], results: [.i32])),
         ("fp_frame", FunctionType(parameters: [.i32, .f64, .i32, .i32], results: [.i32])),
     ]
-    public static let optionalFunctions: [(name: String, type: FunctionType)] = [
-        ("fp_points", FunctionType(parameters: [], results: [.i32])),
-        ("fp_stateful", FunctionType(parameters: [], results: [.i32])),
-    ]
-    public static let allowedImports: [(name: String, type: FunctionType)] = [
-        ("log", FunctionType(parameters: [.i32, .i32], results: [])),
-        ("input", FunctionType(parameters: [.i32], results: [.f32])),
-    ]
+    static let pointsFunction = ("fp_points", FunctionType(parameters: [], results: [.i32]))
+    static let statefulFunction = ("fp_stateful", FunctionType(parameters: [], results: [.i32]))
 
     static func describe(_ type: FunctionType) -> String {
         func names(_ types: [ValueType]) -> String { types.map { "\($0)" }.joined(separator: ", ") }
@@ -45,24 +31,11 @@ public enum KernelABI {
 
 /// A kernel file that parsed as WebAssembly and asks only for imports the host provides.
 /// Immutable and shareable: every worker instantiates it into a store of its own.
-public struct KernelModule: Sendable {
+public struct WasmKitKernel: CompiledKernel {
     public let path: String
     public let name: String
     public let byteCount: Int
     let module: Module
-
-    /// Reads and parses a kernel, refusing what cannot be a v1 kernel before anything runs.
-    public init(path: String) throws(KernelError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw KernelError(
-                .unreadable,
-                exists
-                    ? "\(path): cannot read the file (check its permissions)"
-                    : "\(path): no such file (give the path of a .wasm kernel, e.g. assets/kernels/plasma.wasm)")
-        }
-        try self.init(bytes: [UInt8](data), path: path)
-    }
 
     public init(bytes: [UInt8], path: String) throws(KernelError) {
         self.path = path
@@ -83,9 +56,7 @@ public struct KernelModule: Sendable {
                 "\(path): invalid or truncated WebAssembly module: \(error); rebuild it with scripts/build-kernels.sh")
         }
         for entry in parsed.imports {
-            let allowed =
-                entry.module == KernelABI.importModule
-                && KernelABI.allowedImports.contains { $0.name == entry.name }
+            let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
             guard allowed, case .function = entry.descriptor else {
                 throw KernelError(
                     .invalidModule,
@@ -99,10 +70,10 @@ public struct KernelModule: Sendable {
             throw KernelError(
                 .invalidModule, "\(path): kernel does not export its linear memory as `memory` (docs/kernel-abi.md)")
         }
-        for required in KernelABI.requiredFunctions where !exported.contains(required.name) {
+        for required in WasmKitEngine.requiredFunctions where !exported.contains(required.name) {
             throw KernelError(
                 .invalidModule,
-                "\(path): kernel is missing required export `\(required.name)` \(KernelABI.describe(required.type)) (docs/kernel-abi.md)"
+                "\(path): kernel is missing required export `\(required.name)` \(WasmKitEngine.describe(required.type)) (docs/kernel-abi.md)"
             )
         }
         self.module = parsed
@@ -110,4 +81,10 @@ public struct KernelModule: Sendable {
 
     public var exportNames: [String] { module.exports.map(\.name) }
     public var importNames: [String] { module.imports.map { "\($0.module).\($0.name)" } }
+
+    public func instantiate(width: Int, height: Int, limits: KernelLimits, host: KernelHost) throws(KernelError)
+        -> any KernelInstance
+    {
+        try WasmKitInstance(kernel: self, width: width, height: height, limits: limits, host: host)
+    }
 }

@@ -1,0 +1,552 @@
+import FrameHandoff
+import Foundation
+import Synchronization
+
+/// How the compute side runs a kernel.
+public struct ComputeSettings: Sendable {
+    public var width: Int
+    public var height: Int
+    public var limits: KernelLimits
+    /// `time = frame / 60` (bench, capture: reproducible) instead of seconds since start (viewer).
+    public var deterministicTime: Bool
+    /// After this many consecutive failed frames the kernel is disabled (until a reload).
+    public var maxConsecutiveFailures: Int
+    /// Worker threads, each with its own instance (stateful kernels use one instance, in order).
+    public var workers: Int
+    /// Tiles per frame and worker when several workers share a frame: more tiles balance uneven
+    /// rows better, fewer cost less per-tile overhead. One worker computes a frame as one tile.
+    public var tilesPerWorker: Int
+    public var placement: ThreadPlacement
+
+    public init(
+        width: Int, height: Int, limits: KernelLimits = KernelLimits(), deterministicTime: Bool = true,
+        maxConsecutiveFailures: Int = 3, workers: Int = 1, tilesPerWorker: Int = 8,
+        placement: ThreadPlacement = ThreadPlacement()
+    ) {
+        self.width = width
+        self.height = height
+        self.limits = limits
+        self.deterministicTime = deterministicTime
+        self.maxConsecutiveFailures = maxConsecutiveFailures
+        self.workers = workers
+        self.tilesPerWorker = tilesPerWorker
+        self.placement = placement
+    }
+}
+
+/// One compute event, worker → timing, through that worker's SPSC telemetry ring. Fixed size and
+/// bitwise-copyable so recording it never allocates.
+public struct ComputeEvent: Sendable, Equatable, BitwiseCopyable {
+    public enum Kind: UInt8, Sendable, BitwiseCopyable {
+        /// A tile was computed (or skipped because its frame was cancelled: start == end).
+        case tile
+        /// The last tile of a frame completed and the frame was published.
+        case published
+        /// A frame failed (a tile faulted) and its slot was freed.
+        case failed
+        /// A frame was cancelled for a kernel reload and its slot was freed.
+        case cancelled
+    }
+    public var kind: Kind
+    public var worker: UInt16
+    public var tile: UInt16
+    public var tileCount: UInt16
+    public var frameIndex: Int32
+    public var generation: UInt64
+    /// When the frame was scheduled (its opener started claiming a slot).
+    public var scheduleNanos: UInt64
+    /// `.tile`: compute start/end. `.published`: both = publish time. Others: both = when freed.
+    public var startNanos: UInt64
+    public var endNanos: UInt64
+}
+
+/// A kernel reload, as the pool saw it.
+public struct ReloadEvent: Sendable, Equatable {
+    public var path: String
+    /// First frame index computed with the new kernel (nil when refused).
+    public var firstFrame: Int32?
+    /// Why the new file was refused (nil when applied).
+    public var error: String?
+}
+
+/// What the pool did, handed over once it has stopped.
+public struct ComputeReport: Sendable {
+    public var failedFrames: Int
+    /// Frames cancelled because a reload replaced their kernel mid-frame.
+    public var cancelledFrames: Int
+    /// The first 100 faults, in the order they happened.
+    public var failures: [KernelError]
+    /// Set when the kernel was disabled after too many consecutive failures (and not reloaded since).
+    public var disabledBecause: KernelError?
+    public var reloads: [ReloadEvent]
+    /// Per worker, the CPUs it was pinned to (empty = unpinned), and any pinning failure.
+    public var workerCPUs: [[Int32]]
+    public var placementWarnings: [String]
+}
+
+/// A pool of worker threads that computes frames of one kernel into the slot ring.
+///
+/// Each frame is split into tiles (row or point ranges) that workers take from a lock-free
+/// `TileQueue`, so fast workers take more. Every worker owns its own kernel instance (its own linear
+/// memory). When every tile of frame g is taken, the next worker to ask opens frame g + 1 — as soon as
+/// the ring has a free slot — so frames overlap instead of waiting for g's slowest tile. Stateful
+/// kernels run as one tile on one shared instance, frame after frame in order.
+///
+/// Faults (trap, fuel exhausted, refused memory growth, non-zero return, output outside memory) fail
+/// the frame: one log line, the faulting worker's instance is rebuilt, the pool goes on. After
+/// `maxConsecutiveFailures` failed frames in a row the kernel is disabled until `reload`.
+public final class ComputePool: Sendable {
+    public let settings: ComputeSettings
+    public let workerCount: Int
+    private let ring: SlotRing
+    private let host: KernelHost
+    private let diagnostics: @Sendable (String) -> Void
+    private let queue: TileQueue<FrameJob>
+
+    /// Telemetry, one SPSC ring per worker (single producer each); the consumer drains all of them.
+    /// A consumer that falls `telemetryCapacity` events behind loses new ones (counted), never
+    /// blocking a worker.
+    private let telemetry: [SPSCRing<ComputeEvent>]
+    public static let telemetryCapacity = 8192
+
+    /// The job a frame's tiles carry: everything a worker needs, no references.
+    struct FrameJob: BitwiseCopyable {
+        var frame: SharedFrame
+        var frameIndex: Int32
+        var time: Double
+        var kernelEpoch: UInt32
+        var unitCount: Int
+        var unitsPerTile: Int
+        var scheduleNanos: UInt64
+    }
+
+    /// A kernel version with the instances prepared for it.
+    final class Installation: Sendable {
+        let epoch: UInt32
+        let kernel: any CompiledKernel
+        let format: KernelFormat
+        let isStateful: Bool
+        let unitCount: Int
+        let bytesPerUnit: Int
+        /// Stateless: one instance per worker, taken by each worker when it first sees this epoch.
+        let spares: Mutex<[Int: any KernelInstance]>
+        /// Stateful: the one instance every frame runs on (whichever worker takes the frame's tile).
+        let shared: Mutex<(any KernelInstance)?>
+
+        init(epoch: UInt32, kernel: any CompiledKernel, instances: [any KernelInstance]) {
+            let first = instances[0]
+            self.epoch = epoch
+            self.kernel = kernel
+            self.format = first.format
+            self.isStateful = first.isStateful
+            self.unitCount = first.unitCount
+            self.bytesPerUnit = first.bytesPerUnit
+            if first.isStateful {
+                spares = Mutex([:])
+                shared = Mutex(first)
+            } else {
+                spares = Mutex(Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($0.offset, $0.element) }))
+                shared = Mutex(nil)
+            }
+        }
+    }
+
+    private let installations = Mutex<[UInt32: Installation]>([:])
+    private let currentEpoch = Atomic<UInt32>(0)
+    /// Set by `reload`, taken by the next opener (at a frame boundary).
+    private let pendingInstallation = Mutex<Installation?>(nil)
+    private let reloadPending = Atomic<Bool>(false)
+
+    private let nextFrameIndex = Atomic<Int32>(0)
+    private let consecutiveFailures = Atomic<Int>(0)
+    private let disabled = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
+    private let failedFrameCount = Atomic<Int>(0)
+    private let cancelledFrameCount = Atomic<Int>(0)
+    private let record = Mutex(Record())
+    private let startNanos: UInt64
+    private let exited: [DispatchSemaphore]
+    private let started = Atomic<Bool>(false)
+
+    private struct Record {
+        var failures: [KernelError] = []
+        var disabledBecause: KernelError?
+        var reloads: [ReloadEvent] = []
+        var placementWarnings: [String] = []
+    }
+
+    /// Builds the pool and one instance per worker on the calling thread, so a kernel that cannot
+    /// start throws here, before any thread runs.
+    public init(
+        kernel: any CompiledKernel, settings: ComputeSettings, ring: SlotRing, host: KernelHost = .headless,
+        diagnostics: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(KernelError) {
+        let workerCount = min(max(settings.workers, 1), 256)
+        self.settings = settings
+        self.workerCount = workerCount
+        self.ring = ring
+        self.host = host
+        self.diagnostics = diagnostics
+        do {
+            self.queue = try TileQueue<FrameJob>(jobCapacity: 16)
+        } catch {
+            throw KernelError(.runtimeFault, "cannot build the tile queue: \(error)")
+        }
+        self.telemetry = (0..<workerCount).map { _ in SPSCRing(roundingUpTo: Self.telemetryCapacity) }
+        self.exited = (0..<workerCount).map { _ in DispatchSemaphore(value: 0) }
+        self.startNanos = monotonicNanos()
+        let installation = try Self.install(
+            kernel, epoch: 0, settings: settings, workers: workerCount, host: host, expecting: nil, slotBytes: ring.slotByteCount)
+        installations.withLock { $0[0] = installation }
+    }
+
+    /// The format the running kernel declared.
+    public var format: KernelFormat { installation(currentEpoch.load(ordering: .relaxed))?.format ?? .rgba8 }
+    /// Units (rows or points) per frame of the running kernel.
+    public var unitCount: Int { installation(currentEpoch.load(ordering: .relaxed))?.unitCount ?? 0 }
+    /// Whether the running kernel is stateful (one instance, frames in order).
+    public var isStateful: Bool { installation(currentEpoch.load(ordering: .relaxed))?.isStateful ?? false }
+
+    private func installation(_ epoch: UInt32) -> Installation? { installations.withLock { $0[epoch] } }
+
+    private static func install(
+        _ kernel: any CompiledKernel, epoch: UInt32, settings: ComputeSettings, workers: Int, host: KernelHost,
+        expecting running: Installation?, slotBytes: Int
+    ) throws(KernelError) -> Installation {
+        let first = try kernel.instantiate(
+            width: settings.width, height: settings.height, limits: settings.limits, host: host)
+        if let running {
+            guard first.format == running.format else {
+                throw KernelError(
+                    .invalidModule,
+                    "\(kernel.path): declares format \(first.format.name) but the running kernel is \(running.format.name); restart to change formats"
+                )
+            }
+            guard first.unitCount == running.unitCount else {
+                throw KernelError(
+                    .invalidModule,
+                    "\(kernel.path): declares \(first.unitCount) \(first.format.unitName) but the running kernel has \(running.unitCount); restart to change the point count"
+                )
+            }
+        }
+        guard first.outputByteCount <= slotBytes else {
+            throw KernelError(
+                .invalidModule,
+                "\(kernel.path): output of \(first.outputByteCount) bytes does not fit a \(slotBytes)-byte slot")
+        }
+        var instances: [any KernelInstance] = [first]
+        if !first.isStateful {
+            for _ in 1..<max(workers, 1) {
+                instances.append(
+                    try kernel.instantiate(
+                        width: settings.width, height: settings.height, limits: settings.limits, host: host))
+            }
+        }
+        return Installation(epoch: epoch, kernel: kernel, instances: instances)
+    }
+
+    // MARK: Control
+
+    /// Starts the worker threads (once).
+    public func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
+        for worker in 0..<workerCount {
+            let thread = Thread { [self] in
+                let cpus = settings.placement.cpus(forWorker: worker)
+                if let warning = pinCurrentThread(to: cpus) {
+                    record.withLock { $0.placementWarnings.append("worker \(worker): \(warning)") }
+                }
+                runWorker(worker)
+                exited[worker].signal()
+            }
+            thread.name = "framepipe-compute-\(worker)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops the workers after the tiles they are computing, waits for them, and returns the report.
+    public func stop() -> ComputeReport {
+        stopRequested.store(true, ordering: .sequentiallyConsistent)
+        queue.stop()
+        if started.load(ordering: .relaxed) {
+            for semaphore in exited {
+                semaphore.wait()
+                semaphore.signal()  // a second stop() returns at once
+            }
+        }
+        let record = self.record.withLock { $0 }
+        return ComputeReport(
+            failedFrames: failedFrameCount.load(ordering: .relaxed),
+            cancelledFrames: cancelledFrameCount.load(ordering: .relaxed),
+            failures: record.failures, disabledBecause: record.disabledBecause, reloads: record.reloads,
+            workerCPUs: (0..<workerCount).map { settings.placement.cpus(forWorker: $0) },
+            placementWarnings: record.placementWarnings)
+    }
+
+    /// True while the kernel is disabled after repeated failures (until a successful reload).
+    public var isDisabled: Bool { disabled.load(ordering: .relaxed) }
+    /// Why the kernel is disabled, while it is.
+    public var disabledReason: KernelError? { isDisabled ? record.withLock { $0.disabledBecause } : nil }
+
+    /// Builds and validates instances of `kernel` on the calling thread (off the hot path), then
+    /// queues them; the next frame to open uses them, and frames of the old kernel still in flight are
+    /// cancelled at their next tile boundary. A kernel that cannot be used throws and changes nothing:
+    /// the old kernel keeps running. A successful reload also re-enables a disabled kernel.
+    public func reload(_ kernel: any CompiledKernel) throws(KernelError) {
+        let running = installation(currentEpoch.load(ordering: .relaxed))
+        let epoch = pendingInstallation.withLock { $0?.epoch } ?? currentEpoch.load(ordering: .relaxed)
+        let installation: Installation
+        do {
+            installation = try Self.install(
+                kernel, epoch: epoch &+ 1, settings: settings, workers: workerCount, host: host, expecting: running,
+                slotBytes: ring.slotByteCount)
+        } catch {
+            recordRefusedReload(path: kernel.path, error)
+            throw error
+        }
+        installations.withLock { $0[installation.epoch] = installation }
+        pendingInstallation.withLock { $0 = installation }
+        reloadPending.store(true, ordering: .releasing)
+    }
+
+    /// Reloads so far: applied (with their first frame) and refused (with the reason).
+    public var reloads: [ReloadEvent] { record.withLock { $0.reloads } }
+
+    func recordRefusedReload(path: String, _ error: KernelError) {
+        record.withLock { $0.reloads.append(ReloadEvent(path: path, firstFrame: nil, error: error.message)) }
+    }
+
+    /// Hands every telemetry event recorded since the last call to `body` (one consumer thread).
+    public func drainTelemetry(_ body: (ComputeEvent) -> Void) {
+        for ring in telemetry { ring.drain(body) }
+    }
+
+    /// Events lost because the consumer fell behind.
+    public var telemetryDropped: UInt64 { telemetry.reduce(0) { $0 + $1.dropped } }
+
+    // MARK: Workers
+
+    private func runWorker(_ worker: Int) {
+        var current: Installation?
+        var instance: (any KernelInstance)?
+        while true {
+            switch queue.take() {
+            case .stopped:
+                return
+            case .open(let after):
+                openNextFrame(after: after)
+            case .tile(let ticket, let job):
+                if current?.epoch != job.kernelEpoch {
+                    current = installation(job.kernelEpoch)
+                    instance = current.flatMap { installation in installation.spares.withLock { $0.removeValue(forKey: worker) } }
+                }
+                guard let current else {
+                    // Unreachable: an epoch is installed before any job carries it. Free the tile.
+                    complete(ticket, job, worker: worker)
+                    continue
+                }
+                computeTile(ticket, job, worker: worker, installation: current, instance: &instance)
+            }
+        }
+    }
+
+    /// The opener: applies a pending reload, waits while the kernel is disabled, claims a slot, and
+    /// opens the next frame's tiles.
+    private func openNextFrame(after sequence: UInt32) {
+        while true {
+            if stopRequested.load(ordering: .relaxed) {
+                queue.stop()
+                return
+            }
+            if reloadPending.load(ordering: .acquiring) { applyReload(openedSoFar: sequence) }
+            if !disabled.load(ordering: .relaxed) { break }
+            // Disabled: nothing to compute until a reload (viewer) or stop (bench). Rare and idle.
+            usleep(10_000)
+        }
+        guard let installation = installation(currentEpoch.load(ordering: .relaxed)) else {
+            queue.stop()
+            return
+        }
+        let scheduleNanos = monotonicNanos()
+        guard let lease = claimSlot() else {
+            queue.stop()
+            return
+        }
+        let units = installation.unitCount
+        let tileCount: Int
+        if installation.isStateful || workerCount == 1 {
+            tileCount = 1
+        } else {
+            tileCount = min(units, workerCount * max(1, settings.tilesPerWorker), TileQueue<FrameJob>.maxTileCount)
+        }
+        let unitsPerTile = (units + tileCount - 1) / tileCount
+        let tiles = (units + unitsPerTile - 1) / unitsPerTile
+        let frameIndex = nextFrameIndex.load(ordering: .relaxed)
+        nextFrameIndex.store(frameIndex &+ 1, ordering: .relaxed)
+        let time =
+            settings.deterministicTime
+            ? Double(frameIndex) / 60 : Double(monotonicNanos() &- startNanos) / 1e9
+        let frame = ring.share(lease, tiles: tiles)
+        queue.open(
+            FrameJob(
+                frame: frame, frameIndex: frameIndex, time: time, kernelEpoch: installation.epoch, unitCount: units,
+                unitsPerTile: unitsPerTile, scheduleNanos: scheduleNanos),
+            tileCount: tiles, after: sequence, inOrder: installation.isStateful)
+    }
+
+    /// A free slot, waiting while there is none (the reader holds the others: fifo backpressure, or
+    /// a slow renderer); nil once stop is requested.
+    private func claimSlot() -> WriteLease? {
+        while !stopRequested.load(ordering: .relaxed) {
+            if let lease = ring.beginFrame(timeoutNanos: 50_000_000) { return lease }
+        }
+        return nil
+    }
+
+    /// At a frame boundary: switch to the pending installation and cancel the old kernel's frames
+    /// still in flight (their remaining tiles are skipped; the last one frees the slot).
+    private func applyReload(openedSoFar sequence: UInt32) {
+        guard let next = pendingInstallation.withLock({ pending -> Installation? in
+            defer { pending = nil }
+            return pending
+        }) else { return }
+        reloadPending.store(false, ordering: .relaxed)
+        // The opener is the only writer of job records, so reading recent ones here is safe; a record
+        // whose frame already finished names a slot generation that no longer exists, and
+        // `cancel` ignores it.
+        for back in 0..<UInt32(queue.jobCapacity) where back < sequence {
+            let job = queue.job(sequence &- back)
+            if job.kernelEpoch != next.epoch { ring.cancel(job.frame) }
+        }
+        currentEpoch.store(next.epoch, ordering: .releasing)
+        installations.withLock { all in all = all.filter { $0.key == next.epoch } }
+        consecutiveFailures.store(0, ordering: .relaxed)
+        let firstFrame = nextFrameIndex.load(ordering: .relaxed)
+        let wasDisabled = disabled.exchange(false, ordering: .relaxed)
+        record.withLock {
+            $0.reloads.append(ReloadEvent(path: next.kernel.path, firstFrame: firstFrame, error: nil))
+            if wasDisabled { $0.disabledBecause = nil }
+        }
+        diagnostics("kernel \(next.kernel.name): reloaded from \(next.kernel.path), from frame \(firstFrame) on")
+    }
+
+    private func computeTile(
+        _ ticket: TileTicket, _ job: FrameJob, worker: Int, installation: Installation,
+        instance: inout (any KernelInstance)?
+    ) {
+        let lower = ticket.tile * job.unitsPerTile
+        let units = lower..<min(job.unitCount, lower + job.unitsPerTile)
+        let start = monotonicNanos()
+        if !ring.isCancelled(job.frame) {
+            do throws(KernelError) {
+                if installation.isStateful {
+                    try installation.shared.withLock { shared throws(KernelError) in
+                        guard let stateful = shared else { throw KernelError(.runtimeFault, "no instance") }
+                        try run(stateful, job, units: units, bytesPerUnit: installation.bytesPerUnit)
+                    }
+                } else {
+                    if instance == nil { instance = try rebuild(installation) }
+                    if let instance { try run(instance, job, units: units, bytesPerUnit: installation.bytesPerUnit) }
+                }
+            } catch {
+                fail(ticket, job, worker: worker, installation: installation, units: units, error)
+                // A fault can leave an instance in any state: replace it before its next tile.
+                if installation.isStateful {
+                    let fresh = try? rebuild(installation)
+                    installation.shared.withLock { $0 = fresh }
+                } else {
+                    instance = try? rebuild(installation)
+                }
+            }
+        }
+        let end = monotonicNanos()
+        telemetry[worker].push(
+            ComputeEvent(
+                kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
+                tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
+                generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: start,
+                endNanos: end))
+        complete(ticket, job, worker: worker)
+    }
+
+    private func run(_ instance: any KernelInstance, _ job: FrameJob, units: Range<Int>, bytesPerUnit: Int)
+        throws(KernelError)
+    {
+        try instance.run(frame: job.frameIndex, time: job.time, units: units)
+        do {
+            try instance.withOutput(units: units) { output in
+                try ring.write(job.frame, at: units.lowerBound * bytesPerUnit, from: output)
+            }
+        } catch let error as KernelError {
+            throw error
+        } catch {
+            throw KernelError(.runtimeFault, "cannot copy the tile into its slot: \(error)", fault: .outputOutsideMemory)
+        }
+    }
+
+    private func rebuild(_ installation: Installation) throws(KernelError) -> any KernelInstance {
+        try installation.kernel.instantiate(
+            width: settings.width, height: settings.height, limits: settings.limits, host: host)
+    }
+
+    private func fail(
+        _ ticket: TileTicket, _ job: FrameJob, worker: Int, installation: Installation, units: Range<Int>,
+        _ error: KernelError
+    ) {
+        queue.markFailed(ticket)
+        ring.cancel(job.frame)
+        let line =
+            "kernel \(installation.kernel.name): frame \(job.frameIndex) tile \(ticket.tile + 1)/\(ticket.tileCount) "
+            + "(\(installation.format.unitName) \(units.lowerBound)..<\(units.upperBound), worker \(worker)) failed "
+            + "[\(error.fault?.rawValue ?? "fault")]: \(error.message)"
+        diagnostics(line)
+        record.withLock { if $0.failures.count < 100 { $0.failures.append(error) } }
+    }
+
+    /// Completes a tile in the ring (the last one publishes or frees the frame) and in the queue.
+    private func complete(_ ticket: TileTicket, _ job: FrameJob, worker: Int) {
+        let outcome = ring.completeTile(job.frame)
+        var event = ComputeEvent(
+            kind: .published, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
+            tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
+            generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: 0, endNanos: 0)
+        switch outcome {
+        case .published:
+            consecutiveFailures.store(0, ordering: .relaxed)
+            event.kind = .published
+        case .cancelled:
+            if queue.jobFailed(ticket) {
+                failedFrameCount.add(1, ordering: .relaxed)
+                event.kind = .failed
+                let failures = consecutiveFailures.add(1, ordering: .relaxed).newValue
+                if failures >= settings.maxConsecutiveFailures { disable(after: failures) }
+            } else {
+                cancelledFrameCount.add(1, ordering: .relaxed)
+                event.kind = .cancelled
+            }
+        case .pending, .stale:
+            queue.finish(ticket)
+            return
+        }
+        let now = monotonicNanos()
+        event.startNanos = now
+        event.endNanos = now
+        telemetry[worker].push(event)
+        queue.finish(ticket)
+    }
+
+    private func disable(after failures: Int) {
+        guard !disabled.exchange(true, ordering: .relaxed) else { return }
+        let reason = record.withLock { record -> KernelError in
+            let last = record.failures.last?.message ?? "unknown fault"
+            let error = KernelError(
+                .runtimeFault,
+                "kernel disabled after \(failures) consecutive failed frames (--max-failures \(settings.maxConsecutiveFailures)); last: \(last)",
+                fault: record.failures.last?.fault)
+            record.disabledBecause = error
+            return error
+        }
+        diagnostics(reason.message)
+    }
+}

@@ -1,0 +1,375 @@
+// kernel-bench: per gallery kernel, milliseconds per frame of the same C source compiled natively
+// (NativeKernels, clang -O2) and run in WasmKit alone (one instance, the whole frame in one call),
+// and a byte-for-byte check that both builds produced the same output. Build with -c release.
+//
+//   swift build -c release --product kernel-bench
+//   .build/release/kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR]
+//
+// Figures are printed, never judged: speed does not fail a run. Exit status: 0 = every output
+// matched; 1 = a native and a wasm build disagreed (output bytes or ABI answers); 2 = bad arguments
+// or a kernel that could not be loaded or failed a frame. A mismatch outranks an error.
+import Foundation
+import KernelRuntime
+import NativeKernels
+
+// MARK: - Options
+
+struct Options {
+    var width = 512
+    var height = 512
+    var frames = 30
+    /// nil: every kernel of the native table, in its order.
+    var kernelNames: [String]?
+    var kernelDirectory = "assets/kernels"
+}
+
+let usage = """
+    usage: kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR]
+      --size WxH        frame size (default 512x512)
+      --frames N        frames per kernel, stateful kernels stepped in order (default 30, at least 1)
+      --kernels a,b     kernels to run (default: all of \(nativeKernelNames().joined(separator: ",")))
+      --kernel-dir DIR  where NAME.wasm lives (default assets/kernels: run from the repository root)
+    """
+
+/// One line that says what is wrong with the command line.
+struct UsageError: Error {
+    let message: String
+}
+
+func nativeKernelNames() -> [String] {
+    (0..<native_kernel_count()).compactMap { index in
+        native_kernel_at(index).map { String(cString: $0.pointee.name) }
+    }
+}
+
+func parseOptions(_ arguments: [String]) throws(UsageError) -> Options {
+    var options = Options()
+    var remaining = arguments[...]
+    func value(for flag: String) throws(UsageError) -> String {
+        guard let value = remaining.popFirst(), !value.hasPrefix("--") else {
+            throw UsageError(message: "\(flag) needs a value")
+        }
+        return value
+    }
+    while let flag = remaining.popFirst() {
+        switch flag {
+        case "--size":
+            let text = try value(for: flag)
+            let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
+                (1...KernelABI.maxSide).contains(width), (1...KernelABI.maxSide).contains(height)
+            else {
+                throw UsageError(message: "--size \(text): expected WxH with sides in 1...\(KernelABI.maxSide), e.g. 512x512")
+            }
+            options.width = width
+            options.height = height
+        case "--frames":
+            let text = try value(for: flag)
+            guard let frames = Int(text), frames >= 1, frames <= 1_000_000 else {
+                throw UsageError(message: "--frames \(text): expected a whole number in 1...1000000")
+            }
+            options.frames = frames
+        case "--kernels":
+            let text = try value(for: flag)
+            let names = text.split(separator: ",").map { String($0) }
+            let known = nativeKernelNames()
+            guard !names.isEmpty else { throw UsageError(message: "--kernels needs at least one name") }
+            for name in names where !known.contains(name) {
+                throw UsageError(
+                    message: "--kernels: no gallery kernel named '\(name)'; known: \(known.joined(separator: ","))")
+            }
+            options.kernelNames = names
+        case "--kernel-dir":
+            options.kernelDirectory = try value(for: flag)
+        case "-h", "--help":
+            print(usage)
+            exit(0)
+        default:
+            throw UsageError(message: "unknown argument '\(flag)'; see --help")
+        }
+    }
+    return options
+}
+
+// MARK: - Measuring
+
+/// Median and 90th percentile (nearest rank) of per-frame milliseconds.
+struct Distribution {
+    let median: Double
+    let p90: Double
+
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        func rank(_ fraction: Double) -> Double {
+            guard !sorted.isEmpty else { return .nan }
+            let index = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
+            return sorted[min(max(index, 0), sorted.count - 1)]
+        }
+        median = rank(0.5)
+        p90 = rank(0.9)
+    }
+}
+
+/// Wall-clock milliseconds of one call of `body`.
+func milliseconds<Failure: Error>(_ body: () throws(Failure) -> Void) throws(Failure) -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    let elapsed = start.duration(to: clock.now)
+    return Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15
+}
+
+/// A run that cannot go on: `mismatch` when the two builds disagree, `failure` when a kernel failed.
+struct KernelRunError: Error {
+    let isMismatch: Bool
+    let message: String
+}
+
+/// The outcome of comparing native and wasm output bytes after one frame.
+struct OutputCheck {
+    let frame: Int
+    let differingBytes: Int
+    let byteCount: Int
+    /// A one-line description of the first differing byte, when any differs.
+    let firstDifference: String?
+}
+
+/// Compares the two output buffers; on a mismatch describes the first differing byte and its unit.
+func checkOutputs(
+    frame: Int, native: UnsafeRawBufferPointer, wasm: [UInt8], bytesPerUnit: Int, format: KernelFormat
+) -> OutputCheck {
+    let count = min(native.count, wasm.count)
+    let identical = wasm.withUnsafeBytes { wasmBytes in
+        guard native.count == wasmBytes.count, let nativeStart = native.baseAddress,
+            let wasmStart = wasmBytes.baseAddress
+        else { return native.count == wasmBytes.count && native.isEmpty }
+        return memcmp(nativeStart, wasmStart, count) == 0
+    }
+    if identical {
+        return OutputCheck(frame: frame, differingBytes: 0, byteCount: count, firstDifference: nil)
+    }
+    var differing = abs(native.count - wasm.count)
+    var first: Int?
+    for offset in 0..<count where native[offset] != wasm[offset] {
+        differing += 1
+        if first == nil { first = offset }
+    }
+    let description = first.map { offset in
+        let unit = offset / bytesPerUnit
+        let unitName = format == .points ? "point" : "row"
+        var text =
+            "first at byte \(offset) (\(unitName) \(unit)): native 0x" + String(native[offset], radix: 16)
+            + ", wasm 0x" + String(wasm[offset], radix: 16)
+        if format != .rgba8 {  // f32 data: show the whole value too
+            let aligned = offset & ~3
+            let nativeValue = native.loadUnaligned(fromByteOffset: aligned, as: Float.self)
+            let wasmValue = wasm.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: aligned, as: Float.self) }
+            text += " (f32 \(nativeValue) vs \(wasmValue))"
+        }
+        return text
+    } ?? "sizes differ: native \(native.count) bytes, wasm \(wasm.count) bytes"
+    return OutputCheck(frame: frame, differingBytes: differing, byteCount: max(native.count, wasm.count),
+                       firstDifference: description)
+}
+
+/// Everything measured for one kernel.
+struct KernelComparison {
+    let name: String
+    let format: KernelFormat
+    let isStateful: Bool
+    let unitCount: Int
+    let native: Distribution
+    let wasm: Distribution
+    let checks: [OutputCheck]
+
+    var matched: Bool { checks.allSatisfy { $0.differingBytes == 0 } }
+}
+
+/// Runs one kernel natively and in WasmKit, frame by frame, timing each whole-frame call.
+/// Frame f runs at time f/60 (as `framepipe bench` does); frames 0 and the last are compared byte for byte.
+func compare(
+    kernelNamed name: String, options: Options, engine: WasmKitEngine
+) throws(KernelRunError) -> KernelComparison {
+    let path = "\(options.kernelDirectory)/\(name).wasm"
+    func failure(_ message: String) -> KernelRunError { KernelRunError(isMismatch: false, message: message) }
+    func mismatch(_ message: String) -> KernelRunError {
+        KernelRunError(isMismatch: true, message: "\(name): MISMATCH: \(message)")
+    }
+
+    // WasmKit: the checked ABI sequence of a real run. Limits far above the defaults, so that a large
+    // --size is measured instead of stopped; fuel metering stays on, as in every real run.
+    let instance: any KernelInstance
+    do {
+        let compiled = try engine.load(path: path)
+        instance = try compiled.instantiate(
+            width: options.width, height: options.height,
+            limits: KernelLimits(fuelPerTile: 1_000_000_000_000, maxMemoryBytes: 4 << 30), host: .headless)
+    } catch {
+        throw failure("\(error)")
+    }
+
+    // Native: the same exports, called directly; every answer must agree with the wasm build's.
+    guard let kernel = native_kernel_named(name)?.pointee else {
+        throw failure("\(name): not in the native kernel table (Sources/NativeKernels)")
+    }
+    guard kernel.abi_version() == KernelABI.version else {
+        throw mismatch("native fp_abi_version is \(kernel.abi_version()), wasm passed the ABI v\(KernelABI.version) check")
+    }
+    guard kernel.format() == instance.format.rawValue else {
+        throw mismatch("fp_format: native \(kernel.format()), wasm \(instance.format.rawValue)")
+    }
+    let nativeStateful = kernel.stateful?() == 1
+    guard nativeStateful == instance.isStateful else {
+        throw mismatch("fp_stateful: native \(nativeStateful), wasm \(instance.isStateful)")
+    }
+    let initResult = kernel.`init`(Int32(options.width), Int32(options.height))
+    guard initResult == 0 else {
+        throw failure("\(name): native fp_init(\(options.width), \(options.height)) returned error code \(initResult)")
+    }
+    if instance.format == .points {
+        let nativePoints = kernel.points?() ?? 0
+        guard Int(nativePoints) == instance.unitCount else {
+            throw mismatch("fp_points: native \(nativePoints), wasm \(instance.unitCount)")
+        }
+    }
+    guard let nativeOutput = kernel.output_pointer() else {
+        throw failure("\(name): native output pointer is null after fp_init")
+    }
+    let nativeBytes = UnsafeRawBufferPointer(start: nativeOutput, count: instance.outputByteCount)
+
+    let units = 0..<instance.unitCount
+    var nativeSamples: [Double] = []
+    var wasmSamples: [Double] = []
+    var checks: [OutputCheck] = []
+    nativeSamples.reserveCapacity(options.frames)
+    wasmSamples.reserveCapacity(options.frames)
+    for frame in 0..<options.frames {
+        let time = Double(frame) / 60
+        var result: Int32 = 0
+        nativeSamples.append(
+            milliseconds { result = kernel.frame(Int32(frame), time, 0, Int32(units.upperBound)) })
+        guard result == 0 else {
+            throw failure("\(name): native fp_frame(frame \(frame), units 0..<\(units.upperBound)) returned error code \(result)")
+        }
+        do {
+            wasmSamples.append(
+                try milliseconds { () throws(KernelError) in
+                    try instance.run(frame: Int32(frame), time: time, units: units)
+                })
+        } catch {
+            throw failure("\(error)")
+        }
+        if frame == 0 || frame == options.frames - 1 {
+            let wasmBytes: [UInt8]
+            do {
+                wasmBytes = try instance.outputBytes()
+            } catch {
+                throw failure("\(error)")
+            }
+            let check = checkOutputs(
+                frame: frame, native: nativeBytes, wasm: wasmBytes, bytesPerUnit: instance.bytesPerUnit,
+                format: instance.format)
+            if let difference = check.firstDifference {
+                // Loud at once, not only in the table: the figures below it compare different work.
+                printError(
+                    "\(name): MISMATCH at frame \(frame): \(check.differingBytes) of \(check.byteCount) output bytes differ between native and wasm; \(difference)"
+                )
+            }
+            checks.append(check)
+        }
+    }
+    return KernelComparison(
+        name: name, format: instance.format, isStateful: instance.isStateful, unitCount: instance.unitCount,
+        native: Distribution(nativeSamples), wasm: Distribution(wasmSamples), checks: checks)
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("kernel-bench: \(message)\n".utf8))
+}
+
+/// Pads (or keeps) `text` to `width` characters; right-aligned for figures.
+func column(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let pad = String(repeating: " ", count: max(0, width - text.count))
+    return right ? pad + text : text + pad
+}
+
+func figure(_ value: Double) -> String { value.isNaN ? "-" : String(format: "%.2f", value) }
+
+// MARK: - Run
+
+let options: Options
+do {
+    options = try parseOptions(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    printError("error: \(error.message)")
+    exit(2)
+}
+let selectedNames = options.kernelNames ?? nativeKernelNames()
+let engine = WasmKitEngine()
+var exitCode: Int32 = 0
+var mismatchSeen = false
+
+print(
+    "kernel-bench: \(options.width)x\(options.height), \(options.frames) frames per kernel (time = frame/60), ms per whole frame"
+)
+print("  native: the kernel's C source, clang -O2 -ffp-contract=off (NativeKernels), one call per frame")
+print("  wasm:   \(engine.description), one instance, fp_frame over all units per call")
+#if DEBUG
+    print("  note: debug build: WasmKit runs about 100x slower than in release; build with -c release for figures")
+#endif
+
+// MARK: Section 1: native vs WasmKit alone, with the output check
+
+var comparisons: [KernelComparison] = []
+for name in selectedNames {
+    do {
+        comparisons.append(try compare(kernelNamed: name, options: options, engine: engine))
+    } catch {
+        printError(error.message)
+        if error.isMismatch { mismatchSeen = true } else { exitCode = 2 }
+    }
+}
+
+print("")
+print(
+    [
+        column("kernel", 11), column("format", 10), column("units", 7, right: true),
+        column("native p50", 11, right: true), column("p90", 8, right: true),
+        column("wasm p50", 10, right: true), column("p90", 8, right: true),
+        column("wasm/native", 12, right: true), "  output",
+    ].joined())
+for comparison in comparisons {
+    let ratio = comparison.wasm.median / comparison.native.median
+    let checkedFrames = comparison.checks.map { String($0.frame) }.joined(separator: ", ")
+    let outcome =
+        comparison.matched
+        ? "identical (frames \(checkedFrames))"
+        : "MISMATCH (frames \(comparison.checks.filter { $0.differingBytes > 0 }.map { String($0.frame) }.joined(separator: ", ")))"
+    if !comparison.matched { mismatchSeen = true }
+    print(
+        [
+            column(comparison.name, 11),
+            column(comparison.format.name + (comparison.isStateful ? "*" : ""), 10),
+            column(String(comparison.unitCount), 7, right: true),
+            column(figure(comparison.native.median), 11, right: true),
+            column(figure(comparison.native.p90), 8, right: true),
+            column(figure(comparison.wasm.median), 10, right: true),
+            column(figure(comparison.wasm.p90), 8, right: true),
+            column(ratio.isFinite ? String(format: "%.1fx", ratio) : "-", 12, right: true),
+            "  " + outcome,
+        ].joined())
+}
+print("  (* stateful: one instance, frames in order; units are rows, or points for the points format)")
+
+// MARK: Section 2: pipeline fps with 1 and 2 workers
+// (To be added here by the pipeline work: for each name in `selectedNames`, at the same `options`
+// size and frame count, frames per second of the whole compute pipeline with 1 and with 2 workers,
+// printed as a second table below the first. It may set `exitCode` to 2 on a kernel failure.)
+
+// MARK: - Exit
+
+if mismatchSeen {
+    printError("native and wasm builds disagree (see MISMATCH above): the same C source must give the same bytes")
+    exit(1)
+}
+exit(exitCode)

@@ -1,0 +1,133 @@
+/*
+ * grayscott.c — Gray-Scott reaction-diffusion: coral-like growth from a few seeds.
+ *
+ * Format FP_FORMAT_F32_FIELD (one f32 per pixel, 0..1, colour-mapped by the host),
+ * STATEFUL (fp_stateful returns 1): two chemicals U and V live on a torus the size
+ * of the frame; each fp_frame advances them GS_STEPS_PER_FRAME explicit-Euler steps
+ * and writes the concentration of V, scaled to 0..1, as the field. The frame number
+ * and time are not used: a fresh instance starts from the same seeds.
+ *
+ *   dU/dt = Du lap(U) - U V^2 + F (1 - U)
+ *   dV/dt = Dv lap(V) + U V^2 - (F + k) V
+ *
+ * with Karl Sims' 3x3 Laplacian (centre -1, sides 0.2, corners 0.05) and dt = 1.
+ * fp_init fills U = 1, V = 0 and drops square seeds (U = 0.5, V = 0.25, plus a
+ * little hashed noise to break the symmetry) at hashed positions, about one per
+ * GS_CELLS_PER_SEED pixels. Everything is f32 add/mul: wasm and native agree bit
+ * for bit.
+ */
+#include "framepipe.h"
+
+/* Error codes returned by fp_init / fp_frame. */
+enum {
+    GS_OK = 0,
+    GS_ERR_SIZE = 1,     /* width or height outside 1..GS_MAX_SIDE */
+    GS_ERR_GROW = 2,     /* memory.grow failed */
+    GS_ERR_NOT_INIT = 3, /* fp_frame before a successful fp_init */
+    GS_ERR_RANGE = 4,    /* not the whole frame [0, height): stateful kernels need it */
+};
+
+/* 5 f32 arrays per pixel (U, V twice, output): 2048 x 2048 is 80 MiB. */
+#define GS_MAX_SIDE 2048
+#define GS_STEPS_PER_FRAME 8
+#define GS_FEED 0.0545f /* F: coral growth */
+#define GS_KILL 0.062f  /* k */
+#define GS_DIFFUSION_U 1.0f
+#define GS_DIFFUSION_V 0.5f
+#define GS_SEED 0x6A09E667u
+#define GS_CELLS_PER_SEED (40 * 40)
+#define GS_SEED_HALF_SIDE 4
+#define GS_FIELD_SCALE 2.25f /* V peaks near 0.44 in this regime: stretch it over 0..1 */
+
+static int32_t g_width, g_height;
+static float *g_u, *g_v;           /* current state */
+static float *g_u_next, *g_v_next; /* the step being computed */
+static float *g_out;               /* the field, width * height f32 */
+
+FP_EXPORT(fp_abi_version) int32_t fp_abi_version(void) { return FP_ABI_VERSION; }
+
+FP_EXPORT(fp_format) int32_t fp_format(void) { return FP_FORMAT_F32_FIELD; }
+
+FP_EXPORT(fp_stateful) int32_t fp_stateful(void) { return 1; }
+
+FP_EXPORT(fp_output) int32_t fp_output(void) { return fp_offset(g_out); }
+
+static void seed(void) {
+    const int32_t w = g_width, h = g_height;
+    const uint32_t cells = (uint32_t)w * (uint32_t)h;
+    for (uint32_t i = 0; i < cells; i++) {
+        g_u[i] = 1.0f;
+        g_v[i] = 0.0f;
+    }
+    const uint32_t seeds = 1u + cells / GS_CELLS_PER_SEED;
+    for (uint32_t s = 0; s < seeds; s++) {
+        const int32_t cx = (int32_t)(fp_hash_unitf(GS_SEED ^ (2u * s)) * (float)w);
+        const int32_t cy = (int32_t)(fp_hash_unitf(GS_SEED ^ (2u * s + 1u)) * (float)h);
+        for (int32_t dy = -GS_SEED_HALF_SIDE; dy < GS_SEED_HALF_SIDE; dy++) {
+            for (int32_t dx = -GS_SEED_HALF_SIDE; dx < GS_SEED_HALF_SIDE; dx++) {
+                /* Wrap onto the torus (the seed may straddle an edge; w, h may be tiny). */
+                const int32_t x = ((cx + dx) % w + w) % w, y = ((cy + dy) % h + h) % h;
+                const uint32_t i = (uint32_t)y * (uint32_t)w + (uint32_t)x;
+                g_u[i] = 0.5f;
+                g_v[i] = 0.25f + 0.02f * fp_hash_unitf(i ^ GS_SEED);
+            }
+        }
+    }
+}
+
+FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
+    if (width <= 0 || height <= 0 || width > GS_MAX_SIDE || height > GS_MAX_SIDE) return GS_ERR_SIZE;
+    const uint64_t cells = (uint64_t)width * (uint64_t)height;
+    float *heap = (float *)fp_heap_reserve(5u * cells * sizeof(float));
+    if (heap == 0) return GS_ERR_GROW;
+    g_u = heap;
+    g_v = heap + cells;
+    g_u_next = heap + 2u * cells;
+    g_v_next = heap + 3u * cells;
+    g_out = heap + 4u * cells;
+    g_width = width;
+    g_height = height;
+    seed();
+    return GS_OK;
+}
+
+/* One explicit-Euler step of both chemicals over the whole torus, then swap. */
+static void step(void) {
+    const int32_t w = g_width, h = g_height;
+    for (int32_t y = 0; y < h; y++) {
+        const uint32_t up = (uint32_t)(y == 0 ? h - 1 : y - 1) * (uint32_t)w;
+        const uint32_t mid = (uint32_t)y * (uint32_t)w;
+        const uint32_t down = (uint32_t)(y == h - 1 ? 0 : y + 1) * (uint32_t)w;
+        for (int32_t x = 0; x < w; x++) {
+            const uint32_t l = (uint32_t)(x == 0 ? w - 1 : x - 1), c = (uint32_t)x;
+            const uint32_t r = (uint32_t)(x == w - 1 ? 0 : x + 1);
+            const float u = g_u[mid + c], v = g_v[mid + c];
+            const float lap_u = 0.2f * (g_u[up + c] + g_u[down + c] + g_u[mid + l] + g_u[mid + r])
+                              + 0.05f * (g_u[up + l] + g_u[up + r] + g_u[down + l] + g_u[down + r]) - u;
+            const float lap_v = 0.2f * (g_v[up + c] + g_v[down + c] + g_v[mid + l] + g_v[mid + r])
+                              + 0.05f * (g_v[up + l] + g_v[up + r] + g_v[down + l] + g_v[down + r]) - v;
+            const float uvv = u * v * v;
+            g_u_next[mid + c] = u + (GS_DIFFUSION_U * lap_u - uvv + GS_FEED * (1.0f - u));
+            g_v_next[mid + c] = v + (GS_DIFFUSION_V * lap_v + uvv - (GS_FEED + GS_KILL) * v);
+        }
+    }
+    float *swap = g_u;
+    g_u = g_u_next;
+    g_u_next = swap;
+    swap = g_v;
+    g_v = g_v_next;
+    g_v_next = swap;
+}
+
+FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
+    (void)frame; /* GS_STEPS_PER_FRAME steps per call, whatever the frame number */
+    (void)time;
+    if (g_width <= 0) return GS_ERR_NOT_INIT;
+    if (begin != 0 || end != g_height) return GS_ERR_RANGE;
+
+    for (int32_t s = 0; s < GS_STEPS_PER_FRAME; s++) step();
+
+    const uint32_t cells = (uint32_t)g_width * (uint32_t)g_height;
+    for (uint32_t i = 0; i < cells; i++) g_out[i] = fp_clampf(g_v[i] * GS_FIELD_SCALE, 0.0f, 1.0f);
+    return GS_OK;
+}
