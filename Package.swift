@@ -74,7 +74,7 @@ let package = Package(
                 .unsafeFlags(["-O2", "-ffp-contract=off", "-Wall", "-Wextra"]),
             ]),
         .executableTarget(
-            name: "kernel-bench", dependencies: ["KernelRuntime", "NativeKernels"], swiftSettings: strictSwift),
+            name: "kernel-bench", dependencies: ["KernelRuntime", "FrameHandoff", "NativeKernels"], swiftSettings: strictSwift),
 
         // Tests.
         .testTarget(name: "FrameHandoffTests", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),

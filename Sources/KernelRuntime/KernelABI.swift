@@ -53,10 +53,12 @@ public struct KernelLimits: Sendable, Equatable {
     /// Largest linear memory of one instance, in bytes; growth past it is refused and fails the frame.
     public var maxMemoryBytes: Int
 
-    /// Default fuel per tile. A whole 3840×2160 plasma frame in one tile burns about 1.3·10⁹
-    /// (measured, docs/performance.md), so 4·10⁹ leaves 3× headroom; the interpreter burns
-    /// roughly 10⁹ fuel per second in a release build, so an endless loop is stopped in a few seconds.
-    public static let defaultFuelPerTile: UInt64 = 4_000_000_000
+    /// Default fuel per tile. A whole 3840×2160 plasma frame in one tile burns 4.18·10⁹ (plasma's cost
+    /// per pixel is fixed, so every frame burns the same; measured with kernel-bench, see
+    /// docs/performance.md): 6·10⁹ leaves 1.4× headroom. A release build burns 1.5–2.6·10⁹ fuel per
+    /// second on real kernel code, so an endless loop doing work is stopped in 2–4 s; the degenerate
+    /// loop of a single branch burns only 0.46·10⁹/s and takes 13 s.
+    public static let defaultFuelPerTile: UInt64 = 6_000_000_000
     public static let defaultMaxMemoryBytes = 256 << 20
 
     public init(fuelPerTile: UInt64 = KernelLimits.defaultFuelPerTile, maxMemoryBytes: Int = KernelLimits.defaultMaxMemoryBytes) {

@@ -8,6 +8,7 @@
 // Figures are printed, never judged: speed does not fail a run. Exit status: 0 = every output
 // matched; 1 = a native and a wasm build disagreed (output bytes or ABI answers); 2 = bad arguments
 // or a kernel that could not be loaded or failed a frame. A mismatch outranks an error.
+import FrameHandoff
 import Foundation
 import KernelRuntime
 import NativeKernels
@@ -21,14 +22,17 @@ struct Options {
     /// nil: every kernel of the native table, in its order.
     var kernelNames: [String]?
     var kernelDirectory = "assets/kernels"
+    /// Interleaved rounds of the pipeline section (0 skips it).
+    var rounds = 5
 }
 
 let usage = """
-    usage: kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR]
+    usage: kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR] [--rounds N]
       --size WxH        frame size (default 512x512)
       --frames N        frames per kernel, stateful kernels stepped in order (default 30, at least 1)
       --kernels a,b     kernels to run (default: all of \(nativeKernelNames().joined(separator: ",")))
       --kernel-dir DIR  where NAME.wasm lives (default assets/kernels: run from the repository root)
+      --rounds N        interleaved rounds of the pipeline comparison (default 5; 0 skips it)
     """
 
 /// One line that says what is wrong with the command line.
@@ -81,6 +85,12 @@ func parseOptions(_ arguments: [String]) throws(UsageError) -> Options {
             options.kernelNames = names
         case "--kernel-dir":
             options.kernelDirectory = try value(for: flag)
+        case "--rounds":
+            let text = try value(for: flag)
+            guard let rounds = Int(text), (0...100).contains(rounds) else {
+                throw UsageError(message: "--rounds \(text): expected a whole number in 0...100")
+            }
+            options.rounds = rounds
         case "-h", "--help":
             print(usage)
             exit(0)
@@ -94,12 +104,17 @@ func parseOptions(_ arguments: [String]) throws(UsageError) -> Options {
 // MARK: - Measuring
 
 /// Median and 90th percentile (nearest rank) of per-frame milliseconds.
+/// Limits raised so that large sizes are measured, not stopped (metering stays on, as in a real run).
+let benchLimits = KernelLimits(fuelPerTile: 1_000_000_000_000, maxMemoryBytes: 4 << 30)
+
 struct Distribution {
     let median: Double
     let p90: Double
+    let mean: Double
 
     init(_ samples: [Double]) {
         let sorted = samples.sorted()
+        mean = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
         func rank(_ fraction: Double) -> Double {
             guard !sorted.isEmpty else { return .nan }
             let index = Int((fraction * Double(sorted.count)).rounded(.up)) - 1
@@ -203,7 +218,7 @@ func compare(
         let compiled = try engine.load(path: path)
         instance = try compiled.instantiate(
             width: options.width, height: options.height,
-            limits: KernelLimits(fuelPerTile: 1_000_000_000_000, maxMemoryBytes: 4 << 30), host: .headless)
+            limits: benchLimits, host: .headless)
     } catch {
         throw failure("\(error)")
     }
@@ -362,9 +377,124 @@ for comparison in comparisons {
 print("  (* stateful: one instance, frames in order; units are rows, or points for the points format)")
 
 // MARK: Section 2: pipeline fps with 1 and 2 workers
-// (To be added here by the pipeline work: for each name in `selectedNames`, at the same `options`
-// size and frame count, frames per second of the whole compute pipeline with 1 and with 2 workers,
-// printed as a second table below the first. It may set `exitCode` to 2 on a kernel failure.)
+
+/// Runs the compute pipeline — `ComputePool` → slot ring (`fifo`, so every frame counts) → a reader
+/// that acquires and releases each frame — and returns ms per frame over `frames` frames after 2
+/// warm-up frames, plus the fuel the pool was given. No renderer: this isolates what the pool, the
+/// tile queue and the handoff add to the engine.
+func pipelineMillisecondsPerFrame(
+    kernel: any CompiledKernel, workers: Int, options: Options
+) throws -> Double {
+    let probe = try kernel.instantiate(
+        width: options.width, height: options.height, limits: benchLimits, host: .headless)
+    let ring = try SlotRing(slotCount: 4, slotByteCount: probe.outputByteCount, policy: .fifo)
+    let pool = try ComputePool(
+        kernel: kernel,
+        settings: ComputeSettings(
+            width: options.width, height: options.height, limits: benchLimits, workers: workers),
+        ring: ring)
+    pool.start()
+    defer { _ = pool.stop() }
+    var received = 0
+    var start: UInt64 = 0
+    while received < options.frames + 2 {
+        if pool.isDisabled { throw KernelRunError(isMismatch: false, message: "\(kernel.name): kernel disabled in the pool") }
+        guard let lease = ring.waitForFrame(timeoutNanos: 100_000_000) else { continue }
+        try ring.release(lease)
+        received += 1
+        if received == 2 { start = monotonicNanos() }
+    }
+    return Double(monotonicNanos() - start) / 1e6 / Double(options.frames)
+}
+
+/// WasmKit alone, measured the same way as the pipeline: one instance, frames 2 ..< frames + 2 in
+/// order after 2 warm-up frames, whole frame per call; ms per frame.
+func engineAloneMillisecondsPerFrame(kernel: any CompiledKernel, options: Options) throws -> Double {
+    let instance = try kernel.instantiate(
+        width: options.width, height: options.height, limits: benchLimits, host: .headless)
+    var start: UInt64 = 0
+    for frame in 0..<Int32(options.frames + 2) {
+        if frame == 2 { start = monotonicNanos() }
+        try instance.run(frame: frame, time: Double(frame) / 60, units: 0..<instance.unitCount)
+    }
+    return Double(monotonicNanos() - start) / 1e6 / Double(options.frames)
+}
+
+/// This machine is noisy (shared, 2 cores): one long measurement of each configuration compares
+/// different moments. So the three configurations run back to back in each of `rounds` rounds, and
+/// the ratios are taken within a round; the table shows the median round.
+let rounds = options.rounds
+if rounds > 0 {
+print("")
+print(
+    "pipeline (ComputePool → slot ring, fifo; no renderer): ms per frame over \(options.frames) frames, "
+        + "\(rounds) interleaved rounds, median")
+print(
+    [
+        column("kernel", 11), column("alone", 9, right: true), column("1 worker", 10, right: true),
+        column("overhead", 10, right: true), column("range", 17, right: true), column("2 workers", 11, right: true),
+        column("speed-up", 10, right: true), column("range", 15, right: true),
+    ].joined())
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+for comparison in comparisons {
+    do {
+        let kernel = try engine.load(path: "\(options.kernelDirectory)/\(comparison.name).wasm")
+        var alone: [Double] = []
+        var one: [Double] = []
+        var two: [Double] = []
+        for _ in 0..<rounds {
+            alone.append(try engineAloneMillisecondsPerFrame(kernel: kernel, options: options))
+            one.append(try pipelineMillisecondsPerFrame(kernel: kernel, workers: 1, options: options))
+            two.append(try pipelineMillisecondsPerFrame(kernel: kernel, workers: 2, options: options))
+        }
+        let overheads = zip(one, alone).map { ($0 / $1 - 1) * 100 }
+        let speedUps = zip(one, two).map { $0 / $1 }
+        print(
+            [
+                column(comparison.name + (comparison.isStateful ? "*" : ""), 11),
+                column(figure(median(alone)), 9, right: true),
+                column(figure(median(one)), 10, right: true),
+                column(String(format: "%+.1f%%", median(overheads)), 10, right: true),
+                column(
+                    String(format: "%+.1f…%+.1f%%", overheads.min() ?? 0, overheads.max() ?? 0), 17, right: true),
+                column(figure(median(two)), 11, right: true),
+                column(String(format: "%.2fx", median(speedUps)), 10, right: true),
+                column(String(format: "%.2f…%.2fx", speedUps.min() ?? 0, speedUps.max() ?? 0), 15, right: true),
+            ].joined())
+    } catch let error as KernelRunError {
+        printError(error.message)
+        exitCode = 2
+    } catch {
+        printError("\(comparison.name): pipeline run failed: \(error)")
+        exitCode = 2
+    }
+}
+print("  overhead: 1-worker pipeline against WasmKit alone in the same round; speed-up: 1 → 2 workers")
+print("  (* stateful: one instance, frames in order, so a second worker cannot help)")
+}
+
+// MARK: Section 3: fuel per whole frame (for sizing --fuel)
+
+print("")
+print("fuel per whole frame in one tile (≈ executed wasm operators), frame 0, at \(options.width)x\(options.height)")
+for name in comparisons.map(\.name) {
+    do {
+        let kernel = try engine.load(path: "\(options.kernelDirectory)/\(name).wasm")
+        guard let instance = try kernel.instantiate(
+            width: options.width, height: options.height, limits: benchLimits, host: .headless) as? WasmKitInstance
+        else { continue }
+        let elapsed = try milliseconds { () throws(KernelError) in
+            try instance.run(frame: 0, time: 0, units: 0..<instance.unitCount)
+        }
+        let fuel = Double(instance.fuelUsedByLastRun)
+        print(
+            "  \(column(name, 11))\(column(String(format: "%.3g", fuel), 10, right: true)) fuel in "
+                + "\(figure(elapsed)) ms: \(String(format: "%.2g", fuel / elapsed * 1000)) fuel/s")
+    } catch {
+        printError("\(name): fuel measurement failed: \(error)")
+        exitCode = 2
+    }
+}
 
 // MARK: - Exit
 
