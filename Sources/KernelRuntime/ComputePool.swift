@@ -129,9 +129,9 @@ public final class ComputePool: Sendable {
         let unitCount: Int
         let bytesPerUnit: Int
         /// Stateless: one instance per worker, taken by each worker when it first sees this epoch.
-        let spares: Mutex<[Int: any KernelInstance]>
+        let spares: Locked<[Int: any KernelInstance]>
         /// Stateful: the one instance every frame runs on (whichever worker takes the frame's tile).
-        let shared: Mutex<(any KernelInstance)?>
+        let shared: Locked<(any KernelInstance)?>
 
         init(epoch: UInt32, kernel: any CompiledKernel, instances: [any KernelInstance]) {
             let first = instances[0]
@@ -142,28 +142,31 @@ public final class ComputePool: Sendable {
             self.unitCount = first.unitCount
             self.bytesPerUnit = first.bytesPerUnit
             if first.isStateful {
-                spares = Mutex([:])
-                shared = Mutex(first)
+                spares = Locked([:])
+                shared = Locked(first)
             } else {
-                spares = Mutex(Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($0.offset, $0.element) }))
-                shared = Mutex(nil)
+                spares = Locked(Dictionary(uniqueKeysWithValues: instances.enumerated().map { ($0.offset, $0.element) }))
+                shared = Locked(nil)
             }
         }
     }
 
-    private let installations = Mutex<[UInt32: Installation]>([:])
+    private let installations = Locked<[UInt32: Installation]>([:])
     private let currentEpoch = Atomic<UInt32>(0)
     /// Set by `reload`, taken by the next opener (at a frame boundary).
-    private let pendingInstallation = Mutex<Installation?>(nil)
+    private let pendingInstallation = Locked<Installation?>(nil)
     private let reloadPending = Atomic<Bool>(false)
 
     private let nextFrameIndex = Atomic<Int32>(0)
     private let consecutiveFailures = Atomic<Int>(0)
     private let disabled = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
+    private let paused = Atomic<Bool>(false)
+    /// Nanoseconds spent paused, subtracted from real time (viewer) so a kernel resumes where it was.
+    private let pausedNanos = Atomic<UInt64>(0)
     private let failedFrameCount = Atomic<Int>(0)
     private let cancelledFrameCount = Atomic<Int>(0)
-    private let record = Mutex(Record())
+    private let record = Locked(Record())
     private let startNanos: UInt64
     private let exited: [DispatchSemaphore]
     private let started = Atomic<Bool>(false)
@@ -284,6 +287,11 @@ public final class ComputePool: Sendable {
             placementWarnings: record.placementWarnings)
     }
 
+    /// Pauses or resumes the pool (viewer: Space). While paused no new frame opens — frames in
+    /// flight finish — and, with real time, the clock a kernel sees stands still.
+    public func setPaused(_ pause: Bool) { paused.store(pause, ordering: .relaxed) }
+    public var isPaused: Bool { paused.load(ordering: .relaxed) }
+
     /// True while the kernel is disabled after repeated failures (until a successful reload).
     public var isDisabled: Bool { disabled.load(ordering: .relaxed) }
     /// Why the kernel is disabled, while it is.
@@ -360,9 +368,12 @@ public final class ComputePool: Sendable {
                 return
             }
             if reloadPending.load(ordering: .acquiring) { applyReload(openedSoFar: sequence) }
-            if !disabled.load(ordering: .relaxed) { break }
-            // Disabled: nothing to compute until a reload (viewer) or stop (bench). Rare and idle.
-            usleep(10_000)
+            if !disabled.load(ordering: .relaxed) && !paused.load(ordering: .relaxed) { break }
+            // Disabled (nothing to compute until a reload or stop) or paused: idle, so a 5 ms poll
+            // costs nothing and keeps the hot path free of any wake-up protocol for these states.
+            let idleStart = monotonicNanos()
+            usleep(5_000)
+            if paused.load(ordering: .relaxed) { pausedNanos.add(monotonicNanos() &- idleStart, ordering: .relaxed) }
         }
         guard let installation = installation(currentEpoch.load(ordering: .relaxed)) else {
             queue.stop()
@@ -386,7 +397,8 @@ public final class ComputePool: Sendable {
         nextFrameIndex.store(frameIndex &+ 1, ordering: .relaxed)
         let time =
             settings.deterministicTime
-            ? Double(frameIndex) / 60 : Double(monotonicNanos() &- startNanos) / 1e9
+            ? Double(frameIndex) / 60
+            : Double(monotonicNanos() &- startNanos &- pausedNanos.load(ordering: .relaxed)) / 1e9
         let frame = ring.share(lease, tiles: tiles)
         queue.open(
             FrameJob(
