@@ -10,12 +10,7 @@ import XCTest
 final class FrameFormatTests: XCTestCase {
     override class func setUp() {
         super.setUp()
-        // lavapipe's WSI code complains on stderr when XDG_RUNTIME_DIR is unset; give it a private, valid one.
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("framepipe-vk-tests-\(getpid())", isDirectory: true)
-        try? FileManager.default.createDirectory(
-            at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        setenv("XDG_RUNTIME_DIR", dir.path, 1)
+        prepareVulkanTestEnvironment()
     }
 
     /// Little-endian bytes of f32 values, the layout kernels write.
