@@ -15,6 +15,7 @@ PACKAGES=(
   wabt                   # wat2wasm: rebuilds the test corpus of broken kernels
   xvfb                   # virtual X display for window tests
   xauth                  # needed by xvfb-run
+  xdotool                # real key events and resizes for the viewer test (ViewerTests)
   pkg-config             # SwiftPM finds Vulkan/GLFW through it
 )
 

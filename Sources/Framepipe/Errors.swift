@@ -13,6 +13,8 @@ public enum ExitStatus: Int32, Sendable {
     /// The kernel ran but failed: disabled after repeated failed frames (bench), or the frame asked
     /// for failed (capture).
     case kernelFailed = 5
+    /// `view` found no display to open a window on.
+    case noDisplay = 6
     /// Bad command-line arguments (ArgumentParser's own code for usage errors).
     case usage = 64
 }

@@ -86,9 +86,9 @@ struct FramepipeCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 ok, 1 run-time failure, 2 unusable kernel, 3 no Vulkan loader or device,
             5 kernel failed (bench: disabled after repeated failed frames; capture: the frame failed),
-            64 bad arguments. See docs/cli.md.
+            6 no display (view), 64 bad arguments. See docs/cli.md.
             """,
-        subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self])
+        subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
 
     static func main() {
         ensureRuntimeDirectory()

@@ -1,0 +1,485 @@
+// WindowObjects: the Vulkan objects of a window on top of VulkanObjects (which holds the instance, device and the
+// kernel-frame pipelines and slots): surface, swapchain, its image views and framebuffers, the per-frame acquire
+// semaphores, the per-image render-finished semaphores, and the HUD pipeline with its vertex buffers.
+//
+// Like VulkanObjects, every handle is stored the moment it exists; deinit waits for the device to go idle and
+// destroys exactly what was created, in reverse order, before `vk` (instance, device) is released.
+//
+// Unsafe pointer invariants:
+// - hudMapped[i] are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory, valid until vkFreeMemory in
+//   deinit (after vkDeviceWaitIdle). Who writes them when is decided by WindowRenderer (see its header).
+// - Create-info structs point into a ScratchArena released after the vkCreate* call returns; extension and layer
+//   names are copied into arena-owned C strings that outlive the call.
+// - Arrays filled by vkGet*/vkEnumerate* are Swift arrays sized from the count-only call, read after the second call.
+
+import CVulkan
+
+final class WindowObjects {
+    let vk = VulkanObjects()
+    var surface: VkSurfaceKHR?
+    var swapchain: VkSwapchainKHR?
+    var format = VK_FORMAT_UNDEFINED
+    var extent = VkExtent2D(width: 0, height: 0)
+    var swapchainImages: [VkImage?] = []
+    var swapchainViews: [VkImageView?] = []
+    var framebuffers: [VkFramebuffer?] = []
+    /// One per frame in flight: signalled by vkAcquireNextImageKHR, waited on by that frame's submit.
+    var imageAvailable: [VkSemaphore?] = []
+    /// One per swapchain image: signalled by the submit that drew the image, waited on by its present. Kept (and only
+    /// added to) across swapchain rebuilds, because a present may still hold one.
+    var renderFinished: [VkSemaphore?] = []
+    var hudRenderPass: VkRenderPass?
+    var hudRenderPassFormat = VK_FORMAT_UNDEFINED
+    var hudPipelineLayout: VkPipelineLayout?
+    var hudPipeline: VkPipeline?
+    var hudBuffers: [VkBuffer?] = []
+    var hudMemory: [VkDeviceMemory?] = []
+    var hudMapped: [UnsafeMutableRawPointer?] = []
+    /// Whether R8G8B8A8_UNORM supports linear filtering (blit minification).
+    var linearBlit = false
+
+    deinit {
+        if let device = vk.device {
+            _ = vkDeviceWaitIdle(device)
+            destroySwapchainViews(device)
+            if let swapchain { vkDestroySwapchainKHR(device, swapchain, nil) }
+            for s in renderFinished { if let s { vkDestroySemaphore(device, s, nil) } }
+            for s in imageAvailable { if let s { vkDestroySemaphore(device, s, nil) } }
+            for (i, memory) in hudMemory.enumerated() {
+                if let memory, i < hudMapped.count, hudMapped[i] != nil { vkUnmapMemory(device, memory) }
+            }
+            for b in hudBuffers { if let b { vkDestroyBuffer(device, b, nil) } }
+            for m in hudMemory { if let m { vkFreeMemory(device, m, nil) } }
+            if let hudPipeline { vkDestroyPipeline(device, hudPipeline, nil) }
+            if let hudPipelineLayout { vkDestroyPipelineLayout(device, hudPipelineLayout, nil) }
+            if let hudRenderPass { vkDestroyRenderPass(device, hudRenderPass, nil) }
+        }
+        if let surface, let instance = vk.instance { vkDestroySurfaceKHR(instance, surface, nil) }
+        // vk (device, then instance) is released after this body.
+    }
+
+    private func destroySwapchainViews(_ device: VkDevice) {
+        for fb in framebuffers { if let fb { vkDestroyFramebuffer(device, fb, nil) } }
+        for v in swapchainViews { if let v { vkDestroyImageView(device, v, nil) } }
+        framebuffers = []
+        swapchainViews = []
+        swapchainImages = []
+    }
+
+    // MARK: - Instance and device
+
+    /// Like VulkanSystem.createInstance (API 1.1, validation opted into from outside with VK_INSTANCE_LAYERS), plus
+    /// the surface extensions GLFW needs.
+    static func createInstance(extensions: [String]) throws(RenderError) -> VkInstance {
+        let arena = ScratchArena()
+        defer { arena.release() }
+        var app = VkApplicationInfo()
+        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
+        app.pApplicationName = cString("framepipe")
+        app.applicationVersion = fp_vk_make_api_version(0, 0, 1, 0)
+        app.pEngineName = cString("Framepipe VulkanRender")
+        app.engineVersion = fp_vk_make_api_version(0, 0, 1, 0)
+        app.apiVersion = fp_vk_make_api_version(0, 1, 1, 0)
+        var info = VkInstanceCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
+        info.pApplicationInfo = arena.pointer(app)
+        let names: [UnsafePointer<CChar>?] = extensions.map { arena.cString($0) }
+        info.enabledExtensionCount = UInt32(names.count)
+        info.ppEnabledExtensionNames = arena.pointer(names)
+
+        var instance: VkInstance?
+        let r = vkCreateInstance(&info, nil, &instance)
+        if r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED {
+            throw RenderError(
+                kind: .noLoader,
+                message: "no usable Vulkan driver (vkCreateInstance: \(vkResultName(r))): \(RenderError.installHint)")
+        }
+        if r == VK_ERROR_EXTENSION_NOT_PRESENT {
+            throw RenderError(
+                kind: .noLoader,
+                message: "the Vulkan driver cannot present to windows (missing \(extensions.joined(separator: ", "))): "
+                    + RenderError.installHint)
+        }
+        if r == VK_ERROR_LAYER_NOT_PRESENT {
+            throw RenderError(
+                kind: .noLoader,
+                message: "a layer named in VK_INSTANCE_LAYERS is not installed (vkCreateInstance: "
+                    + "VK_ERROR_LAYER_NOT_PRESENT): unset it or install the Debian package vulkan-validationlayers")
+        }
+        try vkCheck(r, "vkCreateInstance")
+        guard let instance else { throw RenderError.vulkan("vkCreateInstance", VK_ERROR_UNKNOWN) }
+        return instance
+    }
+
+    static func hasSwapchainExtension(_ physical: VkPhysicalDevice) -> Bool {
+        var count: UInt32 = 0
+        guard vkEnumerateDeviceExtensionProperties(physical, nil, &count, nil) == VK_SUCCESS else { return false }
+        var props = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        let r = vkEnumerateDeviceExtensionProperties(physical, nil, &count, &props)
+        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return false }
+        return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
+    }
+
+    /// VulkanObjects.createDevice plus VK_KHR_swapchain; fills the same members.
+    func createDevice(physical: VkPhysicalDevice, queueFamily: UInt32) throws(RenderError) {
+        vk.physicalDevice = physical
+        vk.queueFamily = queueFamily
+        vkGetPhysicalDeviceMemoryProperties(physical, &vk.memoryProperties)
+        let arena = ScratchArena()
+        defer { arena.release() }
+        var queueInfo = VkDeviceQueueCreateInfo()
+        queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
+        queueInfo.queueFamilyIndex = queueFamily
+        queueInfo.queueCount = 1
+        queueInfo.pQueuePriorities = arena.pointer(Float(1))
+        var info = VkDeviceCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
+        info.queueCreateInfoCount = 1
+        info.pQueueCreateInfos = arena.pointer(queueInfo)
+        let names: [UnsafePointer<CChar>?] = [cString("VK_KHR_swapchain")]
+        info.enabledExtensionCount = 1
+        info.ppEnabledExtensionNames = arena.pointer(names)
+        try vkCheck(vkCreateDevice(physical, &info, nil, &vk.device), "vkCreateDevice")
+        vkGetDeviceQueue(vk.device, queueFamily, 0, &vk.queue)
+
+        var poolInfo = VkCommandPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
+        poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue
+        poolInfo.queueFamilyIndex = queueFamily
+        try vkCheck(vkCreateCommandPool(vk.device, &poolInfo, nil, &vk.commandPool), "vkCreateCommandPool")
+    }
+
+    /// Acquire semaphores and HUD vertex buffers, one per frame in flight.
+    func createFrameObjects(count: Int) throws(RenderError) {
+        let bytes = VkDeviceSize(WindowRenderer.hudVertexCapacity * WindowRenderer.hudVertexBytes)
+        for _ in 0..<count {
+            imageAvailable.append(try createSemaphore())
+            hudBuffers.append(nil)
+            hudMemory.append(nil)
+            hudMapped.append(nil)
+            let i = hudBuffers.count - 1
+            var info = VkBufferCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+            info.size = bytes
+            info.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
+            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+            try vkCheck(vkCreateBuffer(vk.device, &info, nil, &hudBuffers[i]), "vkCreateBuffer")
+            var req = VkMemoryRequirements()
+            vkGetBufferMemoryRequirements(vk.device, hudBuffers[i], &req)
+            let required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+            guard let type = findMemoryType(vk.memoryProperties, typeBits: req.memoryTypeBits, required: required)
+            else {
+                throw RenderError(
+                    kind: .vulkan, message: "no host-visible coherent Vulkan memory for the HUD vertex buffer")
+            }
+            var alloc = VkMemoryAllocateInfo()
+            alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
+            alloc.allocationSize = req.size
+            alloc.memoryTypeIndex = type
+            try vkCheck(vkAllocateMemory(vk.device, &alloc, nil, &hudMemory[i]), "vkAllocateMemory")
+            try vkCheck(vkBindBufferMemory(vk.device, hudBuffers[i], hudMemory[i], 0), "vkBindBufferMemory")
+            var mapped: UnsafeMutableRawPointer?
+            try vkCheck(vkMapMemory(vk.device, hudMemory[i], 0, VkDeviceSize.max, 0, &mapped), "vkMapMemory")
+            guard mapped != nil else { throw RenderError.vulkan("vkMapMemory (HUD)", VK_ERROR_MEMORY_MAP_FAILED) }
+            hudMapped[i] = mapped
+        }
+    }
+
+    private func createSemaphore() throws(RenderError) -> VkSemaphore? {
+        var info = VkSemaphoreCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO
+        var semaphore: VkSemaphore?
+        try vkCheck(vkCreateSemaphore(vk.device, &info, nil, &semaphore), "vkCreateSemaphore")
+        return semaphore
+    }
+
+    func presentModes() throws(RenderError) -> [VkPresentModeKHR] {
+        var count: UInt32 = 0
+        try vkCheck(
+            vkGetPhysicalDeviceSurfacePresentModesKHR(vk.physicalDevice, surface, &count, nil),
+            "vkGetPhysicalDeviceSurfacePresentModesKHR")
+        var modes = [VkPresentModeKHR](repeating: VK_PRESENT_MODE_FIFO_KHR, count: Int(count))
+        let r = vkGetPhysicalDeviceSurfacePresentModesKHR(vk.physicalDevice, surface, &count, &modes)
+        if r != VK_INCOMPLETE { try vkCheck(r, "vkGetPhysicalDeviceSurfacePresentModesKHR") }
+        return Array(modes.prefix(Int(count)))
+    }
+
+    // MARK: - Swapchain
+
+    /// Builds (or rebuilds, after the device went idle) the swapchain for a framebuffer of width×height pixels.
+    func createSwapchain(width: UInt32, height: UInt32, presentMode: VkPresentModeKHR) throws(RenderError) {
+        guard let device = vk.device else { return }
+        try vkCheck(vkDeviceWaitIdle(device), "vkDeviceWaitIdle")
+        var caps = VkSurfaceCapabilitiesKHR()
+        try vkCheck(
+            vkGetPhysicalDeviceSurfaceCapabilitiesKHR(vk.physicalDevice, surface, &caps),
+            "vkGetPhysicalDeviceSurfaceCapabilitiesKHR")
+        let needUsage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT.rawValue | VK_IMAGE_USAGE_TRANSFER_DST_BIT.rawValue
+        guard caps.supportedUsageFlags & needUsage == needUsage else {
+            throw RenderError(
+                kind: .noDevice,
+                message: "this display's swapchain images cannot be blitted to and rendered into: "
+                    + "pick another device with `framepipe devices`")
+        }
+
+        var formatCount: UInt32 = 0
+        try vkCheck(
+            vkGetPhysicalDeviceSurfaceFormatsKHR(vk.physicalDevice, surface, &formatCount, nil),
+            "vkGetPhysicalDeviceSurfaceFormatsKHR")
+        var formats = [VkSurfaceFormatKHR](repeating: VkSurfaceFormatKHR(), count: Int(formatCount))
+        let fr = vkGetPhysicalDeviceSurfaceFormatsKHR(vk.physicalDevice, surface, &formatCount, &formats)
+        if fr != VK_INCOMPLETE { try vkCheck(fr, "vkGetPhysicalDeviceSurfaceFormatsKHR") }
+        formats = Array(formats.prefix(Int(formatCount)))
+        func blitsInto(_ f: VkFormat) -> Bool {
+            var props = VkFormatProperties()
+            vkGetPhysicalDeviceFormatProperties(vk.physicalDevice, f, &props)
+            let needed = VK_FORMAT_FEATURE_BLIT_DST_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BLEND_BIT.rawValue
+            return props.optimalTilingFeatures & needed == needed
+        }
+        // UNORM, not SRGB: the kernel's bytes are shown as they are (as the PNGs store them), no conversion.
+        let preferred = [VK_FORMAT_B8G8R8A8_UNORM, VK_FORMAT_R8G8B8A8_UNORM]
+        guard
+            let chosen = formats.first(where: { preferred.contains($0.format) && blitsInto($0.format) })
+                ?? formats.first(where: { blitsInto($0.format) })
+        else {
+            throw RenderError(
+                kind: .noDevice,
+                message: "no swapchain format of this display can be blitted into: pick another device with "
+                    + "`framepipe devices`")
+        }
+
+        var extent = caps.currentExtent
+        if extent.width == UInt32.max {
+            extent.width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
+            extent.height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
+        }
+        var imageCount = caps.minImageCount + 1
+        if caps.maxImageCount > 0 { imageCount = min(imageCount, caps.maxImageCount) }
+        let alphaOptions: [VkCompositeAlphaFlagBitsKHR] = [
+            VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR, VK_COMPOSITE_ALPHA_INHERIT_BIT_KHR,
+            VK_COMPOSITE_ALPHA_PRE_MULTIPLIED_BIT_KHR, VK_COMPOSITE_ALPHA_POST_MULTIPLIED_BIT_KHR,
+        ]
+        let alpha = alphaOptions.first { caps.supportedCompositeAlpha & $0.rawValue != 0 } ?? VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR
+
+        let old = swapchain
+        var info = VkSwapchainCreateInfoKHR()
+        info.sType = VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR
+        info.surface = surface
+        info.minImageCount = imageCount
+        info.imageFormat = chosen.format
+        info.imageColorSpace = chosen.colorSpace
+        info.imageExtent = extent
+        info.imageArrayLayers = 1
+        info.imageUsage = needUsage
+        info.imageSharingMode = VK_SHARING_MODE_EXCLUSIVE
+        info.preTransform = caps.currentTransform
+        info.compositeAlpha = alpha
+        info.presentMode = presentMode
+        info.clipped = 1
+        info.oldSwapchain = old
+        var created: VkSwapchainKHR?
+        try vkCheck(vkCreateSwapchainKHR(device, &info, nil, &created), "vkCreateSwapchainKHR")
+        destroySwapchainViews(device)
+        if let old { vkDestroySwapchainKHR(device, old, nil) }
+        swapchain = created
+        format = chosen.format
+        self.extent = extent
+
+        var count: UInt32 = 0
+        try vkCheck(vkGetSwapchainImagesKHR(device, swapchain, &count, nil), "vkGetSwapchainImagesKHR")
+        var images = [VkImage?](repeating: nil, count: Int(count))
+        try vkCheck(vkGetSwapchainImagesKHR(device, swapchain, &count, &images), "vkGetSwapchainImagesKHR")
+        swapchainImages = Array(images.prefix(Int(count)))
+        while renderFinished.count < swapchainImages.count { renderFinished.append(try createSemaphore()) }
+
+        if hudRenderPass == nil || hudRenderPassFormat != format { try createHudPipeline() }
+
+        let arena = ScratchArena()
+        defer { arena.release() }
+        for image in swapchainImages {
+            var viewInfo = VkImageViewCreateInfo()
+            viewInfo.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO
+            viewInfo.image = image
+            viewInfo.viewType = VK_IMAGE_VIEW_TYPE_2D
+            viewInfo.format = format
+            viewInfo.subresourceRange = VulkanObjects.colorRange
+            swapchainViews.append(nil)
+            try vkCheck(
+                vkCreateImageView(device, &viewInfo, nil, &swapchainViews[swapchainViews.count - 1]),
+                "vkCreateImageView")
+            var fbInfo = VkFramebufferCreateInfo()
+            fbInfo.sType = VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO
+            fbInfo.renderPass = hudRenderPass
+            fbInfo.attachmentCount = 1
+            fbInfo.pAttachments = arena.pointer(swapchainViews[swapchainViews.count - 1])
+            fbInfo.width = extent.width
+            fbInfo.height = extent.height
+            fbInfo.layers = 1
+            framebuffers.append(nil)
+            try vkCheck(
+                vkCreateFramebuffer(device, &fbInfo, nil, &framebuffers[framebuffers.count - 1]), "vkCreateFramebuffer")
+        }
+    }
+
+    // MARK: - HUD pipeline
+
+    /// The HUD render pass (loads the blitted frame, ends in PRESENT_SRC_KHR) and its pipeline: position + colour
+    /// vertices, alpha blending, dynamic viewport and scissor (so a resize needs no new pipeline).
+    private func createHudPipeline() throws(RenderError) {
+        guard let device = vk.device else { return }
+        if let hudPipeline { vkDestroyPipeline(device, hudPipeline, nil) }
+        if let hudPipelineLayout { vkDestroyPipelineLayout(device, hudPipelineLayout, nil) }
+        if let hudRenderPass { vkDestroyRenderPass(device, hudRenderPass, nil) }
+        hudPipeline = nil
+        hudPipelineLayout = nil
+        hudRenderPass = nil
+        let arena = ScratchArena()
+        defer { arena.release() }
+
+        var attachment = VkAttachmentDescription()
+        attachment.format = format
+        attachment.samples = VK_SAMPLE_COUNT_1_BIT
+        attachment.loadOp = VK_ATTACHMENT_LOAD_OP_LOAD
+        attachment.storeOp = VK_ATTACHMENT_STORE_OP_STORE
+        attachment.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
+        attachment.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE
+        attachment.initialLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL
+        attachment.finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
+        let colorRef = VkAttachmentReference(attachment: 0, layout: VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL)
+        var subpass = VkSubpassDescription()
+        subpass.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS
+        subpass.colorAttachmentCount = 1
+        subpass.pColorAttachments = arena.pointer(colorRef)
+        var dependencies = [VkSubpassDependency](repeating: VkSubpassDependency(), count: 2)
+        // In: the clear and blit (transfer writes) before the load and the blended colour writes.
+        dependencies[0].srcSubpass = VulkanObjects.subpassExternal
+        dependencies[0].dstSubpass = 0
+        dependencies[0].srcStageMask = VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
+        dependencies[0].srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+        dependencies[0].dstStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT.rawValue
+        dependencies[0].dstAccessMask =
+            VK_ACCESS_COLOR_ATTACHMENT_READ_BIT.rawValue | VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT.rawValue
+        // Out: presentation waits on the submit's semaphore, which covers all commands; nothing else reads it.
+        dependencies[1].srcSubpass = 0
+        dependencies[1].dstSubpass = VulkanObjects.subpassExternal
+        dependencies[1].srcStageMask = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT.rawValue
+        dependencies[1].srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT.rawValue
+        dependencies[1].dstStageMask = VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT.rawValue
+        dependencies[1].dstAccessMask = 0
+        var passInfo = VkRenderPassCreateInfo()
+        passInfo.sType = VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO
+        passInfo.attachmentCount = 1
+        passInfo.pAttachments = arena.pointer(attachment)
+        passInfo.subpassCount = 1
+        passInfo.pSubpasses = arena.pointer(subpass)
+        passInfo.dependencyCount = 2
+        passInfo.pDependencies = arena.pointer(dependencies)
+        try vkCheck(vkCreateRenderPass(device, &passInfo, nil, &hudRenderPass), "vkCreateRenderPass")
+        hudRenderPassFormat = format
+
+        var layoutInfo = VkPipelineLayoutCreateInfo()
+        layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
+        try vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nil, &hudPipelineLayout), "vkCreatePipelineLayout")
+
+        let vert = try shaderModule(GeneratedShaders.hudVert)
+        defer { vkDestroyShaderModule(device, vert, nil) }
+        let frag = try shaderModule(GeneratedShaders.hudFrag)
+        defer { vkDestroyShaderModule(device, frag, nil) }
+        var stages = [VkPipelineShaderStageCreateInfo](repeating: VkPipelineShaderStageCreateInfo(), count: 2)
+        for (i, (stage, module)) in [(VK_SHADER_STAGE_VERTEX_BIT, vert), (VK_SHADER_STAGE_FRAGMENT_BIT, frag)]
+            .enumerated()
+        {
+            stages[i].sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
+            stages[i].stage = stage
+            stages[i].module = module
+            stages[i].pName = cString("main")
+        }
+        let binding = VkVertexInputBindingDescription(
+            binding: 0, stride: UInt32(WindowRenderer.hudVertexBytes), inputRate: VK_VERTEX_INPUT_RATE_VERTEX)
+        let attributes = [
+            VkVertexInputAttributeDescription(location: 0, binding: 0, format: VK_FORMAT_R32G32_SFLOAT, offset: 0),
+            VkVertexInputAttributeDescription(
+                location: 1, binding: 0, format: VK_FORMAT_R32G32B32A32_SFLOAT, offset: UInt32(2 * MemoryLayout<Float>.size)),
+        ]
+        var vertexInput = VkPipelineVertexInputStateCreateInfo()
+        vertexInput.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO
+        vertexInput.vertexBindingDescriptionCount = 1
+        vertexInput.pVertexBindingDescriptions = arena.pointer(binding)
+        vertexInput.vertexAttributeDescriptionCount = UInt32(attributes.count)
+        vertexInput.pVertexAttributeDescriptions = arena.pointer(attributes)
+        var inputAssembly = VkPipelineInputAssemblyStateCreateInfo()
+        inputAssembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO
+        inputAssembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST
+        var viewportState = VkPipelineViewportStateCreateInfo()
+        viewportState.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO
+        viewportState.viewportCount = 1
+        viewportState.scissorCount = 1
+        let dynamicStates = [VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR]
+        var dynamic = VkPipelineDynamicStateCreateInfo()
+        dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO
+        dynamic.dynamicStateCount = UInt32(dynamicStates.count)
+        dynamic.pDynamicStates = arena.pointer(dynamicStates)
+        var raster = VkPipelineRasterizationStateCreateInfo()
+        raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO
+        raster.polygonMode = VK_POLYGON_MODE_FILL
+        raster.cullMode = VK_CULL_MODE_NONE.rawValue
+        raster.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE
+        raster.lineWidth = 1
+        var multisample = VkPipelineMultisampleStateCreateInfo()
+        multisample.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO
+        multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT
+        var blendAttachment = VkPipelineColorBlendAttachmentState()
+        blendAttachment.blendEnable = 1
+        blendAttachment.srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA
+        blendAttachment.dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
+        blendAttachment.colorBlendOp = VK_BLEND_OP_ADD
+        blendAttachment.srcAlphaBlendFactor = VK_BLEND_FACTOR_ONE
+        blendAttachment.dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
+        blendAttachment.alphaBlendOp = VK_BLEND_OP_ADD
+        blendAttachment.colorWriteMask =
+            VK_COLOR_COMPONENT_R_BIT.rawValue | VK_COLOR_COMPONENT_G_BIT.rawValue
+            | VK_COLOR_COMPONENT_B_BIT.rawValue | VK_COLOR_COMPONENT_A_BIT.rawValue
+        var blend = VkPipelineColorBlendStateCreateInfo()
+        blend.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO
+        blend.attachmentCount = 1
+        blend.pAttachments = arena.pointer(blendAttachment)
+
+        var info = VkGraphicsPipelineCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO
+        info.stageCount = 2
+        info.pStages = arena.pointer(stages)
+        info.pVertexInputState = arena.pointer(vertexInput)
+        info.pInputAssemblyState = arena.pointer(inputAssembly)
+        info.pViewportState = arena.pointer(viewportState)
+        info.pRasterizationState = arena.pointer(raster)
+        info.pMultisampleState = arena.pointer(multisample)
+        info.pColorBlendState = arena.pointer(blend)
+        info.pDynamicState = arena.pointer(dynamic)
+        info.layout = hudPipelineLayout
+        info.renderPass = hudRenderPass
+        info.subpass = 0
+        try vkCheck(vkCreateGraphicsPipelines(device, nil, 1, &info, nil, &hudPipeline), "vkCreateGraphicsPipelines")
+    }
+
+    private func shaderModule(_ words: [UInt32]) throws(RenderError) -> VkShaderModule {
+        var module: VkShaderModule?
+        let r = words.withUnsafeBufferPointer { code in
+            var info = VkShaderModuleCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
+            info.codeSize = code.count * MemoryLayout<UInt32>.size
+            info.pCode = code.baseAddress
+            return vkCreateShaderModule(vk.device, &info, nil, &module)
+        }
+        try vkCheck(r, "vkCreateShaderModule")
+        guard let module else { throw RenderError.vulkan("vkCreateShaderModule", VK_ERROR_UNKNOWN) }
+        return module
+    }
+}
+
+extension ScratchArena {
+    /// A NUL-terminated copy of `s` that lives until the arena is released.
+    func cString(_ s: String) -> UnsafePointer<CChar>? {
+        let bytes = Array(s.utf8CString)
+        return pointer(bytes)
+    }
+}
