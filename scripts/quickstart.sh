@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Setup, release build, then the main job on the bundled default kernel (assets/kernels/plasma.wasm):
-# the desktop viewer once it exists and a display is available; until then a headless benchmark.
+# the desktop viewer when a display is available (DISPLAY or WAYLAND_DISPLAY set), otherwise the
+# headless benchmark (a report in OUT_DIR).
 # Usage: scripts/quickstart.sh [OUT_DIR]   (default: out/quickstart)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,11 @@ swift build -c release --product framepipe 2>&1 | grep -E "error|warning: unre|C
 bin="$(swift build -c release --show-bin-path)/framepipe"
 [ -x "$bin" ] || { echo "quickstart: error: release build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 
-echo "quickstart: no viewer yet (it comes with the renderer issue): running the headless benchmark"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "quickstart: opening the viewer (Space pause, R reload, H HUD, S screenshot, Esc quit)"
+  mkdir -p "$out"
+  exec "$bin" view assets/kernels/plasma.wasm --screenshot-dir "$out"
+fi
+echo "quickstart: no display: running the headless benchmark (run it in a desktop session for the viewer)"
 "$bin" bench assets/kernels/plasma.wasm --headless --frames 120 --size 512x512 --out "$out"
 echo "quickstart: report written to $out/summary.json and $out/last-frame.png"

@@ -175,6 +175,49 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// A kernel that fails every frame is disabled, but the viewer keeps running: it says why (the
+    /// pool's line with the reason, then the viewer's), is still alive a second later, and quits on
+    /// Escape with exit 0. Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL` inside xvfb-run.
+    static let disabledKernelScript = #"""
+    set -u
+    bin="$1" kernel="$2"
+    log="$(mktemp)"
+    "$bin" view "$kernel" --size 16x16 --workers 1 --max-failures 2 2>"$log" &
+    viewer=$!
+    finish() { cat "$log" >&2; rm -f "$log"; exit "$1"; }
+    for _ in $(seq 1 150); do
+      grep -q "the kernel is disabled" "$log" && break
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }
+      sleep 0.1
+    done
+    grep -q "the kernel is disabled" "$log" || { kill "$viewer"; finish 125; }
+    sleep 1
+    kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }   # must still be running
+    window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
+    [ -n "$window" ] || { kill "$viewer"; finish 125; }
+    xdotool key --window "$window" Escape
+    for _ in $(seq 1 100); do
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish $?; }
+      sleep 0.1
+    done
+    kill "$viewer"; finish 125
+    """#
+
+    func testDisabledKernelKeepsTheViewerRunning() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        let outcome = try run(
+            xvfbRun,
+            [
+                "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.disabledKernelScript, "bash", executable.path,
+                badModules.appendingPathComponent("traps.wasm").path,
+            ],
+            environment: windowEnvironment())
+        XCTAssertEqual(outcome.status, 0, "124: the viewer exited by itself; 125: no window or no disabled line\n\(outcome.stderr)")
+        XCTAssertTrue(outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("unreachable"), outcome.stderr)
+        assertNoValidationMessages(outcome.stderr)
+    }
+
     func testNoDisplayExitsSixWithOneLine() throws {
         var environment = ProcessInfo.processInfo.environment
         environment["DISPLAY"] = nil
