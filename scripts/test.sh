@@ -32,5 +32,21 @@ if [ "$#" -eq 0 ]; then
   rm -f "$tsan_log"
 fi
 
-echo "test: swift test (debug build, Vulkan device: $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo unknown))"
-swift test --disable-swift-testing "$@"
+# The whole suite runs with the Khronos validation layer on (Debian vulkan-validationlayers, installed
+# by setup.sh): any validation message fails the run, even when every test passed.
+export VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation
+echo "test: swift test (debug build, Vulkan validation layer on, device: $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo unknown))"
+test_log="$(mktemp -t framepipe-test.XXXXXX)"
+set +e
+swift test --disable-swift-testing "$@" 2>&1 | tee "$test_log"
+status=${PIPESTATUS[0]}
+set -e
+if grep -E -q "Validation (Error|Warning|Performance Warning|Information)|VUID-" "$test_log"; then
+  echo "test: the Vulkan validation layer reported problems:" >&2
+  grep -E "Validation (Error|Warning|Performance Warning|Information)|VUID-" "$test_log" | head -20 >&2
+  rm -f "$test_log"
+  exit 1
+fi
+rm -f "$test_log"
+[ "$status" -eq 0 ] && echo "test: no Vulkan validation messages"
+exit "$status"

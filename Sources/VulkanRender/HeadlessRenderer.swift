@@ -12,9 +12,10 @@
 //   vkQueueSubmit and that fence signal only the GPU reads it (the copy to the texture, the compute shader or the
 //   vertex shader). The fence therefore makes the reuse race-free; vkQueueSubmit itself makes the host write visible
 //   to the device (for transfer and shader reads alike), and coherence means no flush.
-// - readbackMapped (width*height*4 bytes, whatever the content): written only by the GPU inside readBackLastFrame's
-//   own submission, which ends with a TRANSFER→HOST barrier; the host copies it out only after waiting on
-//   readbackFence, and nothing else submits a write to it, so the bytes are stable while copied.
+// - readbackMapped (width*height*4 bytes, whatever the content): written only by the GPU inside the read-back
+//   submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift), which ends with a TRANSFER→HOST barrier;
+//   the host copies it out there only after waiting on readbackFence, and nothing else submits a write to it, so the
+//   bytes are stable while copied. readBackLastFrame first waits for every submitted frame.
 // - The caller's `pixels` buffer (exactly content.byteCount bytes, checked first) is read only during submitFrame
 //   (memcpy into staging), never retained.
 // This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
@@ -92,45 +93,12 @@ public final class HeadlessRenderer {
         }
         let infos = physicals.enumerated().map { VulkanSystem.describe($0.element, index: $0.offset) }
 
-        let chosen: Int
-        let family: (index: UInt32, timestampValidBits: UInt32)
-        if let deviceIndex {
-            guard infos.indices.contains(deviceIndex) else {
-                throw .badRequest("no Vulkan device \(deviceIndex): run `framepipe devices`")
-            }
-            guard let f = VulkanSystem.graphicsQueueFamily(physicals[deviceIndex]) else {
-                throw .badRequest(
-                    "Vulkan device \(deviceIndex) (\(infos[deviceIndex].name)) has no graphics queue: "
-                        + "pick another with `framepipe devices`")
-            }
-            (chosen, family) = (deviceIndex, f)
-        } else {
-            let candidates = infos.compactMap { info in
-                VulkanSystem.graphicsQueueFamily(physicals[info.index]).map { (info, $0) }
-            }
-            guard
-                let best = candidates.min(by: {
-                    (VulkanSystem.preferenceRank($0.0.type), $0.0.index)
-                        < (VulkanSystem.preferenceRank($1.0.type), $1.0.index)
-                })
-            else {
-                throw RenderError(
-                    kind: .noDevice, message: "no Vulkan device with a graphics queue: \(RenderError.installHint)")
-            }
-            (chosen, family) = (best.0.index, best.1)
-        }
+        let (chosen, family) = try VulkanSystem.chooseDevice(
+            infos, requested: deviceIndex, unusable: "has no graphics queue", noneUsable: "no Vulkan device with a graphics queue",
+            usableFamily: { VulkanSystem.graphicsQueueFamily(physicals[$0]) })
         let physical = physicals[chosen]
         let info = infos[chosen]
-
-        var props = VkPhysicalDeviceProperties()
-        vkGetPhysicalDeviceProperties(physical, &props)
-        let limits = props.limits
-        let maxSide = Int(min(limits.maxImageDimension2D, limits.maxFramebufferWidth, limits.maxFramebufferHeight))
-        guard width <= maxSide, height <= maxSide else {
-            throw .badRequest(
-                "frame size \(width)x\(height) exceeds \(info.name)'s limit of \(maxSide) pixels per side: "
-                    + "use a smaller size")
-        }
+        let limits = try VulkanSystem.limits(of: physical, named: info.name, fitting: width, height)
         var formatProps = VkFormatProperties()
         vkGetPhysicalDeviceFormatProperties(physical, VulkanObjects.colorFormat, &formatProps)
         let (neededFeatures, neededUse): (VkFormatFeatureFlags, String)
@@ -227,15 +195,8 @@ public final class HeadlessRenderer {
         // Reset only now: had recording failed, the fence would still be signalled and the slot reusable.
         var fenceRef: VkFence? = fence
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
-        var commandRef: VkCommandBuffer? = commandBuffer
         let submitNanos = monotonicNanos()
-        let r = withUnsafePointer(to: &commandRef) { cb in
-            var submit = VkSubmitInfo()
-            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-            submit.commandBufferCount = 1
-            submit.pCommandBuffers = cb
-            return vkQueueSubmit(vk.queue, 1, &submit, fence)
-        }
+        let r = vk.submit(commandBuffer, fence: fence)
         // On failure the fence stays unsignalled but slotBusy stays false, so nothing will ever wait on it; the
         // next use of the slot resets it again.
         try vkCheck(r, "vkQueueSubmit")
@@ -274,69 +235,13 @@ public final class HeadlessRenderer {
             throw .badRequest("readBackLastFrame: no frame has been submitted yet: call submitFrame first")
         }
         try waitForAll()
-        guard let commandBuffer = vk.readbackCommandBuffer, let fence = vk.readbackFence,
-            let mapped = vk.readbackMapped
-        else { throw RenderError.vulkan("readBackLastFrame (read-back objects missing)", VK_ERROR_INITIALIZATION_FAILED) }
-
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try vkCheck(vkBeginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
-        // The render pass left the target in TRANSFER_SRC_OPTIMAL and its outgoing dependency already orders the
-        // colour writes before transfer reads in later submissions, so no image barrier is needed here.
-        var region = fullImageCopy()
-        vkCmdCopyImageToBuffer(
-            commandBuffer, vk.slots[last].target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, vk.readbackBuffer, 1, &region)
-        // Device writes reach the host domain only through a barrier with HOST_READ; the fence alone is not enough.
-        var toHost = VkBufferMemoryBarrier()
-        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
-        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
-        toHost.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        toHost.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        toHost.buffer = vk.readbackBuffer
-        toHost.offset = 0
-        toHost.size = VkDeviceSize(targetBytes)
-        vkCmdPipelineBarrier(
-            commandBuffer, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0,
-            0, nil, 1, &toHost, 0, nil)
-        try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
-
-        var fenceRef: VkFence? = fence
-        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
-        var commandRef: VkCommandBuffer? = commandBuffer
-        let r = withUnsafePointer(to: &commandRef) { cb in
-            var submit = VkSubmitInfo()
-            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-            submit.commandBufferCount = 1
-            submit.pCommandBuffers = cb
-            return vkQueueSubmit(vk.queue, 1, &submit, fence)
-        }
-        try vkCheck(r, "vkQueueSubmit")
-        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
-
-        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: targetBytes))
+        return try vk.readBackTarget(slot: last, width: UInt32(width), height: UInt32(height))
     }
 
     // MARK: - Internals
 
-    private func fullImageCopy() -> VkBufferImageCopy {
-        var region = VkBufferImageCopy()
-        region.bufferOffset = 0
-        region.bufferRowLength = 0  // 0 = tightly packed rows of `width` texels, i.e. exactly the caller's layout
-        region.bufferImageHeight = 0
-        region.imageSubresource = VkImageSubresourceLayers(
-            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, mipLevel: 0, baseArrayLayer: 0, layerCount: 1)
-        region.imageOffset = VkOffset3D(x: 0, y: 0, z: 0)
-        region.imageExtent = VkExtent3D(width: UInt32(width), height: UInt32(height), depth: 1)
-        return region
-    }
-
     private func record(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) throws(RenderError) {
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try vkCheck(vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+        try vk.beginOneTimeCommands(cb)
 
         if let queries = slot.queryPool {
             // Queries must be reset before each reuse; doing it in the command buffer needs no host round trip.
@@ -344,138 +249,13 @@ public final class HeadlessRenderer {
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
         }
 
-        switch content {
-        case .rgba8:
-            recordUpload(slot, into: cb)
-            recordFullScreenDraw(slot, into: cb)
-        case .scalarField:
-            recordColourMapping(slot, into: cb)
-            recordFullScreenDraw(slot, into: cb)
-        case .points(let count):
-            recordPoints(slot, count: count, into: cb)
-        }
+        // The kernel frame's commands are shared with WindowRenderer (KernelFrameRecorder.swift).
+        vk.recordKernelFrame(slot, content: content, width: UInt32(width), height: UInt32(height), into: cb)
 
         if let queries = slot.queryPool {
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
         }
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
-    }
-
-    /// RGBA8: staging buffer → texture, left ready for sampling.
-    private func recordUpload(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        // UNDEFINED as old layout: the previous contents are about to be overwritten entirely. The source stage
-        // covers the previous frame's sampling of this texture (write-after-read needs only execution order).
-        var toTransfer = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-            srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toTransfer)
-        var region = fullImageCopy()
-        vkCmdCopyBufferToImage(
-            cb, slot.staging, slot.texture, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
-        var toSampled = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
-            srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toSampled)
-    }
-
-    /// f32 field: the compute shader reads the staging buffer (host writes are visible through vkQueueSubmit) and
-    /// writes the mapped colours into the texture, left ready for sampling.
-    private func recordColourMapping(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        // UNDEFINED → GENERAL (storage images are written in GENERAL): every pixel is about to be written. The source
-        // stage covers the previous frame's sampling of this texture (write-after-read: execution order suffices).
-        var toStorage = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_GENERAL,
-            srcAccess: 0, dstAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toStorage)
-
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipeline)
-        var set: VkDescriptorSet? = slot.computeDescriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipelineLayout, 0, 1, &set, 0, nil)
-        var frameSize: (UInt32, UInt32) = (UInt32(width), UInt32(height))
-        withUnsafeBytes(of: &frameSize) { bytes in
-            vkCmdPushConstants(
-                cb, vk.computePipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
-                bytes.baseAddress)
-        }
-        let side = VulkanObjects.colormapGroupSide
-        vkCmdDispatch(cb, (UInt32(width) + side - 1) / side, (UInt32(height) + side - 1) / side, 1)
-
-        // Compute writes must be visible to the fragment shader's sampling, in the layout the descriptor names.
-        var toSampled = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_GENERAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
-            srcAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toSampled)
-    }
-
-    /// RGBA8 and f32 field: the texture, sampled NEAREST by a full-screen triangle, into the target. The render
-    /// pass's subpass dependencies handle the target's layout transitions and hazards.
-    private func recordFullScreenDraw(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        var pass = renderPassBegin(slot)
-        pass.clearValueCount = 0  // loadOp DONT_CARE: the triangle writes every pixel
-        vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
-        var set: VkDescriptorSet? = slot.descriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
-        vkCmdDraw(cb, 3, 1, 0, 0)
-        vkCmdEndRenderPass(cb)
-    }
-
-    /// Points: the target is cleared to opaque black by the render pass, then one instance (6 vertices, two
-    /// triangles) per point, in array order, blended over it. The vertex shader reads the staging buffer in place
-    /// (host writes are visible through vkQueueSubmit).
-    private func recordPoints(_ slot: VulkanObjects.Slot, count: Int, into cb: VkCommandBuffer) {
-        var pass = renderPassBegin(slot)
-        var black = VkClearValue()
-        black.color.float32 = (0, 0, 0, 1)
-        withUnsafePointer(to: &black) { clear in
-            pass.clearValueCount = 1
-            pass.pClearValues = clear
-            vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        }
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
-        var set: VkDescriptorSet? = slot.descriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
-        var targetSize: (Float, Float) = (Float(width), Float(height))
-        withUnsafeBytes(of: &targetSize) { bytes in
-            vkCmdPushConstants(
-                cb, vk.pipelineLayout, VK_SHADER_STAGE_VERTEX_BIT.rawValue, 0, UInt32(bytes.count), bytes.baseAddress)
-        }
-        vkCmdDraw(cb, 6, UInt32(count), 0, 0)
-        vkCmdEndRenderPass(cb)
-    }
-
-    private func renderPassBegin(_ slot: VulkanObjects.Slot) -> VkRenderPassBeginInfo {
-        var pass = VkRenderPassBeginInfo()
-        pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
-        pass.renderPass = vk.renderPass
-        pass.framebuffer = slot.framebuffer
-        pass.renderArea = VkRect2D(
-            offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: UInt32(width), height: UInt32(height)))
-        return pass
-    }
-
-    private func imageBarrier(
-        _ image: VkImage?, from: VkImageLayout, to: VkImageLayout, srcAccess: VkAccessFlags, dstAccess: VkAccessFlags
-    ) -> VkImageMemoryBarrier {
-        var b = VkImageMemoryBarrier()
-        b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
-        b.srcAccessMask = srcAccess
-        b.dstAccessMask = dstAccess
-        b.oldLayout = from
-        b.newLayout = to
-        b.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        b.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        b.image = image
-        b.subresourceRange = VulkanObjects.colorRange
-        return b
     }
 
     /// Blocks until slot `s`'s frame is done, then records its completion.

@@ -8,8 +8,8 @@
 // Unsafe pointer invariants:
 // - hudMapped[i] are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory, valid until vkFreeMemory in
 //   deinit (after vkDeviceWaitIdle). Who writes them when is decided by WindowRenderer (see its header).
-// - Create-info structs point into a ScratchArena released after the vkCreate* call returns; extension and layer
-//   names are copied into arena-owned C strings that outlive the call.
+// - Create-info structs point into a ScratchArena released after the vkCreate* call returns (also for the HUD render
+//   pass and pipeline, which VulkanObjects' shared builders create from structs in the arena passed to them).
 // - Arrays filled by vkGet*/vkEnumerate* are Swift arrays sized from the count-only call, read after the second call.
 
 import CVulkan
@@ -66,50 +66,7 @@ final class WindowObjects {
         swapchainImages = []
     }
 
-    // MARK: - Instance and device
-
-    /// Like VulkanSystem.createInstance (API 1.1, validation opted into from outside with VK_INSTANCE_LAYERS), plus
-    /// the surface extensions GLFW needs.
-    static func createInstance(extensions: [String]) throws(RenderError) -> VkInstance {
-        let arena = ScratchArena()
-        defer { arena.release() }
-        var app = VkApplicationInfo()
-        app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO
-        app.pApplicationName = cString("framepipe")
-        app.applicationVersion = fp_vk_make_api_version(0, 0, 1, 0)
-        app.pEngineName = cString("Framepipe VulkanRender")
-        app.engineVersion = fp_vk_make_api_version(0, 0, 1, 0)
-        app.apiVersion = fp_vk_make_api_version(0, 1, 1, 0)
-        var info = VkInstanceCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
-        info.pApplicationInfo = arena.pointer(app)
-        let names: [UnsafePointer<CChar>?] = extensions.map { arena.cString($0) }
-        info.enabledExtensionCount = UInt32(names.count)
-        info.ppEnabledExtensionNames = arena.pointer(names)
-
-        var instance: VkInstance?
-        let r = vkCreateInstance(&info, nil, &instance)
-        if r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED {
-            throw RenderError(
-                kind: .noLoader,
-                message: "no usable Vulkan driver (vkCreateInstance: \(vkResultName(r))): \(RenderError.installHint)")
-        }
-        if r == VK_ERROR_EXTENSION_NOT_PRESENT {
-            throw RenderError(
-                kind: .noLoader,
-                message: "the Vulkan driver cannot present to windows (missing \(extensions.joined(separator: ", "))): "
-                    + RenderError.installHint)
-        }
-        if r == VK_ERROR_LAYER_NOT_PRESENT {
-            throw RenderError(
-                kind: .noLoader,
-                message: "a layer named in VK_INSTANCE_LAYERS is not installed (vkCreateInstance: "
-                    + "VK_ERROR_LAYER_NOT_PRESENT): unset it or install the Debian package vulkan-validationlayers")
-        }
-        try vkCheck(r, "vkCreateInstance")
-        guard let instance else { throw RenderError.vulkan("vkCreateInstance", VK_ERROR_UNKNOWN) }
-        return instance
-    }
+    // MARK: - Device support and per-frame objects
 
     static func hasSwapchainExtension(_ physical: VkPhysicalDevice) -> Bool {
         var count: UInt32 = 0
@@ -118,35 +75,6 @@ final class WindowObjects {
         let r = vkEnumerateDeviceExtensionProperties(physical, nil, &count, &props)
         guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return false }
         return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
-    }
-
-    /// VulkanObjects.createDevice plus VK_KHR_swapchain; fills the same members.
-    func createDevice(physical: VkPhysicalDevice, queueFamily: UInt32) throws(RenderError) {
-        vk.physicalDevice = physical
-        vk.queueFamily = queueFamily
-        vkGetPhysicalDeviceMemoryProperties(physical, &vk.memoryProperties)
-        let arena = ScratchArena()
-        defer { arena.release() }
-        var queueInfo = VkDeviceQueueCreateInfo()
-        queueInfo.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO
-        queueInfo.queueFamilyIndex = queueFamily
-        queueInfo.queueCount = 1
-        queueInfo.pQueuePriorities = arena.pointer(Float(1))
-        var info = VkDeviceCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
-        info.queueCreateInfoCount = 1
-        info.pQueueCreateInfos = arena.pointer(queueInfo)
-        let names: [UnsafePointer<CChar>?] = [cString("VK_KHR_swapchain")]
-        info.enabledExtensionCount = 1
-        info.ppEnabledExtensionNames = arena.pointer(names)
-        try vkCheck(vkCreateDevice(physical, &info, nil, &vk.device), "vkCreateDevice")
-        vkGetDeviceQueue(vk.device, queueFamily, 0, &vk.queue)
-
-        var poolInfo = VkCommandPoolCreateInfo()
-        poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
-        poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue
-        poolInfo.queueFamilyIndex = queueFamily
-        try vkCheck(vkCreateCommandPool(vk.device, &poolInfo, nil, &vk.commandPool), "vkCreateCommandPool")
     }
 
     /// Acquire semaphores and HUD vertex buffers, one per frame in flight.
@@ -158,30 +86,11 @@ final class WindowObjects {
             hudMemory.append(nil)
             hudMapped.append(nil)
             let i = hudBuffers.count - 1
-            var info = VkBufferCreateInfo()
-            info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
-            info.size = bytes
-            info.usage = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue
-            info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
-            try vkCheck(vkCreateBuffer(vk.device, &info, nil, &hudBuffers[i]), "vkCreateBuffer")
-            var req = VkMemoryRequirements()
-            vkGetBufferMemoryRequirements(vk.device, hudBuffers[i], &req)
-            let required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-            guard let type = findMemoryType(vk.memoryProperties, typeBits: req.memoryTypeBits, required: required)
-            else {
-                throw RenderError(
-                    kind: .vulkan, message: "no host-visible coherent Vulkan memory for the HUD vertex buffer")
-            }
-            var alloc = VkMemoryAllocateInfo()
-            alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-            alloc.allocationSize = req.size
-            alloc.memoryTypeIndex = type
-            try vkCheck(vkAllocateMemory(vk.device, &alloc, nil, &hudMemory[i]), "vkAllocateMemory")
-            try vkCheck(vkBindBufferMemory(vk.device, hudBuffers[i], hudMemory[i], 0), "vkBindBufferMemory")
-            var mapped: UnsafeMutableRawPointer?
-            try vkCheck(vkMapMemory(vk.device, hudMemory[i], 0, VkDeviceSize.max, 0, &mapped), "vkMapMemory")
-            guard mapped != nil else { throw RenderError.vulkan("vkMapMemory (HUD)", VK_ERROR_MEMORY_MAP_FAILED) }
-            hudMapped[i] = mapped
+            try vk.createBuffer(
+                size: bytes, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue,
+                required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
+                buffer: &hudBuffers[i], memory: &hudMemory[i])
+            hudMapped[i] = try vk.map(hudMemory[i], "HUD vertex buffer")
         }
     }
 
@@ -336,20 +245,6 @@ final class WindowObjects {
         let arena = ScratchArena()
         defer { arena.release() }
 
-        var attachment = VkAttachmentDescription()
-        attachment.format = format
-        attachment.samples = VK_SAMPLE_COUNT_1_BIT
-        attachment.loadOp = VK_ATTACHMENT_LOAD_OP_LOAD
-        attachment.storeOp = VK_ATTACHMENT_STORE_OP_STORE
-        attachment.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
-        attachment.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE
-        attachment.initialLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL
-        attachment.finalLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
-        let colorRef = VkAttachmentReference(attachment: 0, layout: VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL)
-        var subpass = VkSubpassDescription()
-        subpass.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS
-        subpass.colorAttachmentCount = 1
-        subpass.pColorAttachments = arena.pointer(colorRef)
         var dependencies = [VkSubpassDependency](repeating: VkSubpassDependency(), count: 2)
         // In: the clear and blit (transfer writes) before the load and the blended colour writes.
         dependencies[0].srcSubpass = VulkanObjects.subpassExternal
@@ -366,34 +261,16 @@ final class WindowObjects {
         dependencies[1].srcAccessMask = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT.rawValue
         dependencies[1].dstStageMask = VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT.rawValue
         dependencies[1].dstAccessMask = 0
-        var passInfo = VkRenderPassCreateInfo()
-        passInfo.sType = VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO
-        passInfo.attachmentCount = 1
-        passInfo.pAttachments = arena.pointer(attachment)
-        passInfo.subpassCount = 1
-        passInfo.pSubpasses = arena.pointer(subpass)
-        passInfo.dependencyCount = 2
-        passInfo.pDependencies = arena.pointer(dependencies)
-        try vkCheck(vkCreateRenderPass(device, &passInfo, nil, &hudRenderPass), "vkCreateRenderPass")
+        try vk.createColorRenderPass(
+            format: format, loadOp: VK_ATTACHMENT_LOAD_OP_LOAD, initialLayout: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+            finalLayout: VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, dependencies: dependencies, arena: arena,
+            into: &hudRenderPass)
         hudRenderPassFormat = format
 
         var layoutInfo = VkPipelineLayoutCreateInfo()
         layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
         try vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nil, &hudPipelineLayout), "vkCreatePipelineLayout")
 
-        let vert = try shaderModule(GeneratedShaders.hudVert)
-        defer { vkDestroyShaderModule(device, vert, nil) }
-        let frag = try shaderModule(GeneratedShaders.hudFrag)
-        defer { vkDestroyShaderModule(device, frag, nil) }
-        var stages = [VkPipelineShaderStageCreateInfo](repeating: VkPipelineShaderStageCreateInfo(), count: 2)
-        for (i, (stage, module)) in [(VK_SHADER_STAGE_VERTEX_BIT, vert), (VK_SHADER_STAGE_FRAGMENT_BIT, frag)]
-            .enumerated()
-        {
-            stages[i].sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO
-            stages[i].stage = stage
-            stages[i].module = module
-            stages[i].pName = cString("main")
-        }
         let binding = VkVertexInputBindingDescription(
             binding: 0, stride: UInt32(WindowRenderer.hudVertexBytes), inputRate: VK_VERTEX_INPUT_RATE_VERTEX)
         let attributes = [
@@ -407,79 +284,14 @@ final class WindowObjects {
         vertexInput.pVertexBindingDescriptions = arena.pointer(binding)
         vertexInput.vertexAttributeDescriptionCount = UInt32(attributes.count)
         vertexInput.pVertexAttributeDescriptions = arena.pointer(attributes)
-        var inputAssembly = VkPipelineInputAssemblyStateCreateInfo()
-        inputAssembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO
-        inputAssembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST
         var viewportState = VkPipelineViewportStateCreateInfo()
         viewportState.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO
         viewportState.viewportCount = 1
         viewportState.scissorCount = 1
-        let dynamicStates = [VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR]
-        var dynamic = VkPipelineDynamicStateCreateInfo()
-        dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO
-        dynamic.dynamicStateCount = UInt32(dynamicStates.count)
-        dynamic.pDynamicStates = arena.pointer(dynamicStates)
-        var raster = VkPipelineRasterizationStateCreateInfo()
-        raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO
-        raster.polygonMode = VK_POLYGON_MODE_FILL
-        raster.cullMode = VK_CULL_MODE_NONE.rawValue
-        raster.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE
-        raster.lineWidth = 1
-        var multisample = VkPipelineMultisampleStateCreateInfo()
-        multisample.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO
-        multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT
-        var blendAttachment = VkPipelineColorBlendAttachmentState()
-        blendAttachment.blendEnable = 1
-        blendAttachment.srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA
-        blendAttachment.dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
-        blendAttachment.colorBlendOp = VK_BLEND_OP_ADD
-        blendAttachment.srcAlphaBlendFactor = VK_BLEND_FACTOR_ONE
-        blendAttachment.dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
-        blendAttachment.alphaBlendOp = VK_BLEND_OP_ADD
-        blendAttachment.colorWriteMask =
-            VK_COLOR_COMPONENT_R_BIT.rawValue | VK_COLOR_COMPONENT_G_BIT.rawValue
-            | VK_COLOR_COMPONENT_B_BIT.rawValue | VK_COLOR_COMPONENT_A_BIT.rawValue
-        var blend = VkPipelineColorBlendStateCreateInfo()
-        blend.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO
-        blend.attachmentCount = 1
-        blend.pAttachments = arena.pointer(blendAttachment)
-
-        var info = VkGraphicsPipelineCreateInfo()
-        info.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO
-        info.stageCount = 2
-        info.pStages = arena.pointer(stages)
-        info.pVertexInputState = arena.pointer(vertexInput)
-        info.pInputAssemblyState = arena.pointer(inputAssembly)
-        info.pViewportState = arena.pointer(viewportState)
-        info.pRasterizationState = arena.pointer(raster)
-        info.pMultisampleState = arena.pointer(multisample)
-        info.pColorBlendState = arena.pointer(blend)
-        info.pDynamicState = arena.pointer(dynamic)
-        info.layout = hudPipelineLayout
-        info.renderPass = hudRenderPass
-        info.subpass = 0
-        try vkCheck(vkCreateGraphicsPipelines(device, nil, 1, &info, nil, &hudPipeline), "vkCreateGraphicsPipelines")
-    }
-
-    private func shaderModule(_ words: [UInt32]) throws(RenderError) -> VkShaderModule {
-        var module: VkShaderModule?
-        let r = words.withUnsafeBufferPointer { code in
-            var info = VkShaderModuleCreateInfo()
-            info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO
-            info.codeSize = code.count * MemoryLayout<UInt32>.size
-            info.pCode = code.baseAddress
-            return vkCreateShaderModule(vk.device, &info, nil, &module)
-        }
-        try vkCheck(r, "vkCreateShaderModule")
-        guard let module else { throw RenderError.vulkan("vkCreateShaderModule", VK_ERROR_UNKNOWN) }
-        return module
-    }
-}
-
-extension ScratchArena {
-    /// A NUL-terminated copy of `s` that lives until the arena is released.
-    func cString(_ s: String) -> UnsafePointer<CChar>? {
-        let bytes = Array(s.utf8CString)
-        return pointer(bytes)
+        // Viewport and scissor are dynamic, so a resize needs no new pipeline; the graph is blended "over" the frame.
+        try vk.createGraphicsPipeline(
+            vertexShader: GeneratedShaders.hudVert, fragmentShader: GeneratedShaders.hudFrag, vertexInput: vertexInput,
+            viewportState: viewportState, dynamicStates: [VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR],
+            blendOver: true, layout: hudPipelineLayout, renderPass: hudRenderPass, arena: arena, into: &hudPipeline)
     }
 }

@@ -7,11 +7,14 @@
 // Unsafe pointer invariants:
 // - `Slot.stagingMapped` / `readbackMapped` are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory,
 //   valid from creation until vkFreeMemory in deinit (which runs after vkDeviceWaitIdle, so the GPU is done with them).
-//   Who may touch them when is decided by HeadlessRenderer (see its header); this file never reads or writes them.
+//   Who may touch them when is decided by HeadlessRenderer and WindowRenderer (see their headers) and read-back by
+//   KernelFrameRecorder.swift; this file never reads or writes them. `map` also maps WindowObjects' HUD buffers.
 // - The colormap table buffer (f32 field content only) is mapped once in createColormapTable, filled with exactly its
 //   1 KiB and unmapped before that function returns. That happens during init, before any command buffer is
 //   submitted, so no GPU access can overlap the write; vkQueueSubmit makes the (coherent) write visible to the GPU.
-// - Create-info structs point into a ScratchArena released after the vkCreate* call returns.
+// - Create-info structs point into a ScratchArena released after the vkCreate* call returns (the shared render-pass and
+//   graphics-pipeline builders take the caller's arena, which the caller releases only after they return); device
+//   extension names are static C strings (cString).
 // - Shader words are passed with withUnsafeBufferPointer for the duration of vkCreateShaderModule only.
 
 import CVulkan
@@ -119,7 +122,11 @@ final class VulkanObjects {
 
     // MARK: - Device
 
-    func createDevice(physical: VkPhysicalDevice, queueFamily: UInt32) throws(RenderError) {
+    /// The logical device with one queue of `queueFamily`, and the command pool. `extensions`: device extensions to
+    /// enable (VK_KHR_swapchain for the viewer; none headless).
+    func createDevice(
+        physical: VkPhysicalDevice, queueFamily: UInt32, extensions: [StaticString] = []
+    ) throws(RenderError) {
         physicalDevice = physical
         self.queueFamily = queueFamily
         vkGetPhysicalDeviceMemoryProperties(physical, &memoryProperties)
@@ -135,6 +142,9 @@ final class VulkanObjects {
         info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO
         info.queueCreateInfoCount = 1
         info.pQueueCreateInfos = arena.pointer(queueInfo)
+        let names: [UnsafePointer<CChar>?] = extensions.map { cString($0) }
+        info.enabledExtensionCount = UInt32(names.count)
+        info.ppEnabledExtensionNames = arena.pointer(names)
         try vkCheck(vkCreateDevice(physical, &info, nil, &device), "vkCreateDevice")
         vkGetDeviceQueue(device, queueFamily, 0, &queue)
 
@@ -202,11 +212,40 @@ final class VulkanObjects {
 
         try createRenderPass(arena, clearToBlack: drawsPoints)
 
-        let vert = try createShaderModule(drawsPoints ? GeneratedShaders.pointsVert : GeneratedShaders.fullscreenVert)
-        defer { vkDestroyShaderModule(device, vert, nil) }
-        let frag = try createShaderModule(drawsPoints ? GeneratedShaders.pointsFrag : GeneratedShaders.textureFrag)
-        defer { vkDestroyShaderModule(device, frag, nil) }
+        // No vertex buffers: the triangle / the point squares come from gl_VertexIndex and gl_InstanceIndex.
+        var vertexInput = VkPipelineVertexInputStateCreateInfo()
+        vertexInput.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO
+        var viewportState = VkPipelineViewportStateCreateInfo()
+        viewportState.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO
+        viewportState.viewportCount = 1
+        viewportState.pViewports = arena.pointer(
+            VkViewport(x: 0, y: 0, width: Float(width), height: Float(height), minDepth: 0, maxDepth: 1))
+        viewportState.scissorCount = 1
+        viewportState.pScissors = arena.pointer(
+            VkRect2D(offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: width, height: height)))
 
+        // Points blend "over"; the full-screen copy must not blend (blending would round; the copy must be exact).
+        try createGraphicsPipeline(
+            vertexShader: drawsPoints ? GeneratedShaders.pointsVert : GeneratedShaders.fullscreenVert,
+            fragmentShader: drawsPoints ? GeneratedShaders.pointsFrag : GeneratedShaders.textureFrag,
+            vertexInput: vertexInput, viewportState: viewportState, blendOver: drawsPoints,
+            layout: pipelineLayout, renderPass: renderPass, arena: arena, into: &pipeline)
+    }
+
+    /// A graphics pipeline with what the kernel-frame and HUD pipelines share: vertex + fragment stage ("main"),
+    /// triangle list, filled, no culling, one sample, all colour channels written. `blendOver`: standard "over"
+    /// blending, colour = src * srcAlpha + dst * (1 - srcAlpha), alpha with ONE for the source (premultiplied form of
+    /// the same operator, so over an opaque background alpha stays exactly 1); otherwise no blending.
+    /// `vertexInput`, `viewportState` and the dynamic states may point into `arena`, which outlives the call.
+    func createGraphicsPipeline(
+        vertexShader: [UInt32], fragmentShader: [UInt32], vertexInput: VkPipelineVertexInputStateCreateInfo,
+        viewportState: VkPipelineViewportStateCreateInfo, dynamicStates: [VkDynamicState] = [], blendOver: Bool,
+        layout: VkPipelineLayout?, renderPass: VkRenderPass?, arena: ScratchArena, into pipeline: inout VkPipeline?
+    ) throws(RenderError) {
+        let vert = try createShaderModule(vertexShader)
+        defer { vkDestroyShaderModule(device, vert, nil) }
+        let frag = try createShaderModule(fragmentShader)
+        defer { vkDestroyShaderModule(device, frag, nil) }
         var stages = [VkPipelineShaderStageCreateInfo](repeating: VkPipelineShaderStageCreateInfo(), count: 2)
         for (i, (stage, module)) in [(VK_SHADER_STAGE_VERTEX_BIT, vert), (VK_SHADER_STAGE_FRAGMENT_BIT, frag)]
             .enumerated()
@@ -217,21 +256,9 @@ final class VulkanObjects {
             stages[i].pName = cString("main")
         }
 
-        // No vertex buffers: the triangle / the point squares come from gl_VertexIndex and gl_InstanceIndex.
-        var vertexInput = VkPipelineVertexInputStateCreateInfo()
-        vertexInput.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO
         var inputAssembly = VkPipelineInputAssemblyStateCreateInfo()
         inputAssembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO
         inputAssembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST
-
-        var viewportState = VkPipelineViewportStateCreateInfo()
-        viewportState.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO
-        viewportState.viewportCount = 1
-        viewportState.pViewports = arena.pointer(
-            VkViewport(x: 0, y: 0, width: Float(width), height: Float(height), minDepth: 0, maxDepth: 1))
-        viewportState.scissorCount = 1
-        viewportState.pScissors = arena.pointer(
-            VkRect2D(offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: width, height: height)))
 
         var raster = VkPipelineRasterizationStateCreateInfo()
         raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO
@@ -245,9 +272,7 @@ final class VulkanObjects {
         multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT
 
         var blendAttachment = VkPipelineColorBlendAttachmentState()
-        if drawsPoints {
-            // Standard "over": colour = src * srcAlpha + dst * (1 - srcAlpha). Alpha uses ONE for the source
-            // (premultiplied form of the same operator), so over the opaque black background it stays exactly 1.
+        if blendOver {
             blendAttachment.blendEnable = 1
             blendAttachment.srcColorBlendFactor = VK_BLEND_FACTOR_SRC_ALPHA
             blendAttachment.dstColorBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
@@ -256,7 +281,7 @@ final class VulkanObjects {
             blendAttachment.dstAlphaBlendFactor = VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA
             blendAttachment.alphaBlendOp = VK_BLEND_OP_ADD
         } else {
-            blendAttachment.blendEnable = 0  // blending would round; the copy must be exact
+            blendAttachment.blendEnable = 0
         }
         blendAttachment.colorWriteMask =
             VK_COLOR_COMPONENT_R_BIT.rawValue | VK_COLOR_COMPONENT_G_BIT.rawValue
@@ -276,7 +301,14 @@ final class VulkanObjects {
         info.pRasterizationState = arena.pointer(raster)
         info.pMultisampleState = arena.pointer(multisample)
         info.pColorBlendState = arena.pointer(blend)
-        info.layout = pipelineLayout
+        if !dynamicStates.isEmpty {
+            var dynamic = VkPipelineDynamicStateCreateInfo()
+            dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO
+            dynamic.dynamicStateCount = UInt32(dynamicStates.count)
+            dynamic.pDynamicStates = arena.pointer(dynamicStates)
+            info.pDynamicState = arena.pointer(dynamic)
+        }
+        info.layout = layout
         info.renderPass = renderPass
         info.subpass = 0
         try vkCheck(vkCreateGraphicsPipelines(device, nil, 1, &info, nil, &pipeline), "vkCreateGraphicsPipelines")
@@ -286,25 +318,6 @@ final class VulkanObjects {
     /// at vkCmdBeginRenderPass). The full-screen triangle writes every pixel, so it needs neither a clear nor the
     /// old contents. loadOp does not affect render-pass compatibility, so the pipeline is the same either way.
     private func createRenderPass(_ arena: ScratchArena, clearToBlack: Bool) throws(RenderError) {
-        var attachment = VkAttachmentDescription()
-        attachment.format = Self.colorFormat
-        attachment.samples = VK_SAMPLE_COUNT_1_BIT
-        attachment.loadOp = clearToBlack ? VK_ATTACHMENT_LOAD_OP_CLEAR : VK_ATTACHMENT_LOAD_OP_DONT_CARE
-        attachment.storeOp = VK_ATTACHMENT_STORE_OP_STORE
-        attachment.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
-        attachment.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE
-        attachment.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED
-        // Ready for vkCmdCopyImageToBuffer (read-back) without another barrier.
-        attachment.finalLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
-
-        var colorRef = VkAttachmentReference()
-        colorRef.attachment = 0
-        colorRef.layout = VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL
-        var subpass = VkSubpassDescription()
-        subpass.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS
-        subpass.colorAttachmentCount = 1
-        subpass.pColorAttachments = arena.pointer(colorRef)
-
         let colorOutput = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT.rawValue
         let transfer = VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
         let colorWrite = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT.rawValue
@@ -327,6 +340,36 @@ final class VulkanObjects {
         dependencies[1].dstStageMask = transfer
         dependencies[1].dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT.rawValue
 
+        // finalLayout TRANSFER_SRC_OPTIMAL: ready for vkCmdCopyImageToBuffer (read-back) without another barrier.
+        try createColorRenderPass(
+            format: Self.colorFormat,
+            loadOp: clearToBlack ? VK_ATTACHMENT_LOAD_OP_CLEAR : VK_ATTACHMENT_LOAD_OP_DONT_CARE,
+            initialLayout: VK_IMAGE_LAYOUT_UNDEFINED, finalLayout: VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+            dependencies: dependencies, arena: arena, into: &renderPass)
+    }
+
+    /// A render pass with one colour attachment of `format` (stored, no stencil) used by one graphics subpass in
+    /// COLOR_ATTACHMENT_OPTIMAL, with the given external dependencies.
+    func createColorRenderPass(
+        format: VkFormat, loadOp: VkAttachmentLoadOp, initialLayout: VkImageLayout, finalLayout: VkImageLayout,
+        dependencies: [VkSubpassDependency], arena: ScratchArena, into renderPass: inout VkRenderPass?
+    ) throws(RenderError) {
+        var attachment = VkAttachmentDescription()
+        attachment.format = format
+        attachment.samples = VK_SAMPLE_COUNT_1_BIT
+        attachment.loadOp = loadOp
+        attachment.storeOp = VK_ATTACHMENT_STORE_OP_STORE
+        attachment.stencilLoadOp = VK_ATTACHMENT_LOAD_OP_DONT_CARE
+        attachment.stencilStoreOp = VK_ATTACHMENT_STORE_OP_DONT_CARE
+        attachment.initialLayout = initialLayout
+        attachment.finalLayout = finalLayout
+
+        let colorRef = VkAttachmentReference(attachment: 0, layout: VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL)
+        var subpass = VkSubpassDescription()
+        subpass.pipelineBindPoint = VK_PIPELINE_BIND_POINT_GRAPHICS
+        subpass.colorAttachmentCount = 1
+        subpass.pColorAttachments = arena.pointer(colorRef)
+
         var info = VkRenderPassCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_RENDER_PASS_CREATE_INFO
         info.attachmentCount = 1
@@ -338,7 +381,7 @@ final class VulkanObjects {
         try vkCheck(vkCreateRenderPass(device, &info, nil, &renderPass), "vkCreateRenderPass")
     }
 
-    private func createShaderModule(_ words: [UInt32]) throws(RenderError) -> VkShaderModule {
+    func createShaderModule(_ words: [UInt32]) throws(RenderError) -> VkShaderModule {
         var module: VkShaderModule?
         let r = words.withUnsafeBufferPointer { code in
             var info = VkShaderModuleCreateInfo()
@@ -618,7 +661,7 @@ final class VulkanObjects {
         try vkCheck(vkAllocateMemory(device, &info, nil, &memory), "vkAllocateMemory")
     }
 
-    private func createBuffer(
+    func createBuffer(
         size: VkDeviceSize, usage: VkBufferUsageFlags, required: VkMemoryPropertyFlags,
         preferred: VkMemoryPropertyFlags = 0, buffer: inout VkBuffer?, memory: inout VkDeviceMemory?
     ) throws(RenderError) {
@@ -670,7 +713,7 @@ final class VulkanObjects {
         return view
     }
 
-    private func map(_ memory: VkDeviceMemory?, _ what: String) throws(RenderError) -> UnsafeMutableRawPointer {
+    func map(_ memory: VkDeviceMemory?, _ what: String) throws(RenderError) -> UnsafeMutableRawPointer {
         var mapped: UnsafeMutableRawPointer?
         try vkCheck(vkMapMemory(device, memory, 0, VkDeviceSize.max /* VK_WHOLE_SIZE */, 0, &mapped), "vkMapMemory")
         guard let mapped else { throw RenderError.vulkan("vkMapMemory (\(what))", VK_ERROR_MEMORY_MAP_FAILED) }

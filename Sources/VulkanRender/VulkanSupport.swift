@@ -45,6 +45,11 @@ final class ScratchArena {
         return UnsafePointer(p)
     }
 
+    /// A NUL-terminated copy of `s` that lives until the arena is released.
+    func cString(_ s: String) -> UnsafePointer<CChar>? {
+        pointer(Array(s.utf8CString))
+    }
+
     /// Only C structs/scalars go in here (no references), so deallocating without deinitializing is correct.
     func release() {
         for b in blocks { b.deallocate() }

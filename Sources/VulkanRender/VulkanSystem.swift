@@ -1,7 +1,8 @@
 // Instance creation and physical-device discovery.
 //
 // Unsafe pointer invariants: the VkApplicationInfo/VkInstanceCreateInfo pointers live in a ScratchArena that is
-// released after vkCreateInstance returns; names are static C strings (see VulkanSupport.swift). Arrays filled by
+// released after vkCreateInstance returns; the application and engine names are static C strings (see
+// VulkanSupport.swift), the requested extension names arena-owned NUL-terminated copies that outlive the call. Arrays filled by
 // vkEnumerate*/vkGet* are Swift arrays sized from the first (count-only) call and only read after the second.
 
 import CVulkan
@@ -26,9 +27,10 @@ public enum VulkanSystem {
         return try physicalDevices(instance).enumerated().map { describe($0.element, index: $0.offset) }
     }
 
-    /// An instance for API 1.1 without explicitly requested layers or extensions: validation is opted into from
-    /// outside with VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation, so the code path is the same with and without.
-    static func createInstance() throws(RenderError) -> VkInstance {
+    /// An instance for API 1.1 without explicitly requested layers: validation is opted into from outside with
+    /// VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation, so the code path is the same with and without.
+    /// `extensions`: instance extensions to enable (the viewer's window-surface extensions; none headless).
+    static func createInstance(extensions: [String] = []) throws(RenderError) -> VkInstance {
         let arena = ScratchArena()
         defer { arena.release() }
         var app = VkApplicationInfo()
@@ -41,6 +43,9 @@ public enum VulkanSystem {
         var info = VkInstanceCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
         info.pApplicationInfo = arena.pointer(app)
+        let names: [UnsafePointer<CChar>?] = extensions.map { arena.cString($0) }
+        info.enabledExtensionCount = UInt32(names.count)
+        info.ppEnabledExtensionNames = arena.pointer(names)
 
         var instance: VkInstance?
         let r = vkCreateInstance(&info, nil, &instance)
@@ -48,6 +53,12 @@ public enum VulkanSystem {
             throw RenderError(
                 kind: .noLoader,
                 message: "no usable Vulkan driver (vkCreateInstance: \(vkResultName(r))): \(RenderError.installHint)")
+        }
+        if r == VK_ERROR_EXTENSION_NOT_PRESENT {
+            throw RenderError(
+                kind: .noLoader,
+                message: "the Vulkan driver cannot present to windows (missing \(extensions.joined(separator: ", "))): "
+                    + RenderError.installHint)
         }
         if r == VK_ERROR_LAYER_NOT_PRESENT {
             throw RenderError(
@@ -91,6 +102,49 @@ public enum VulkanSystem {
     }
 
     /// Lower is better: discrete > integrated > virtual > cpu > other.
+    /// The device to use: `requested` if given (it must be usable: `usableFamily` non-nil), else the
+    /// best usable one by type (discrete > integrated > virtual > CPU), then index. `unusable` says
+    /// what a refused device lacks ("has no graphics queue"); `noneUsable` is the error when none is usable.
+    static func chooseDevice<Family>(
+        _ infos: [VulkanDeviceInfo], requested: Int?, unusable: String, noneUsable: String,
+        usableFamily: (Int) -> Family?
+    ) throws(RenderError) -> (index: Int, family: Family) {
+        if let requested {
+            guard infos.indices.contains(requested) else {
+                throw .badRequest("no Vulkan device \(requested): run `framepipe devices`")
+            }
+            guard let family = usableFamily(requested) else {
+                throw .badRequest(
+                    "Vulkan device \(requested) (\(infos[requested].name)) \(unusable): pick another with `framepipe devices`")
+            }
+            return (requested, family)
+        }
+        let candidates = infos.compactMap { info in usableFamily(info.index).map { (info, $0) } }
+        guard
+            let best = candidates.min(by: {
+                (preferenceRank($0.0.type), $0.0.index) < (preferenceRank($1.0.type), $1.0.index)
+            })
+        else {
+            throw RenderError(kind: .noDevice, message: "\(noneUsable): \(RenderError.installHint)")
+        }
+        return (best.0.index, best.1)
+    }
+
+    /// The device's limits, after checking a `width`×`height` target fits them.
+    static func limits(of physical: VkPhysicalDevice, named name: String, fitting width: Int, _ height: Int)
+        throws(RenderError) -> VkPhysicalDeviceLimits
+    {
+        var props = VkPhysicalDeviceProperties()
+        vkGetPhysicalDeviceProperties(physical, &props)
+        let limits = props.limits
+        let maxSide = Int(min(limits.maxImageDimension2D, limits.maxFramebufferWidth, limits.maxFramebufferHeight))
+        guard width <= maxSide, height <= maxSide else {
+            throw .badRequest(
+                "frame size \(width)x\(height) exceeds \(name)'s limit of \(maxSide) pixels per side: use a smaller size")
+        }
+        return limits
+    }
+
     static func preferenceRank(_ type: String) -> Int {
         switch type {
         case "discrete": 0

@@ -20,10 +20,11 @@
 //   signalled, i.e. once the GPU finished reading it; vkQueueSubmit makes the write visible to the device.
 // - hudMapped[i] (HUD vertex buffer of slot i, HOST_COHERENT): written only in drawFrame after slot i's fence
 //   signalled, never past hudVertexCapacity vertices (checked).
-// - readbackMapped: written only by readBackLastFrame's own submission (ending with a TRANSFER→HOST barrier) and copied
-//   out after its fence is waited on.
+// - readbackMapped: written only by the read-back submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift,
+//   ending with a TRANSFER→HOST barrier) and copied out there after its fence is waited on.
 // - The caller's frame bytes are read only during drawFrame (memcpy into staging), never retained.
-// - Create-info pointers live in a ScratchArena released after the vkCreate*/vkCmd* call returns.
+// - Submit and present info structs point at Swift locals lent with withUnsafePointer for the vkQueueSubmit /
+//   vkQueuePresentKHR call only; Vulkan keeps no pointer past the call.
 // Not thread-safe, not Sendable: the main thread owns it (it shares the GLFW window, which is main-thread only).
 
 import CGLFW
@@ -74,7 +75,7 @@ public final class WindowRenderer {
         }
         self.window = window
         let objects = WindowObjects()
-        let instance = try WindowObjects.createInstance(extensions: ViewerWindow.requiredInstanceExtensions())
+        let instance = try VulkanSystem.createInstance(extensions: ViewerWindow.requiredInstanceExtensions())
         objects.vk.instance = instance
         objects.surface = try window.createSurface(instance)
         let vk = objects.vk
@@ -98,44 +99,12 @@ public final class WindowRenderer {
             }
             return nil
         }
-        let chosen: Int
-        let family: UInt32
-        if let deviceIndex {
-            guard infos.indices.contains(deviceIndex) else {
-                throw .badRequest("no Vulkan device \(deviceIndex): run `framepipe devices`")
-            }
-            guard let f = presentFamily(deviceIndex) else {
-                throw .badRequest(
-                    "Vulkan device \(deviceIndex) (\(infos[deviceIndex].name)) cannot draw to this window: "
-                        + "pick another with `framepipe devices`")
-            }
-            (chosen, family) = (deviceIndex, f)
-        } else {
-            let candidates = infos.compactMap { info in presentFamily(info.index).map { (info, $0) } }
-            guard
-                let best = candidates.min(by: {
-                    (VulkanSystem.preferenceRank($0.0.type), $0.0.index)
-                        < (VulkanSystem.preferenceRank($1.0.type), $1.0.index)
-                })
-            else {
-                throw RenderError(
-                    kind: .noDevice,
-                    message: "no Vulkan device can draw to this window: \(RenderError.installHint)")
-            }
-            (chosen, family) = (best.0.index, best.1)
-        }
+        let (chosen, family) = try VulkanSystem.chooseDevice(
+            infos, requested: deviceIndex, unusable: "cannot draw to this window",
+            noneUsable: "no Vulkan device can draw to this window", usableFamily: presentFamily)
         let physical = physicals[chosen]
         let info = infos[chosen]
-
-        var props = VkPhysicalDeviceProperties()
-        vkGetPhysicalDeviceProperties(physical, &props)
-        let limits = props.limits
-        let maxSide = Int(min(limits.maxImageDimension2D, limits.maxFramebufferWidth, limits.maxFramebufferHeight))
-        guard width <= maxSide, height <= maxSide else {
-            throw .badRequest(
-                "frame size \(width)x\(height) exceeds \(info.name)'s limit of \(maxSide) pixels per side: "
-                    + "use a smaller size")
-        }
+        let limits = try VulkanSystem.limits(of: physical, named: info.name, fitting: width, height)
         let frameBytes = content.byteCount(width: width, height: height)
         if content != .rgba8, frameBytes > Int(limits.maxStorageBufferRange) {
             throw .badRequest(
@@ -160,7 +129,7 @@ public final class WindowRenderer {
         objects.linearBlit =
             formatProps.optimalTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_FILTER_LINEAR_BIT.rawValue != 0
 
-        try objects.createDevice(physical: physical, queueFamily: family)
+        try vk.createDevice(physical: physical, queueFamily: family, extensions: ["VK_KHR_swapchain"])
         try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
         if case .scalarField(let colormap) = content {
             try vk.createComputePipeline()
@@ -313,44 +282,7 @@ public final class WindowRenderer {
     public func readBackLastFrame() throws(RenderError) -> [UInt8]? {
         guard let last = lastTargetSlot else { return nil }
         try vkCheck(vkDeviceWaitIdle(vk.device), "vkDeviceWaitIdle")
-        guard let commandBuffer = vk.readbackCommandBuffer, let fence = vk.readbackFence,
-            let mapped = vk.readbackMapped
-        else { throw RenderError.vulkan("readBackLastFrame (read-back objects missing)", VK_ERROR_INITIALIZATION_FAILED) }
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try vkCheck(vkBeginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
-        // The kernel render pass left the target in TRANSFER_SRC_OPTIMAL, its outgoing dependency orders the colour
-        // writes before transfer reads of later submissions.
-        var region = fullImageCopy()
-        vkCmdCopyImageToBuffer(
-            commandBuffer, vk.slots[last].target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, vk.readbackBuffer, 1, &region)
-        var toHost = VkBufferMemoryBarrier()
-        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
-        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
-        toHost.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        toHost.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        toHost.buffer = vk.readbackBuffer
-        toHost.offset = 0
-        toHost.size = VkDeviceSize(width * height * 4)
-        vkCmdPipelineBarrier(
-            commandBuffer, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0,
-            0, nil, 1, &toHost, 0, nil)
-        try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
-        var fenceRef: VkFence? = fence
-        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
-        var commandRef: VkCommandBuffer? = commandBuffer
-        let r = withUnsafePointer(to: &commandRef) { cb in
-            var submit = VkSubmitInfo()
-            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-            submit.commandBufferCount = 1
-            submit.pCommandBuffers = cb
-            return vkQueueSubmit(vk.queue, 1, &submit, fence)
-        }
-        try vkCheck(r, "vkQueueSubmit")
-        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
-        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: width * height * 4))
+        return try vk.readBackTarget(slot: last, width: UInt32(width), height: UInt32(height))
     }
 
     /// Waits until the GPU is done with everything submitted (before shutdown).
@@ -382,23 +314,12 @@ public final class WindowRenderer {
     private func renderKernelFrameOnly(slot i: Int) throws(RenderError) {
         let slot = vk.slots[i]
         guard let cb = slot.commandBuffer, let fence = slot.fence else { return }
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try vkCheck(vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+        try vk.beginOneTimeCommands(cb)
         recordKernelFrame(slot, into: cb)
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
         var fenceRef: VkFence? = fence
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
-        var commandRef: VkCommandBuffer? = cb
-        let r = withUnsafePointer(to: &commandRef) { cbs in
-            var submit = VkSubmitInfo()
-            submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
-            submit.commandBufferCount = 1
-            submit.pCommandBuffers = cbs
-            return vkQueueSubmit(vk.queue, 1, &submit, fence)
-        }
-        try vkCheck(r, "vkQueueSubmit")
+        try vkCheck(vk.submit(cb, fence: fence), "vkQueueSubmit")
         lastTargetSlot = i
         frameSlot = (i + 1) % Self.framesInFlight
     }
@@ -456,21 +377,16 @@ public final class WindowRenderer {
     private func record(
         _ cb: VkCommandBuffer, slot i: Int, newFrame: Bool, image k: Int, hudVertices: Int
     ) throws(RenderError) {
-        var begin = VkCommandBufferBeginInfo()
-        begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
-        begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
-        try vkCheck(vkBeginCommandBuffer(cb, &begin), "vkBeginCommandBuffer")
+        try vk.beginOneTimeCommands(cb)
         if newFrame { recordKernelFrame(vk.slots[i], into: cb) }
 
         let image = objects.swapchainImages[k]
         // The acquire semaphore is waited on at the TRANSFER stage; this barrier's source stage chains to it, so the
         // transition (old contents discarded) happens after the presentation engine let go of the image.
-        var toTransfer = imageBarrier(
-            image, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-            srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toTransfer)
+        cmdImageBarrier(
+            cb, image, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+            srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue,
+            srcStage: VK_PIPELINE_STAGE_TRANSFER_BIT, dstStage: VK_PIPELINE_STAGE_TRANSFER_BIT)
         var black = VkClearColorValue()
         black.float32 = (0, 0, 0, 1)
         var range = VulkanObjects.colorRange
@@ -478,12 +394,10 @@ public final class WindowRenderer {
 
         if let source = lastTargetSlot ?? (newFrame ? i : nil) {
             // The clear and the blit both write the image: order them (write after write).
-            var afterClear = imageBarrier(
-                image, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
-            vkCmdPipelineBarrier(
-                cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, 0,
-                0, nil, 0, nil, 1, &afterClear)
+            cmdImageBarrier(
+                cb, image, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue,
+                srcStage: VK_PIPELINE_STAGE_TRANSFER_BIT, dstStage: VK_PIPELINE_STAGE_TRANSFER_BIT)
             let src = newFrame ? i : source
             let rect = drawnRect
             var blit = VkImageBlit()
@@ -529,127 +443,9 @@ public final class WindowRenderer {
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
     }
 
-    // MARK: - Kernel frame (the same commands as HeadlessRenderer records, into the slot's offscreen target)
+    // MARK: - Kernel frame (the very commands HeadlessRenderer records: KernelFrameRecorder.swift)
 
     private func recordKernelFrame(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        switch content {
-        case .rgba8:
-            recordUpload(slot, into: cb)
-            recordFullScreenDraw(slot, into: cb)
-        case .scalarField:
-            recordColourMapping(slot, into: cb)
-            recordFullScreenDraw(slot, into: cb)
-        case .points(let count):
-            recordPoints(slot, count: count, into: cb)
-        }
-    }
-
-    private func fullImageCopy() -> VkBufferImageCopy {
-        var region = VkBufferImageCopy()
-        region.imageSubresource = VkImageSubresourceLayers(
-            aspectMask: VK_IMAGE_ASPECT_COLOR_BIT.rawValue, mipLevel: 0, baseArrayLayer: 0, layerCount: 1)
-        region.imageExtent = VkExtent3D(width: UInt32(width), height: UInt32(height), depth: 1)
-        return region
-    }
-
-    private func recordUpload(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        var toTransfer = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-            srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toTransfer)
-        var region = fullImageCopy()
-        vkCmdCopyBufferToImage(cb, slot.staging, slot.texture, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
-        var toSampled = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
-            srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toSampled)
-    }
-
-    private func recordColourMapping(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        var toStorage = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_UNDEFINED, to: VK_IMAGE_LAYOUT_GENERAL,
-            srcAccess: 0, dstAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toStorage)
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipeline)
-        var set: VkDescriptorSet? = slot.computeDescriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, vk.computePipelineLayout, 0, 1, &set, 0, nil)
-        var frameSize: (UInt32, UInt32) = (UInt32(width), UInt32(height))
-        withUnsafeBytes(of: &frameSize) { bytes in
-            vkCmdPushConstants(
-                cb, vk.computePipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(bytes.count),
-                bytes.baseAddress)
-        }
-        let side = VulkanObjects.colormapGroupSide
-        vkCmdDispatch(cb, (UInt32(width) + side - 1) / side, (UInt32(height) + side - 1) / side, 1)
-        var toSampled = imageBarrier(
-            slot.texture, from: VK_IMAGE_LAYOUT_GENERAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
-            srcAccess: VK_ACCESS_SHADER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue)
-        vkCmdPipelineBarrier(
-            cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT.rawValue, 0,
-            0, nil, 0, nil, 1, &toSampled)
-    }
-
-    private func recordFullScreenDraw(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        var pass = kernelPassBegin(slot)
-        pass.clearValueCount = 0
-        vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
-        var set: VkDescriptorSet? = slot.descriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
-        vkCmdDraw(cb, 3, 1, 0, 0)
-        vkCmdEndRenderPass(cb)
-    }
-
-    private func recordPoints(_ slot: VulkanObjects.Slot, count: Int, into cb: VkCommandBuffer) {
-        var pass = kernelPassBegin(slot)
-        var black = VkClearValue()
-        black.color.float32 = (0, 0, 0, 1)
-        withUnsafePointer(to: &black) { clear in
-            pass.clearValueCount = 1
-            pass.pClearValues = clear
-            vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        }
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipeline)
-        var set: VkDescriptorSet? = slot.descriptorSet
-        vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, vk.pipelineLayout, 0, 1, &set, 0, nil)
-        var targetSize: (Float, Float) = (Float(width), Float(height))
-        withUnsafeBytes(of: &targetSize) { bytes in
-            vkCmdPushConstants(
-                cb, vk.pipelineLayout, VK_SHADER_STAGE_VERTEX_BIT.rawValue, 0, UInt32(bytes.count), bytes.baseAddress)
-        }
-        vkCmdDraw(cb, 6, UInt32(count), 0, 0)
-        vkCmdEndRenderPass(cb)
-    }
-
-    private func kernelPassBegin(_ slot: VulkanObjects.Slot) -> VkRenderPassBeginInfo {
-        var pass = VkRenderPassBeginInfo()
-        pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
-        pass.renderPass = vk.renderPass
-        pass.framebuffer = slot.framebuffer
-        pass.renderArea = VkRect2D(
-            offset: VkOffset2D(x: 0, y: 0), extent: VkExtent2D(width: UInt32(width), height: UInt32(height)))
-        return pass
-    }
-
-    private func imageBarrier(
-        _ image: VkImage?, from: VkImageLayout, to: VkImageLayout, srcAccess: VkAccessFlags, dstAccess: VkAccessFlags
-    ) -> VkImageMemoryBarrier {
-        var b = VkImageMemoryBarrier()
-        b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER
-        b.srcAccessMask = srcAccess
-        b.dstAccessMask = dstAccess
-        b.oldLayout = from
-        b.newLayout = to
-        b.srcQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        b.dstQueueFamilyIndex = VulkanObjects.queueFamilyIgnored
-        b.image = image
-        b.subresourceRange = VulkanObjects.colorRange
-        return b
+        vk.recordKernelFrame(slot, content: content, width: UInt32(width), height: UInt32(height), into: cb)
     }
 }

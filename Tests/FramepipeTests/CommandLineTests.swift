@@ -3,19 +3,8 @@ import XCTest
 
 /// Runs the built `framepipe` executable as a user would.
 final class CommandLineTests: XCTestCase {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    var executable: URL {
-        // The test bundle sits in the same products directory as the executable.
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("framepipe")
-        }
-        return Bundle.main.bundleURL.appendingPathComponent("framepipe")
-    }
+    typealias Outcome = ProcessOutcome
+    var executable: URL { framepipeExecutable }
 
     func run(_ arguments: [String]) throws -> Outcome {
         let process = Process()

@@ -20,6 +20,21 @@ func prepareEnvironment() {
     }
 }
 
+/// What a finished process printed and returned.
+struct ProcessOutcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// The built `framepipe` executable: the test bundle sits in the same products directory.
+var framepipeExecutable: URL {
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("framepipe")
+    }
+    return Bundle.main.bundleURL.appendingPathComponent("framepipe")
+}
+
 func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "framepipe-test-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

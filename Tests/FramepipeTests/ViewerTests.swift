@@ -5,18 +5,8 @@ import XCTest
 
 /// `framepipe view` in a real window with a real swapchain, under Xvfb, driven by real X events (xdotool).
 final class ViewerTests: XCTestCase {
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    var executable: URL {
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("framepipe")
-        }
-        return Bundle.main.bundleURL.appendingPathComponent("framepipe")
-    }
+    typealias Outcome = ProcessOutcome
+    var executable: URL { framepipeExecutable }
 
     static let validationLayerManifests = [
         "/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json",
