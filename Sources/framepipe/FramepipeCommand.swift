@@ -182,7 +182,7 @@ struct BenchCommand: ParsableCommand {
             print("  device  \(summary.device.name) [\(summary.device.type)]")
             print(
                 "  engine  \(summary.engine), \(summary.workers) worker\(summary.workers == 1 ? "" : "s")"
-                    + (summary.stateful ? " (stateful kernel: one instance, in order)" : ", \(summary.tiles_per_frame) tiles/frame"))
+                    + (summary.stateful ? " (stateful kernel: one instance, in order)" : ", \(summary.tiles_per_frame) tile\(summary.tiles_per_frame == 1 ? "" : "s")/frame"))
             print(
                 "  threads render on \(ThreadPlacement.describe(placement.render_cpus)); workers on "
                     + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
