@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries (Debian packages named in `providers`; scripts/setup.sh installs them).
@@ -49,7 +50,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
         .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW"], swiftSettings: strictSwift),
-        .target(name: "FrameTiming", swiftSettings: strictSwift),
+        .target(
+            name: "FrameTiming", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strictSwift),
         .target(
             name: "Framepipe",
             dependencies: ["FrameHandoff", "KernelRuntime", "VulkanRender", "FrameTiming", "CFramepipe"],

@@ -1,7 +1,51 @@
 // Frame statistics: what a bench reports about a series of durations.
+import Histogram
 
-/// Summary statistics of a series of durations in milliseconds. Percentiles use the
-/// nearest-rank method on the sorted samples (exact; the timing issue moves this to HDR histograms).
+/// Durations recorded into an HDR histogram (nanoseconds, 3 significant digits: every percentile is
+/// within 0.1 % of the true sample value) plus exact running count, mean, variance (Welford), min and
+/// max. Recording never allocates once the histogram covers the range seen (it starts at 1 ns … 1 s
+/// and grows by itself for longer durations), so it may be fed on the fly.
+public struct DurationHistogram: Sendable {
+    private var histogram: Histogram<UInt64>
+    public private(set) var count = 0
+    private var runningMean = 0.0
+    private var squaredDeviations = 0.0
+    public private(set) var minNanos: UInt64 = .max
+    public private(set) var maxNanos: UInt64 = 0
+
+    public init() {
+        histogram = Histogram(lowestDiscernibleValue: 1, highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+        histogram.autoResize = true
+    }
+
+    public mutating func record(nanoseconds value: UInt64) {
+        _ = histogram.record(max(value, 1))
+        count += 1
+        let delta = Double(value) - runningMean
+        runningMean += delta / Double(count)
+        squaredDeviations += delta * (Double(value) - runningMean)
+        minNanos = Swift.min(minNanos, value)
+        maxNanos = Swift.max(maxNanos, value)
+    }
+
+    public mutating func record(milliseconds value: Double) {
+        record(nanoseconds: UInt64((Swift.max(value, 0) * 1e6).rounded()))
+    }
+
+    /// The value at `percent` (0...100) in nanoseconds: the HDR histogram's value at that percentile,
+    /// clamped to the exact min and max.
+    public func nanoseconds(atPercentile percent: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        return Swift.min(Swift.max(histogram.valueAtPercentile(percent), minNanos), maxNanos)
+    }
+
+    public var meanNanos: Double { runningMean }
+    /// Sample standard deviation (n − 1).
+    public var stddevNanos: Double { count > 1 ? (squaredDeviations / Double(count - 1)).squareRoot() : 0 }
+}
+
+/// Summary statistics of a series of durations in milliseconds: exact count, mean, stddev (n − 1),
+/// min and max; percentiles from an HDR histogram (within 0.1 %).
 public struct DurationStatistics: Sendable, Equatable, Codable {
     public let count: Int
     public let mean: Double
@@ -9,28 +53,32 @@ public struct DurationStatistics: Sendable, Equatable, Codable {
     public let min: Double
     public let p50: Double
     public let p90: Double
+    public let p95: Double
     public let p99: Double
+    public let p999: Double
     public let max: Double
 
+    /// Jitter of a frame-interval series: p99 − p50 (stddev is the other measure).
+    public var p99MinusP50: Double { p99 - p50 }
+
     public init?(milliseconds samples: [Double]) {
-        guard !samples.isEmpty else { return nil }
-        let sorted = samples.sorted()
-        count = sorted.count
-        let average = sorted.reduce(0, +) / Double(sorted.count)
-        mean = average
-        let squares = sorted.reduce(0) { $0 + ($1 - average) * ($1 - average) }
-        stddev = count > 1 ? (squares / Double(count - 1)).squareRoot() : 0
-        min = sorted[0]
-        max = sorted[count - 1]
-        p50 = Self.percentile(sorted, 50)
-        p90 = Self.percentile(sorted, 90)
-        p99 = Self.percentile(sorted, 99)
+        var histogram = DurationHistogram()
+        for sample in samples { histogram.record(milliseconds: sample) }
+        self.init(histogram)
     }
 
-    /// Nearest rank: the smallest sample with at least `percent`% of samples at or below it.
-    public static func percentile(_ sorted: [Double], _ percent: Double) -> Double {
-        precondition(!sorted.isEmpty, "percentile of no samples")
-        let rank = Int((percent / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
+    public init?(_ histogram: DurationHistogram) {
+        guard histogram.count > 0 else { return nil }
+        func milliseconds(_ nanos: UInt64) -> Double { Double(nanos) / 1e6 }
+        count = histogram.count
+        mean = histogram.meanNanos / 1e6
+        stddev = histogram.stddevNanos / 1e6
+        min = milliseconds(histogram.minNanos)
+        max = milliseconds(histogram.maxNanos)
+        p50 = milliseconds(histogram.nanoseconds(atPercentile: 50))
+        p90 = milliseconds(histogram.nanoseconds(atPercentile: 90))
+        p95 = milliseconds(histogram.nanoseconds(atPercentile: 95))
+        p99 = milliseconds(histogram.nanoseconds(atPercentile: 99))
+        p999 = milliseconds(histogram.nanoseconds(atPercentile: 99.9))
     }
 }

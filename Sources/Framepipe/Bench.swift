@@ -87,19 +87,25 @@ public struct BenchSummary: Codable, Sendable {
         public var message: String
     }
     public struct Stats: Codable, Sendable {
+        public var count: Int
         public var mean: Double
         public var p50: Double
         public var p90: Double
+        public var p95: Double
         public var p99: Double
+        public var p999: Double
         public var max: Double
         public var min: Double
         public var stddev: Double
 
         init(_ statistics: DurationStatistics?) {
+            count = statistics?.count ?? 0
             mean = statistics?.mean ?? 0
             p50 = statistics?.p50 ?? 0
             p90 = statistics?.p90 ?? 0
+            p95 = statistics?.p95 ?? 0
             p99 = statistics?.p99 ?? 0
+            p999 = statistics?.p999 ?? 0
             max = statistics?.max ?? 0
             min = statistics?.min ?? 0
             stddev = statistics?.stddev ?? 0
@@ -123,6 +129,8 @@ public struct BenchSummary: Codable, Sendable {
     public var frames: Frames
     public var fps: Double
     public var frame_interval_ms: Stats
+    /// Jitter of the frame interval: its stddev and p99 − p50.
+    public var jitter_ms: Jitter
     public var latency_ms: Stats
     public var compute_ms: Stats
     public var gpu_ms: Stats?
@@ -131,6 +139,11 @@ public struct BenchSummary: Codable, Sendable {
     public var reloads: [Reload]
     /// The first faults (at most 10), in order.
     public var failures: [Failure]
+
+    public struct Jitter: Codable, Sendable {
+        public var stddev: Double
+        public var p99_minus_p50: Double
+    }
 
     public struct LastFrame: Codable, Sendable {
         public var generation: UInt64
@@ -356,6 +369,7 @@ public enum Bench {
                 cancelled: report.cancelledFrames),
             fps: intervalStats.map { $0.mean > 0 ? 1000 / $0.mean : 0 } ?? 0,
             frame_interval_ms: .init(intervalStats),
+            jitter_ms: .init(stddev: intervalStats?.stddev ?? 0, p99_minus_p50: intervalStats?.p99MinusP50 ?? 0),
             latency_ms: .init(DurationStatistics(milliseconds: latencies)),
             compute_ms: .init(DurationStatistics(milliseconds: computeTimes)),
             gpu_ms: gpuTimes.isEmpty ? nil : .init(DurationStatistics(milliseconds: gpuTimes)),

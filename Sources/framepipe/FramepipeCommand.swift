@@ -188,7 +188,8 @@ struct BenchCommand: ParsableCommand {
                     + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
             for warning in placement.warnings { print("  warning \(warning)") }
             print(String(format: "  %d frames in %.2f s: %.1f fps", summary.frames.measured, summary.duration_s, summary.fps))
-            print(String(format: "  frame interval ms: mean %.2f  p50 %.2f  p99 %.2f  max %.2f", interval.mean, interval.p50, interval.p99, interval.max))
+            print(String(format: "  frame interval ms: mean %.2f  p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", interval.mean, interval.p50, interval.p99, interval.p999, interval.max))
+            print(String(format: "  jitter ms: stddev %.2f  p99 − p50 %.2f", summary.jitter_ms.stddev, summary.jitter_ms.p99_minus_p50))
             print("  dropped \(summary.frames.dropped), failed \(summary.frames.failed), stale rejected \(summary.frames.stale_rejected)")
             for reload in summary.reloads {
                 if let frame = reload.first_frame {
