@@ -18,6 +18,8 @@
 //   bytes are stable while copied. readBackLastFrame first waits for every submitted frame.
 // - The caller's `pixels` buffer (exactly content.byteCount bytes, checked first) is read only during submitFrame
 //   (memcpy into staging), never retained.
+// - GPU timestamps are put on CLOCK_MONOTONIC by GPUClock (TimestampCalibration.swift, which states its own pointer
+//   invariants for the calibrated-timestamps entry points).
 // This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
 
 import CVulkan
@@ -35,6 +37,10 @@ public struct CompletedFrame: Sendable {
     public let completeNanos: UInt64
     /// (end - start timestamp) * timestampPeriod; nil if the queue has no timestamps.
     public let gpuNanos: Double?
+    /// The frame's first and last GPU timestamps in CLOCK_MONOTONIC ns (the clock of submitNanos/completeNanos), as
+    /// HeadlessRenderer.timestampCalibration describes; nil if the queue has no timestamps.
+    public let gpuStartNanos: UInt64?
+    public let gpuEndNanos: UInt64?
 }
 
 public final class HeadlessRenderer {
@@ -52,6 +58,13 @@ public final class HeadlessRenderer {
     private let timestampPeriod: Double
     /// Mask for timestampValidBits < 64: the counter wraps at that width, so differences are taken modulo it.
     private let timestampMask: UInt64
+    /// Maps GPU timestamps to CLOCK_MONOTONIC (calibrated, fence-anchored or unavailable).
+    private var clock: GPUClock
+
+    /// How GPU timestamps are put on CLOCK_MONOTONIC: "VK_EXT_calibrated_timestamps (max deviation N ns)" (of the
+    /// latest calibration; recalibrated about once a second of frames), a fence-anchored estimate biased late by up
+    /// to the fence-polling delay, or none when the queue writes no timestamps.
+    public var timestampCalibration: String { clock.description }
 
     /// A submitted frame not yet returned to the caller, in submission order.
     private struct Pending {
@@ -60,6 +73,8 @@ public final class HeadlessRenderer {
         let slot: Int
         var completeNanos: UInt64?  // set once the fence was seen signalled (and the timestamps were read)
         var gpuNanos: Double?
+        var gpuStartNanos: UInt64?
+        var gpuEndNanos: UInt64?
     }
     private var pending: [Pending] = []
     /// slotBusy[s]: slot s holds a submitted frame whose fence has not yet been observed signalled.
@@ -69,8 +84,18 @@ public final class HeadlessRenderer {
 
     /// - content: what each frame holds (default RGBA8). `.points(count:)` fixes the point count for the
     ///   renderer's lifetime: 1...FrameContent.maxPointCount.
-    public init(
+    public convenience init(
         width: Int, height: Int, content: FrameContent = .rgba8, framesInFlight: Int = 2, deviceIndex: Int? = nil
+    ) throws(RenderError) {
+        try self.init(
+            width: width, height: height, content: content, framesInFlight: framesInFlight, deviceIndex: deviceIndex,
+            calibratedTimestamps: true)
+    }
+
+    /// - calibratedTimestamps: false forces the fence-anchored fallback (tests), even where the extension exists.
+    init(
+        width: Int, height: Int, content: FrameContent, framesInFlight: Int, deviceIndex: Int?,
+        calibratedTimestamps: Bool
     ) throws(RenderError) {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
@@ -144,7 +169,9 @@ public final class HeadlessRenderer {
         }
 
         let timestamps = family.timestampValidBits > 0
-        try vk.createDevice(physical: physical, queueFamily: family.index)
+        let calibrate = timestamps && calibratedTimestamps && GPUClock.isSupported(instance: instance, physical: physical)
+        try vk.createDevice(
+            physical: physical, queueFamily: family.index, extensions: calibrate ? [GPUClock.extensionName] : [])
         try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
         if case .scalarField(let colormap) = content {
             try vk.createComputePipeline()
@@ -166,6 +193,16 @@ public final class HeadlessRenderer {
         self.timestampMask =
             family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
         self.slotBusy = Array(repeating: false, count: framesInFlight)
+        let mode: GPUClock.Mode
+        if !timestamps {
+            mode = .unavailable
+        } else if calibrate, let device = vk.device, let getTimestamps = GPUClock.loadCalibrate(device: device) {
+            mode = .calibrated(getTimestamps)
+        } else {
+            mode = .fenceAnchored
+        }
+        self.clock = GPUClock(mode: mode, timestampPeriod: timestampPeriod, timestampMask: timestampMask)
+        if let device = vk.device { clock.calibrate(device: device) }
     }
 
     // Destruction lives in VulkanObjects.deinit (vkDeviceWaitIdle first, then reverse creation order).
@@ -200,6 +237,8 @@ public final class HeadlessRenderer {
         // On failure the fence stays unsignalled but slotBusy stays false, so nothing will ever wait on it; the
         // next use of the slot resets it again.
         try vkCheck(r, "vkQueueSubmit")
+        // About once a second of frames, after the submit so the frame is not delayed by it; clocks drift.
+        if clock.calibrationDue(at: submitNanos), let device = vk.device { clock.calibrate(device: device) }
 
         pending.append(Pending(tag: tag, submitNanos: submitNanos, slot: s))
         slotBusy[s] = true
@@ -276,10 +315,15 @@ public final class HeadlessRenderer {
         slotBusy[s] = false
         guard let i = pending.lastIndex(where: { $0.slot == s && $0.completeNanos == nil }) else { return }
         pending[i].completeNanos = now
-        pending[i].gpuNanos = try gpuNanos(slot: s)
+        guard let (start, end) = try timestamps(slot: s) else { return }
+        pending[i].gpuNanos = Double((end &- start) & timestampMask) * timestampPeriod
+        clock.observe(gpuEndTicks: end, fenceSeenNanos: now)
+        pending[i].gpuStartNanos = clock.hostNanos(ticks: start)
+        pending[i].gpuEndNanos = clock.hostNanos(ticks: end)
     }
 
-    private func gpuNanos(slot s: Int) throws(RenderError) -> Double? {
+    /// The frame's (start, end) timestamp ticks; nil if the queue has none or they are not available.
+    private func timestamps(slot s: Int) throws(RenderError) -> (UInt64, UInt64)? {
         guard let queries = vk.slots[s].queryPool else { return nil }
         var stamps: (UInt64, UInt64) = (0, 0)
         let size = MemoryLayout<(UInt64, UInt64)>.size
@@ -291,15 +335,14 @@ public final class HeadlessRenderer {
         }
         if r == VK_NOT_READY { return nil }
         try vkCheck(r, "vkGetQueryPoolResults")
-        let ticks = (stamps.1 &- stamps.0) & timestampMask
-        return Double(ticks) * timestampPeriod
+        return stamps
     }
 
     private func takePending(_ n: Int) -> [CompletedFrame] {
         let frames = pending.prefix(n).map {
             CompletedFrame(
                 tag: $0.tag, submitNanos: $0.submitNanos, completeNanos: $0.completeNanos ?? $0.submitNanos,
-                gpuNanos: $0.gpuNanos)
+                gpuNanos: $0.gpuNanos, gpuStartNanos: $0.gpuStartNanos, gpuEndNanos: $0.gpuEndNanos)
         }
         pending.removeFirst(n)
         return frames
