@@ -340,9 +340,7 @@ public enum Bench {
         let counters = ring.counters
         let lastFrameIndex = computed[lastGeneration]?.frameIndex ?? -1
         let stateful = pool.isStateful
-        let units = pool.unitCount
-        let tilesPerFrame =
-            stateful || pool.workerCount == 1 ? 1 : min(units, pool.workerCount * settings.tilesPerWorker)
+        let tilesPerFrame = pool.tilesPerFrame
 
         let summary = BenchSummary(
             kernel: options.kernelPath,

@@ -385,14 +385,7 @@ public final class ComputePool: Sendable {
             return
         }
         let units = installation.unitCount
-        let tileCount: Int
-        if installation.isStateful || workerCount == 1 {
-            tileCount = 1
-        } else {
-            tileCount = min(units, workerCount * max(1, settings.tilesPerWorker), TileQueue<FrameJob>.maxTileCount)
-        }
-        let unitsPerTile = (units + tileCount - 1) / tileCount
-        let tiles = (units + unitsPerTile - 1) / unitsPerTile
+        let (unitsPerTile, tiles) = tiling(of: installation)
         let frameIndex = nextFrameIndex.load(ordering: .relaxed)
         nextFrameIndex.store(frameIndex &+ 1, ordering: .relaxed)
         let time =
@@ -405,6 +398,23 @@ public final class ComputePool: Sendable {
                 frame: frame, frameIndex: frameIndex, time: time, kernelEpoch: installation.epoch, unitCount: units,
                 unitsPerTile: unitsPerTile, scheduleNanos: scheduleNanos),
             tileCount: tiles, after: sequence, inOrder: installation.isStateful)
+    }
+
+    /// How a frame of `installation` is cut: consecutive units per tile, and the tile count that
+    /// gives (`min(units, tilesPerWorker × workers)` tiles asked for; rounding the tile size up may
+    /// need fewer). One tile for one worker or a stateful kernel.
+    private func tiling(of installation: Installation) -> (unitsPerTile: Int, tiles: Int) {
+        let units = installation.unitCount
+        let asked =
+            installation.isStateful || workerCount == 1
+            ? 1 : min(units, workerCount * max(1, settings.tilesPerWorker), TileQueue<FrameJob>.maxTileCount)
+        let unitsPerTile = (units + asked - 1) / asked
+        return (unitsPerTile, (units + unitsPerTile - 1) / unitsPerTile)
+    }
+
+    /// Tiles per frame of the running kernel.
+    public var tilesPerFrame: Int {
+        installation(currentEpoch.load(ordering: .relaxed)).map { tiling(of: $0).tiles } ?? 1
     }
 
     /// A free slot, waiting while there is none (the reader holds the others: fifo backpressure, or

@@ -45,6 +45,8 @@ final class PipelineFormatTests: XCTestCase {
         let (pixels, frame, summary) = try bench(kernel, width: 24, height: 20)
         XCTAssertEqual(summary.format, "rgba8")
         XCTAssertEqual(pixels, try direct(kernel, frame: frame, width: 24, height: 20))
+        // 2 workers ask for 16 tiles; 20 rows make equal tiles of 2 rows: 10 tiles.
+        XCTAssertEqual(summary.tiles_per_frame, 10)
     }
 
     /// Format 2: each pixel is the colour map's entry for the kernel's value (tolerance 0: the GPU
