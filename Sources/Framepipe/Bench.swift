@@ -198,55 +198,31 @@ public enum Bench {
         guard options.frames > 0, options.warmup >= 0 else {
             throw FramepipeError(.usage, "--frames must be positive and --warmup not negative")
         }
-        let kernel: any CompiledKernel
-        do { kernel = try engine.load(path: options.kernelPath) } catch { throw FramepipeError(error) }
         let log = options.log
         let host = KernelHost(log: { log("kernel: \($0)") }, input: { _ in 0 })
         let settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: true,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,
             placement: options.placement)
-
-        // The kernel decides the slot size (rows × width × 4, or points × 32): probe it once.
-        let probe: any KernelInstance
-        do {
-            probe = try kernel.instantiate(width: options.width, height: options.height, limits: options.limits, host: host)
-        } catch {
-            throw FramepipeError(error)
-        }
+        let compute = try ComputeSide.load(
+            path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host)
         let renderer: HeadlessRenderer
         do {
             renderer = try HeadlessRenderer(
-                width: options.width, height: options.height,
-                content: FrameContent(probe.format, units: probe.unitCount, colormap: options.colormap),
+                width: options.width, height: options.height, content: compute.content(colormap: options.colormap),
                 deviceIndex: options.deviceIndex)
         } catch {
             throw FramepipeError(error)
         }
-        let ring: SlotRing
-        do {
-            ring = try SlotRing(slotCount: options.slotCount, slotByteCount: probe.outputByteCount, policy: options.policy)
-        } catch {
-            throw FramepipeError(.usage, "cannot build the slot ring: \(error)")
-        }
-        let pool: ComputePool
-        do {
-            pool = try ComputePool(kernel: kernel, settings: settings, ring: ring, host: host, diagnostics: log)
-        } catch {
-            throw FramepipeError(error)
-        }
-        let watcher =
-            options.watch
-            ? KernelFileWatcher(path: options.kernelPath, engine: engine, pool: pool, log: log) : nil
+        let run = try compute.build(
+            settings: settings, host: host, slotCount: options.slotCount, policy: options.policy, watch: options.watch,
+            log: log)
+        let (ring, pool) = (run.ring, run.pool)
 
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
-        pool.start()
-        watcher?.start()
-        func stopAll() -> ComputeReport {
-            watcher?.stop()
-            return pool.stop()
-        }
+        run.start()
+        func stopAll() -> ComputeReport { run.stop() }
 
         let total = options.warmup + options.frames
         var rendered: [RenderedFrame] = []

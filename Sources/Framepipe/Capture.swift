@@ -50,10 +50,11 @@ public enum Capture {
     public static func computeDirectly(_ options: Options) throws(FramepipeError) -> (
         bytes: [UInt8], format: KernelFormat, units: Int
     ) {
+        let instance = try ComputeSide.load(
+            path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
+            host: .headless
+        ).probe
         do throws(KernelError) {
-            let kernel = try Bench.engine.load(path: options.kernelPath)
-            let instance = try kernel.instantiate(
-                width: options.width, height: options.height, limits: options.limits, host: .headless)
             let first = instance.isStateful ? 0 : options.frame
             for frame in first...options.frame {
                 try instance.run(frame: frame, time: Double(frame) / 60, units: 0..<instance.unitCount)

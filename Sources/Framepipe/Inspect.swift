@@ -18,17 +18,13 @@ public struct KernelInspection: Sendable {
 
     /// Loads, instantiates and initialises the kernel at `width`×`height`; every ABI check applies.
     public static func inspect(path: String, width: Int, height: Int) throws(FramepipeError) -> KernelInspection {
-        do throws(KernelError) {
-            let module = try Bench.engine.load(path: path)
-            let instance = try module.instantiate(width: width, height: height, limits: KernelLimits(), host: .headless)
-            return KernelInspection(
-                path: path, byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
-                abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
-                width: width, height: height, units: instance.unitCount, outputOffset: instance.outputOffset,
-                outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount)
-        } catch {
-            throw FramepipeError(error)
-        }
+        let loaded = try ComputeSide.load(path: path, width: width, height: height, limits: KernelLimits(), host: .headless)
+        let (module, instance) = (loaded.kernel, loaded.probe)
+        return KernelInspection(
+            path: path, byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
+            abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
+            width: width, height: height, units: instance.unitCount, outputOffset: instance.outputOffset,
+            outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount)
     }
 
     public var text: String {

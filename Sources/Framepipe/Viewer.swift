@@ -115,50 +115,40 @@ public enum Viewer {
             throw ViewerError(FramepipeError(.noVulkan, error.message))
         }
 
-        let engine = Bench.engine
-        let kernel: any CompiledKernel
-        do { kernel = try engine.load(path: options.kernelPath) } catch { throw ViewerError(FramepipeError(error)) }
         let pointer = PointerInput()
         let host = KernelHost(log: { log("kernel: \($0)") }, input: { pointer.value($0) })
         let settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: false,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers)
-        let probe: any KernelInstance
+        let compute: ComputeSide
         do {
-            probe = try kernel.instantiate(
-                width: options.width, height: options.height, limits: options.limits, host: host)
+            compute = try ComputeSide.load(
+                path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
+                host: host)
         } catch {
-            throw ViewerError(FramepipeError(error))
+            throw ViewerError(error)
         }
         let renderer: WindowRenderer
         do {
             renderer = try WindowRenderer(
                 window: window, width: options.width, height: options.height,
-                content: FrameContent(probe.format, units: probe.unitCount, colormap: options.colormap),
+                content: compute.content(colormap: options.colormap),
                 presentMode: options.presentMode, deviceIndex: options.deviceIndex)
         } catch {
             throw ViewerError(FramepipeError(error))
         }
         if let warning = renderer.presentModeWarning { log("warning: \(warning)") }
-        let ring: SlotRing
+        let run: ComputeRun
         do {
-            ring = try SlotRing(slotCount: 3, slotByteCount: probe.outputByteCount, policy: .latest)
+            run = try compute.build(
+                settings: settings, host: host, slotCount: 3, policy: .latest, watch: options.watch, log: log)
         } catch {
-            throw ViewerError(FramepipeError(.usage, "cannot build the slot ring: \(error)"))
+            throw ViewerError(error)
         }
-        let pool: ComputePool
-        do {
-            pool = try ComputePool(kernel: kernel, settings: settings, ring: ring, host: host, diagnostics: log)
-        } catch {
-            throw ViewerError(FramepipeError(error))
-        }
-        let watcher =
-            options.watch ? KernelFileWatcher(path: options.kernelPath, engine: engine, pool: pool, log: log) : nil
-        pool.start()
-        watcher?.start()
+        let (ring, pool) = (run.ring, run.pool)
+        run.start()
         defer {
-            watcher?.stop()
-            _ = pool.stop()
+            _ = run.stop()
             renderer.waitIdle()
         }
 
@@ -186,7 +176,7 @@ public enum Viewer {
                     dirty = true
                 case .r:
                     do {
-                        try pool.reload(path: options.kernelPath, engine: engine)
+                        try pool.reload(path: options.kernelPath, engine: Bench.engine)
                         state.reloadError = nil
                         shownDisabledReason = nil
                         log("reloaded \(options.kernelPath)")
