@@ -34,6 +34,25 @@ struct KernelLimitOptions: ParsableArguments {
     var limits: KernelLimits { KernelLimits(fuelPerTile: fuel, maxMemoryBytes: maxMemory << 20) }
 }
 
+/// How `bench` and `view` run a kernel on the worker pool: the same flags, checked the same way.
+struct PoolOptions: ParsableArguments {
+    @Option(help: "Compute worker threads (default: available CPUs − 1, at least 1).")
+    var workers = ThreadPlacement.defaultWorkerCount
+    @OptionGroup var limits: KernelLimitOptions
+    @Option(
+        name: .customLong("max-failures"),
+        help: "Disable the kernel after this many consecutive failed frames (bench exits 5; the viewer keeps running).")
+    var maxFailures = 3
+    @Flag(help: "Reload the kernel when its file changes; a bad file is refused and the old kernel keeps running.")
+    var watch = false
+    @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
+        guard maxFailures >= 1 else { throw ValidationError("--max-failures must be at least 1") }
+    }
+}
+
 /// `WIDTHxHEIGHT`, e.g. 512x512.
 struct FrameSize: ExpressibleByArgument, Sendable {
     var width: Int
@@ -106,24 +125,17 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Headless benchmark: run a kernel, render every frame offscreen, write a report.")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
-    @Flag(help: "Render offscreen, without a window (the only mode so far).") var headless = false
+    @Flag(help: "Render offscreen, without a window (bench always does; `framepipe view` opens one).") var headless = false
     @Option(help: "Frames to measure.") var frames = 120
     @Option(help: "Frames rendered before measuring starts.") var warmup = 5
     @Option(help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
     @Option(help: "Report directory (summary.json, last-frame.png).") var out = "framepipe-bench"
     @Option(help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
-    @Option(help: "Compute worker threads (default: available CPUs − 1, at least 1).")
-    var workers = ThreadPlacement.defaultWorkerCount
+    @OptionGroup var pool: PoolOptions
     @Option(name: .customLong("compute-cpus"), help: "Pin compute workers to these CPUs, e.g. 0-2 (worker i → i-th CPU).")
     var computeCPUs: CPUList?
     @Option(name: .customLong("render-cpus"), help: "Pin the render thread to these CPUs, e.g. 3.")
     var renderCPUs: CPUList?
-    @OptionGroup var limits: KernelLimitOptions
-    @Option(name: .customLong("max-failures"), help: "Disable the kernel after this many consecutive failed frames.")
-    var maxFailures = 3
-    @Flag(help: "Reload the kernel when its file changes; a bad file is refused and the old kernel keeps running.")
-    var watch = false
-    @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
     @Option(help: "Slots in the frame ring (3...8).") var slots = 3
     @Option(help: "Handoff policy: latest (drop unread frames, never block compute) or fifo (every frame, backpressure).")
     var policy: HandoffPolicy = .latest
@@ -131,8 +143,6 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         guard frames > 0 else { throw ValidationError("--frames must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
-        guard maxFailures >= 1 else { throw ValidationError("--max-failures must be at least 1") }
         guard (3...8).contains(slots) else { throw ValidationError("--slots must be 3...8") }
         let placement = self.placement
         if let missing = placement.firstUnavailableCPU() {
@@ -165,12 +175,12 @@ struct BenchCommand: ParsableCommand {
             options.warmup = warmup
             options.outputDirectory = out
             options.deviceIndex = gpu
-            options.limits = limits.limits
-            options.workers = workers
+            options.limits = pool.limits.limits
+            options.workers = pool.workers
             options.placement = placement
-            options.maxConsecutiveFailures = maxFailures
-            options.watch = watch
-            options.colormap = colormap
+            options.maxConsecutiveFailures = pool.maxFailures
+            options.watch = pool.watch
+            options.colormap = pool.colormap
             options.slotCount = slots
             options.policy = policy
             options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }

@@ -16,26 +16,17 @@ struct ViewCommand: ParsableCommand {
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Option(help: "Kernel frame size WIDTHxHEIGHT (the window keeps its aspect ratio).")
     var size = FrameSize(width: 512, height: 512)
-    @Option(help: "Compute worker threads (default: available CPUs − 1, at least 1).")
-    var workers = ThreadPlacement.defaultWorkerCount
+    @OptionGroup var pool: PoolOptions
     @Option(help: "Vulkan device index from `framepipe devices` (default: the best one that can draw to the window).")
     var gpu: Int?
-    @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
     @Option(name: .customLong("present-mode"), help: "Swapchain present mode: fifo, mailbox or immediate (fifo when unsupported).")
     var presentMode = "fifo"
-    @OptionGroup var limits: KernelLimitOptions
-    @Option(name: .customLong("max-failures"), help: "Disable the kernel after this many consecutive failed frames (the viewer keeps running).")
-    var maxFailures = 3
-    @Flag(help: "Reload the kernel when its file changes; a bad file is refused and the old kernel keeps running.")
-    var watch = false
     @Option(name: .customLong("screenshot-dir"), help: "Directory for S screenshots (framepipe-<kernel>-<frame>.png).")
     var screenshotDir = "."
     @Option(name: .customLong("exit-after-frames"), help: "Quit with exit 0 after N presented frames (for tests).")
     var exitAfterFrames: Int?
 
     func validate() throws {
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
-        guard maxFailures >= 1 else { throw ValidationError("--max-failures must be at least 1") }
         guard Viewer.presentModes.contains(presentMode) else {
             throw ValidationError("--present-mode must be fifo, mailbox or immediate")
         }
@@ -47,12 +38,12 @@ struct ViewCommand: ParsableCommand {
         options.width = size.width
         options.height = size.height
         options.deviceIndex = gpu
-        options.limits = limits.limits
-        options.workers = workers
-        options.maxConsecutiveFailures = maxFailures
-        options.colormap = colormap
+        options.limits = pool.limits.limits
+        options.workers = pool.workers
+        options.maxConsecutiveFailures = pool.maxFailures
+        options.colormap = pool.colormap
         options.presentMode = presentMode
-        options.watch = watch
+        options.watch = pool.watch
         options.screenshotDirectory = screenshotDir
         options.exitAfterFrames = exitAfterFrames
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
