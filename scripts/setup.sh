@@ -17,6 +17,9 @@ PACKAGES=(
   xauth                  # needed by xvfb-run
   xdotool                # real key events and resizes for the viewer test (ViewerTests)
   pkg-config             # SwiftPM finds Vulkan/GLFW through it
+  systemtap-sdt-dev      # <sys/sdt.h>: the USDT probes (sdt_framepipe:*) in CSystemShim
+  binutils               # readelf: the test that the probes are in the binary's ELF notes
+  librsvg2-bin           # rsvg-convert: the test that frametimes.svg renders
 )
 
 say() { printf 'setup: %s\n' "$*"; }
