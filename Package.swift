@@ -55,7 +55,7 @@ let package = Package(
             swiftSettings: strictSwift),
         .target(
             name: "Framepipe",
-            dependencies: ["FrameHandoff", "KernelRuntime", "VulkanRender", "FrameTiming", "CFramepipe"],
+            dependencies: ["FrameHandoff", "KernelRuntime", "VulkanRender", "FrameTiming", "CFramepipe", "CSystemShim"],
             swiftSettings: strictSwift),
         .executableTarget(
             name: "framepipe",
@@ -67,6 +67,7 @@ let package = Package(
 
         // Benchmarks (run with -c release; they print figures, they do not pass or fail on speed).
         .executableTarget(name: "handoff-bench", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
+        .executableTarget(name: "upload-bench", dependencies: ["VulkanRender", "FrameHandoff"], swiftSettings: strictSwift),
         // The gallery kernels' C sources (assets/kernels) compiled natively: kernel-bench's baseline.
         // -ffp-contract=off: wasm has no fused multiply-add, so neither may the native build, or the
         // float results (and the byte-for-byte check against wasm) would differ. -O2 in debug builds too.
@@ -85,9 +86,10 @@ let package = Package(
             name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "FrameHandoff"],
             resources: [.copy("BadModules")],
             swiftSettings: strictSwift),
-        .testTarget(name: "VulkanRenderTests", dependencies: ["VulkanRender"], swiftSettings: strictSwift),
+        .testTarget(name: "VulkanRenderTests", dependencies: ["VulkanRender", "FrameHandoff"], swiftSettings: strictSwift),
+        .testTarget(name: "FrameTimingTests", dependencies: ["FrameTiming"], swiftSettings: strictSwift),
         .testTarget(
-            name: "FramepipeTests", dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming"],
+            name: "FramepipeTests", dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming", "FrameHandoff"],
             swiftSettings: strictSwift),
     ]
 )

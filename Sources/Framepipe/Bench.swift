@@ -1,3 +1,4 @@
+import CSystemShim
 import FrameHandoff
 import FrameTiming
 import Foundation
@@ -12,7 +13,14 @@ public struct BenchOptions: Sendable {
     public var height: Int = 512
     /// Frames measured, after `warmup` frames that are rendered but not measured.
     public var frames: Int = 120
+    /// Measure for this many seconds instead of `frames` frames (`--duration`).
+    public var durationSeconds: Double?
     public var warmup: Int = 5
+    /// Take a frame every 1/targetHz s (`--target-hz`); nil: as fast as frames come.
+    public var targetHz: Double?
+    /// Keep frame records (worker telemetry, render stamps). Off only to measure what they cost:
+    /// then the summary has fps and counts, no statistics, and no frames.csv/trace.json/SVG.
+    public var recording = true
     public var outputDirectory: String = "framepipe-bench"
     public var deviceIndex: Int?
     public var limits = KernelLimits()
@@ -23,20 +31,46 @@ public struct BenchOptions: Sendable {
     public var slotCount = 3
     public var policy: HandoffPolicy = .latest
     public var colormap: Colormap = .viridis
+    /// How frames reach the GPU (`--upload`): `auto` picks zero-copy where the GPU can read host
+    /// memory cheaply (integrated and CPU devices), else copy.
+    public var upload: UploadMode = .auto
     /// Reload the kernel when its file changes (`--watch`).
     public var watch = false
+    /// Compare with the summary.json in this directory (`--baseline`).
+    public var baselineDirectory: String?
+    /// With a baseline: a frame_interval_ms.p99 worse by more than this many percent is a regression.
+    public var failOnRegressionPercent: Double?
     /// Longest wait for the next frame before the run is abandoned (a kernel this slow is broken).
     public var stallTimeoutSeconds: Double = 60
     /// Where log lines from the run (kernel `fp.log`, frame failures, reloads) go.
     public var log: @Sendable (String) -> Void = { _ in }
-    /// Called on the render thread after each rendered frame with (rendered, total).
+    /// Called on the render thread after each rendered frame with (rendered, total); total is 0 for
+    /// a `durationSeconds` run.
     public var progress: @Sendable (Int, Int) -> Void = { _, _ in }
+    /// Called on the render thread about ten times a second (and once at the end) with the state
+    /// of the run: what a progress bar shows.
+    public var status: @Sendable (BenchProgress) -> Void = { _ in }
     /// Set it to end the run early; the reports cover the frames measured so far.
     public var stop: BenchStopRequest?
 
     public init(kernelPath: String) {
         self.kernelPath = kernelPath
     }
+}
+
+/// A snapshot of a running bench for progress displays.
+public struct BenchProgress: Sendable {
+    public var warmingUp: Bool
+    /// Frames measured so far.
+    public var measured: Int
+    /// 0...1 of the run (by frames, or by time for a `--duration` run).
+    public var fraction: Double
+    /// Over the frames measured so far; 0 until there are two.
+    public var fps: Double
+    public var p99IntervalMs: Double
+    public var dropped: UInt64
+    public var failed: Int
+    public var finished: Bool
 }
 
 /// Ends a running bench early from any thread (Ctrl-C, a test).
@@ -47,134 +81,13 @@ public final class BenchStopRequest: Sendable {
     public var isRequested: Bool { requested.load(ordering: .relaxed) }
 }
 
-/// `summary.json`, schema `framepipe.bench/1` (documented field by field in docs/benchmarking.md).
-public struct BenchSummary: Codable, Sendable {
-    public struct Device: Codable, Sendable {
-        public var name: String
-        public var type: String
-        public var index: Int
-        public var api_version: String
-    }
-    public struct Frames: Codable, Sendable {
-        public var measured: Int
-        public var failed: Int
-        public var dropped: UInt64
-        public var stale_rejected: UInt64
-        public var warmup: Int
-        /// Frames cancelled because a reload replaced their kernel mid-frame.
-        public var cancelled: Int
-    }
-    public struct Placement: Codable, Sendable {
-        /// CPUs per compute worker ([] = unpinned).
-        public var compute_cpus: [[Int32]]
-        public var render_cpus: [Int32]
-        public var warnings: [String]
-    }
-    public struct Limits: Codable, Sendable {
-        public var fuel_per_tile: UInt64
-        public var max_memory_mib: Int
-        public var max_failures: Int
-    }
-    public struct Reload: Codable, Sendable {
-        public var path: String
-        /// First frame computed by the new kernel; absent when refused.
-        public var first_frame: Int32?
-        /// Why the file was refused; absent when applied.
-        public var error: String?
-    }
-    public struct Failure: Codable, Sendable {
-        public var fault: String
-        public var message: String
-    }
-    public struct Stats: Codable, Sendable {
-        public var count: Int
-        public var mean: Double
-        public var p50: Double
-        public var p90: Double
-        public var p95: Double
-        public var p99: Double
-        public var p999: Double
-        public var max: Double
-        public var min: Double
-        public var stddev: Double
-
-        init(_ statistics: DurationStatistics?) {
-            count = statistics?.count ?? 0
-            mean = statistics?.mean ?? 0
-            p50 = statistics?.p50 ?? 0
-            p90 = statistics?.p90 ?? 0
-            p95 = statistics?.p95 ?? 0
-            p99 = statistics?.p99 ?? 0
-            p999 = statistics?.p999 ?? 0
-            max = statistics?.max ?? 0
-            min = statistics?.min ?? 0
-            stddev = statistics?.stddev ?? 0
-        }
-    }
-
-    public var schema = "framepipe.bench/1"
-    public var kernel: String
-    public var format: String
-    public var engine: String
-    public var device: Device
-    public var size: String
-    public var workers: Int
-    /// Stateful kernels run on one instance, frames in order, whatever `workers` says.
-    public var stateful: Bool
-    public var tiles_per_frame: Int
-    public var placement: Placement
-    public var limits: Limits
-    public var slots: Int
-    public var policy: String
-    public var frames: Frames
-    public var fps: Double
-    public var frame_interval_ms: Stats
-    /// Jitter of the frame interval: its stddev and p99 − p50.
-    public var jitter_ms: Jitter
-    public var latency_ms: Stats
-    public var compute_ms: Stats
-    public var gpu_ms: Stats?
-    public var duration_s: Double
-    public var last_frame: LastFrame
-    public var reloads: [Reload]
-    /// The first faults (at most 10), in order.
-    public var failures: [Failure]
-
-    public struct Jitter: Codable, Sendable {
-        public var stddev: Double
-        public var p99_minus_p50: Double
-    }
-
-    public struct LastFrame: Codable, Sendable {
-        public var generation: UInt64
-        public var frame: Int32
-        public var png: String
-    }
-}
-
 public struct BenchResult: Sendable {
     public let summary: BenchSummary
+    public let directory: String
     public let summaryPath: String
     public let lastFramePath: String
-}
-
-/// One frame as the render thread saw it.
-struct RenderedFrame {
-    var generation: UInt64
-    var acquireNanos: UInt64
-    var submitNanos: UInt64
-    var completeNanos: UInt64 = 0
-    var gpuNanos: Double?
-}
-
-/// A frame's compute side, assembled from the workers' telemetry events.
-struct ComputedFrame {
-    var frameIndex: Int32
-    var scheduleNanos: UInt64
-    var computeStartNanos: UInt64 = .max
-    var computeEndNanos: UInt64 = 0
-    var publishNanos: UInt64 = 0
-    var tiles = 0
+    /// `--fail-on-regression`: frame_interval_ms.p99 got worse than the baseline by more than allowed.
+    public var regressed: Bool { summary.baseline?.regressed ?? false }
 }
 
 /// The renderer set up for what a kernel format produces.
@@ -188,16 +101,52 @@ extension FrameContent {
     }
 }
 
+/// Sleeps the render thread to a fixed frame rate on an absolute schedule (no drift). A tick missed
+/// by more than a whole period is not caught up (no burst of back-to-back frames): the schedule
+/// restarts from now.
+struct FramePacer {
+    let periodNanos: UInt64
+    private var nextNanos: UInt64 = 0
+    private(set) var missedTicks = 0
+
+    init(hz: Double) { periodNanos = UInt64((1e9 / hz).rounded()) }
+
+    mutating func waitForTick() {
+        let now = monotonicNanos()
+        if nextNanos == 0 {
+            nextNanos = now
+        } else if nextNanos > now {
+            var deadline = timespec(tv_sec: Int(nextNanos / 1_000_000_000), tv_nsec: Int(nextNanos % 1_000_000_000))
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+        } else if now - nextNanos > periodNanos {
+            missedTicks += 1
+            nextNanos = now
+        }
+        nextNanos += periodNanos
+    }
+}
+
 public enum Bench {
     public static let engine: any KernelEngine = WasmKitEngine()
     public static var engineDescription: String { engine.description }
 
     /// Runs the kernel on the compute pool into the slot ring and renders every frame it acquires
-    /// offscreen with Vulkan on the calling (render) thread; writes summary.json and last-frame.png.
+    /// offscreen with Vulkan on the calling (render) thread; writes the reports (BenchReports).
     public static func run(_ options: BenchOptions) throws(FramepipeError) -> BenchResult {
         guard options.frames > 0, options.warmup >= 0 else {
             throw FramepipeError(.usage, "--frames must be positive and --warmup not negative")
         }
+        if let seconds = options.durationSeconds, !(seconds > 0 && seconds <= 86_400) {
+            throw FramepipeError(.usage, "--duration must be more than 0 and at most 86400 seconds")
+        }
+        if let hz = options.targetHz, !(hz > 0 && hz <= 10_000) {
+            throw FramepipeError(.usage, "--target-hz must be more than 0 and at most 10000")
+        }
+        // A bad baseline is found before the run, not after minutes of it.
+        let baseline = try options.baselineDirectory.map { directory throws(FramepipeError) in
+            try BenchBaseline.load(directory: directory)
+        }
+
         let log = options.log
         let host = KernelHost(log: { log("kernel: \($0)") }, input: { _ in 0 })
         let settings = ComputeSettings(
@@ -210,179 +159,257 @@ public enum Bench {
         do {
             renderer = try HeadlessRenderer(
                 width: options.width, height: options.height, content: compute.content(colormap: options.colormap),
-                deviceIndex: options.deviceIndex)
+                deviceIndex: options.deviceIndex, upload: options.upload)
         } catch {
             throw FramepipeError(error)
         }
+        // Zero-copy: the ring lives in the renderer's host-visible memory and the reader holds a slot
+        // per frame in flight, so it needs more slots than the copy path's 3.
+        let slotCount = max(
+            options.slotCount,
+            RenderFeed.requiredSlotCount(for: renderer.uploadMode, framesInFlight: renderer.framesInFlight))
+        let payload = try RenderFeed.ringPayload(
+            for: renderer, slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
         let run = try compute.build(
-            settings: settings, host: host, slotCount: options.slotCount, policy: options.policy, watch: options.watch,
-            log: log)
+            settings: settings, host: host, slotCount: slotCount, policy: options.policy, watch: options.watch,
+            payload: payload, log: log)
         let (ring, pool) = (run.ring, run.pool)
+        let feed = try RenderFeed(ring: ring, renderer: renderer)
 
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
-        run.start()
-        func stopAll() -> ComputeReport { run.stop() }
 
-        let total = options.warmup + options.frames
-        var rendered: [RenderedFrame] = []
-        rendered.reserveCapacity(total)
-        var pendingByGeneration: [UInt64: Int] = [:]
-        // Compute events arrive through the workers' telemetry rings, drained once per frame.
-        var computed: [UInt64: ComputedFrame] = [:]
-        computed.reserveCapacity(4 * total)
-        func drainTelemetry() {
-            pool.drainTelemetry { event in
-                var frame = computed[event.generation]
-                    ?? ComputedFrame(frameIndex: event.frameIndex, scheduleNanos: event.scheduleNanos)
-                switch event.kind {
-                case .tile:
-                    frame.computeStartNanos = min(frame.computeStartNanos, event.startNanos)
-                    frame.computeEndNanos = max(frame.computeEndNanos, event.endNanos)
-                    frame.tiles += 1
-                case .published:
-                    frame.publishNanos = event.endNanos
-                case .failed, .cancelled:
-                    break
-                }
-                computed[event.generation] = frame
-            }
-        }
+        var loop = RenderLoop(
+            options: options, ring: ring, pool: pool, feed: feed,
+            expectedFrames: options.durationSeconds.map { Int(min($0 * 500, 1_000_000)) }
+                ?? (options.warmup + options.frames))
         let runStart = monotonicNanos()
-        var lastGeneration: UInt64 = 0
+        run.start()
         do {
-            while rendered.count < total, !(options.stop?.isRequested ?? false) {
-                guard let lease = try nextFrame(ring, pool, stallTimeoutSeconds: options.stallTimeoutSeconds, stop: stopAll)
-                else {
-                    break  // the kernel was disabled; the reason is reported below
-                }
-                let acquireNanos = monotonicNanos()
-                let submitted = try ring.withReadableBytes(lease) { bytes in
-                    try renderer.submitFrame(pixels: bytes, tag: lease.handle.generation)
-                }
-                // The renderer copied the frame into its staging buffer: the slot can go back now.
-                try ring.release(lease)
-                lastGeneration = lease.handle.generation
-                pendingByGeneration[lease.handle.generation] = rendered.count
-                rendered.append(
-                    RenderedFrame(
-                        generation: lease.handle.generation, acquireNanos: acquireNanos,
-                        submitNanos: submitted.submitNanos))
-                for completed in try renderer.collectCompleted() {
-                    record(completed, into: &rendered, index: &pendingByGeneration)
-                }
-                drainTelemetry()
-                options.progress(rendered.count, total)
-            }
-            for completed in try renderer.finish() {
-                record(completed, into: &rendered, index: &pendingByGeneration)
-            }
+            try loop.run(stop: { run.stop() })
         } catch let error as RenderError {
-            _ = stopAll()
+            _ = run.stop()
             throw FramepipeError(error)
         } catch let error as FramepipeError {
+            _ = run.stop()
             throw error
         } catch {
-            _ = stopAll()
+            _ = run.stop()
             throw FramepipeError(.failure, "render loop failed: \(error)")
         }
         let runEnd = monotonicNanos()
-        let report = stopAll()
-        drainTelemetry()
+        let report = run.stop()
+        loop.drainTelemetry()
         if let reason = report.disabledBecause { throw FramepipeError(.kernelFailed, reason.message) }
-        guard !rendered.isEmpty else {
+        guard loop.rendered > 0 else {
             throw FramepipeError(.failure, "the run ended before any frame was rendered; nothing to report")
         }
 
+        // The last frame's pixels came back with it (pipelined readback), unless the run ended
+        // before the frame that asked for them (Ctrl-C, a --duration run): then read back now.
         let pixels: [UInt8]
-        do { pixels = try renderer.readBackLastFrame() } catch { throw FramepipeError(error) }
-
-        try OutputFiles.createDirectory(options.outputDirectory)
-        let pngPath = (options.outputDirectory as NSString).appendingPathComponent("last-frame.png")
-        try OutputFiles.writePNG(pixels, width: options.width, height: options.height, to: pngPath)
-
-        let measured = Array(rendered.dropFirst(options.warmup))
-        let intervals = zip(measured.dropFirst(), measured).map { Double($0.submitNanos - $1.submitNanos) / 1e6 }
-        let latencies = measured.compactMap { frame -> Double? in
-            guard let compute = computed[frame.generation], frame.completeNanos > 0 else { return nil }
-            return Double(frame.completeNanos - compute.scheduleNanos) / 1e6
+        if let last = loop.lastPixels, last.generation == loop.lastGeneration {
+            pixels = last.pixels
+        } else {
+            do { pixels = try renderer.readBackLastFrame() } catch { throw FramepipeError(error) }
         }
-        let computeTimes = measured.compactMap { frame -> Double? in
-            guard let compute = computed[frame.generation], compute.tiles > 0 else { return nil }
-            return Double(compute.computeEndNanos - compute.computeStartNanos) / 1e6
-        }
-        let gpuTimes = measured.compactMap { $0.gpuNanos.map { $0 / 1e6 } }
-        let intervalStats = DurationStatistics(milliseconds: intervals)
-        let counters = ring.counters
-        let lastFrameIndex = computed[lastGeneration]?.frameIndex ?? -1
-        let stateful = pool.isStateful
-        let tilesPerFrame = pool.tilesPerFrame
 
-        let summary = BenchSummary(
-            kernel: options.kernelPath,
-            format: pool.format.name,
-            engine: engine.description,
-            device: .init(
-                name: renderer.device.name, type: renderer.device.type, index: renderer.device.index,
-                api_version: renderer.device.apiVersion),
-            size: "\(options.width)x\(options.height)",
-            workers: pool.workerCount,
-            stateful: stateful,
-            tiles_per_frame: tilesPerFrame,
-            placement: .init(
-                compute_cpus: report.workerCPUs, render_cpus: options.placement.renderCPUs,
-                warnings: report.placementWarnings),
-            limits: .init(
-                fuel_per_tile: options.limits.fuelPerTile, max_memory_mib: options.limits.maxMemoryBytes >> 20,
-                max_failures: options.maxConsecutiveFailures),
-            slots: options.slotCount,
-            policy: ring.policy.rawValue,
-            frames: .init(
-                measured: measured.count, failed: report.failedFrames, dropped: counters.dropped,
-                stale_rejected: counters.staleRejected, warmup: min(options.warmup, rendered.count),
-                cancelled: report.cancelledFrames),
-            fps: intervalStats.map { $0.mean > 0 ? 1000 / $0.mean : 0 } ?? 0,
-            frame_interval_ms: .init(intervalStats),
-            jitter_ms: .init(stddev: intervalStats?.stddev ?? 0, p99_minus_p50: intervalStats?.p99MinusP50 ?? 0),
-            latency_ms: .init(DurationStatistics(milliseconds: latencies)),
-            compute_ms: .init(DurationStatistics(milliseconds: computeTimes)),
-            gpu_ms: gpuTimes.isEmpty ? nil : .init(DurationStatistics(milliseconds: gpuTimes)),
-            duration_s: Double(runEnd - runStart) / 1e9,
-            last_frame: .init(generation: lastGeneration, frame: lastFrameIndex, png: "last-frame.png"),
-            reloads: report.reloads.map { .init(path: $0.path, first_frame: $0.firstFrame, error: $0.error) },
-            failures: report.failures.prefix(10).map { .init(fault: $0.fault?.rawValue ?? "fault", message: $0.message) })
+        let frameLog = loop.frameLog(runStart: runStart)
+        let statistics = RunStatistics(log: frameLog)
+        var summary = BenchSummary(
+            options: options, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop, slots: slotCount,
+            statistics: statistics, durationNanos: runEnd - runStart)
+        summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
+        let written = try BenchReports.write(
+            summary: &summary, log: options.recording ? frameLog : nil, lastFrame: pixels, width: options.width,
+            height: options.height, targetHz: options.targetHz, to: options.outputDirectory)
+        return BenchResult(
+            summary: summary, directory: options.outputDirectory, summaryPath: written.summaryPath,
+            lastFramePath: written.lastFramePath)
+    }
+}
 
-        let summaryPath = (options.outputDirectory as NSString).appendingPathComponent("summary.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do { data = try encoder.encode(summary) } catch {
-            throw FramepipeError(.failure, "cannot encode summary.json: \(error)")
-        }
-        try OutputFiles.write(data + Data("\n".utf8), to: summaryPath)
-        return BenchResult(summary: summary, summaryPath: summaryPath, lastFramePath: pngPath)
+/// The render thread's loop: take a frame, submit it, collect completions, keep the records.
+struct RenderLoop {
+    let options: BenchOptions
+    let ring: SlotRing
+    let pool: ComputePool
+    let feed: RenderFeed
+
+    private(set) var builder: FrameLogBuilder
+    /// Frames rendered (warm-up included) and measured.
+    private(set) var rendered = 0
+    private(set) var measured = 0
+    private(set) var interrupted = false
+    private(set) var lastGeneration: UInt64 = 0
+    /// Acquire time of the first measured frame (what a `--duration` run counts from).
+    private(set) var firstMeasuredAcquireNanos: UInt64 = 0
+    private(set) var lastMeasuredAcquireNanos: UInt64 = 0
+    /// Render-thread nanoseconds spent on records (draining telemetry, stamping, folding).
+    private(set) var recordingNanos: UInt64 = 0
+    private(set) var missedTicks = 0
+    /// Frame intervals of measured frames seen so far, for the live progress (p99).
+    private var liveIntervals = DurationHistogram()
+    private var lastDoneNanos: UInt64 = 0
+    private var lastStatusNanos: UInt64 = 0
+
+    /// The newest frame read back with it (pipelined readback).
+    private(set) var lastPixels: (generation: UInt64, pixels: [UInt8])?
+
+    init(options: BenchOptions, ring: SlotRing, pool: ComputePool, feed: RenderFeed, expectedFrames: Int) {
+        self.options = options
+        self.ring = ring
+        self.pool = pool
+        self.feed = feed
+        builder = FrameLogBuilder(expectedFrames: expectedFrames, tilesPerFrame: pool.tilesPerFrame)
     }
 
-    /// Waits for the next published frame in short slices, so a disabled kernel ends the wait at once.
-    private static func nextFrame(
-        _ ring: SlotRing, _ pool: ComputePool, stallTimeoutSeconds: Double, stop: () -> ComputeReport
-    ) throws(FramepipeError) -> ReadLease? {
-        let deadline = monotonicNanos() + UInt64(stallTimeoutSeconds * 1e9)
-        while monotonicNanos() < deadline {
-            if let lease = ring.waitForFrame(timeoutNanos: 50_000_000) { return lease }
-            if pool.isDisabled { return nil }
+    private var measuring: Bool { rendered >= options.warmup }
+
+    private func done(now: UInt64) -> Bool {
+        guard measuring else { return false }
+        if let seconds = options.durationSeconds {
+            return firstMeasuredAcquireNanos != 0 && Double(now - firstMeasuredAcquireNanos) >= seconds * 1e9
         }
-        _ = stop()
+        return measured >= options.frames
+    }
+
+    mutating func run(stop: () -> ComputeReport) throws {
+        var pacer = options.targetHz.map { FramePacer(hz: $0) }
+        while !done(now: monotonicNanos()) {
+            if options.stop?.isRequested ?? false {
+                interrupted = true
+                break
+            }
+            pacer?.waitForTick()
+            // Zero-copy: wait for the GPU to finish a frame before taking another slot.
+            for completed in try feed.reserveFrameSlot() { record(completed) }
+            let lease: ReadLease?
+            do {
+                lease = try nextFrame()
+            } catch {
+                _ = stop()
+                throw error
+            }
+            guard let lease else {
+                // Disabled kernel (reported by the caller) or a stop request.
+                interrupted = options.stop?.isRequested ?? false
+                break
+            }
+            let generation = lease.handle.generation
+            let acquireNanos = monotonicNanos()
+            let isMeasured = measuring
+            if isMeasured {
+                if firstMeasuredAcquireNanos == 0 { firstMeasuredAcquireNanos = acquireNanos }
+                lastMeasuredAcquireNanos = acquireNanos
+            }
+            if options.recording { builder.acquired(generation, at: acquireNanos, measured: isMeasured) }
+            fp_probe_acquire(generation)
+            guard let submitted = try feed.submit(lease, readBack: wantsReadBack(isMeasured: isMeasured))
+            else {
+                // Stale (validated and counted by the ring): never read.
+                if options.recording { builder.rejected(generation) }
+                continue
+            }
+            fp_probe_submit(generation)
+            lastGeneration = generation
+            rendered += 1
+            if isMeasured { measured += 1 }
+            let recordStart = options.recording ? monotonicNanos() : 0
+            if options.recording { builder.submitted(generation, at: submitted.submitNanos) }
+            for completed in try feed.collectCompleted() { record(completed) }
+            if options.recording {
+                drainTelemetry()
+                recordingNanos &+= monotonicNanos() &- recordStart
+            }
+            options.progress(rendered, options.durationSeconds == nil ? options.warmup + options.frames : 0)
+            reportStatus(finished: false)
+        }
+        for completed in try feed.finish() { record(completed) }
+        missedTicks = pacer?.missedTicks ?? 0
+        reportStatus(finished: true)
+    }
+
+    /// Waits for the next published frame. While frames are on the GPU it waits in 1 ms slices and
+    /// collects completions between them, so a frame's completion is seen within about a millisecond
+    /// of its fence (the `present` stage of a headless run) instead of whenever the next frame comes;
+    /// otherwise in 50 ms slices, so a disabled kernel or a stop request ends the wait at once.
+    private mutating func nextFrame() throws -> ReadLease? {
+        let deadline = monotonicNanos() + UInt64(options.stallTimeoutSeconds * 1e9)
+        while monotonicNanos() < deadline {
+            let onGPU = feed.renderer.uncollectedFrameCount > 0
+            if let lease = ring.waitForFrame(timeoutNanos: onGPU ? 1_000_000 : 50_000_000) { return lease }
+            if onGPU { for completed in try feed.collectCompleted() { record(completed) } }
+            if pool.isDisabled || options.stop?.isRequested == true { return nil }
+        }
         throw FramepipeError(
             .failure,
-            "no frame from the kernel in \(Int(stallTimeoutSeconds)) s (too slow for --size? try a smaller one)")
+            "no frame from the kernel in \(Int(options.stallTimeoutSeconds)) s (too slow for --size? try a smaller one)")
     }
 
-    private static func record(
-        _ completed: CompletedFrame, into rendered: inout [RenderedFrame], index: inout [UInt64: Int]
-    ) {
-        guard let position = index.removeValue(forKey: completed.tag) else { return }
-        rendered[position].completeNanos = completed.completeNanos
-        rendered[position].gpuNanos = completed.gpuNanos
+    /// Whether the frame about to be submitted should come back with its pixels: the last one of a
+    /// `--frames` run; for a `--duration` run, frames in about the last two intervals (the one that
+    /// ends the run is not known in advance). Reading back every frame would cost 5–8 % of a 512²
+    /// frame on lavapipe.
+    private func wantsReadBack(isMeasured: Bool) -> Bool {
+        guard isMeasured else { return false }
+        if let seconds = options.durationSeconds {
+            let elapsed = Double(monotonicNanos() &- firstMeasuredAcquireNanos)
+            let interval = liveIntervals.count > 0 ? liveIntervals.meanNanos : 0
+            return elapsed + 2 * interval >= seconds * 1e9
+        }
+        return measured + 1 == options.frames
+    }
+
+    private mutating func record(_ completed: CompletedFrame) {
+        fp_probe_complete(completed.tag)
+        if let pixels = completed.pixels { lastPixels = (completed.tag, pixels) }
+        guard options.recording else { return }
+        builder.completed(
+            completed.tag, completeNanos: completed.completeNanos, gpuStartNanos: completed.gpuStartNanos,
+            gpuEndNanos: completed.gpuEndNanos)
+        guard let record = builder.record(completed.tag) else { return }
+        let done = record.doneNanos
+        if record.outcome == .measured, lastDoneNanos != 0, done > lastDoneNanos {
+            liveIntervals.record(nanoseconds: done - lastDoneNanos)
+        }
+        if done != 0 { lastDoneNanos = done }
+    }
+
+    mutating func drainTelemetry() {
+        guard options.recording else { return }
+        pool.drainTelemetry { event in self.builder.add(event) }
+    }
+
+    private mutating func reportStatus(finished: Bool) {
+        let now = monotonicNanos()
+        guard finished || now - lastStatusNanos >= 100_000_000 else { return }
+        lastStatusNanos = now
+        let fraction: Double
+        if !measuring {
+            fraction = 0
+        } else if let seconds = options.durationSeconds {
+            fraction = firstMeasuredAcquireNanos == 0 ? 0 : min(1, Double(now - firstMeasuredAcquireNanos) / (seconds * 1e9))
+        } else {
+            fraction = min(1, Double(measured) / Double(options.frames))
+        }
+        let meanNanos = liveIntervals.meanNanos
+        options.status(
+            BenchProgress(
+                warmingUp: !measuring, measured: measured, fraction: finished ? 1 : fraction,
+                fps: liveIntervals.count > 0 && meanNanos > 0 ? 1e9 / meanNanos : 0,
+                p99IntervalMs: Double(liveIntervals.nanoseconds(atPercentile: 99)) / 1e6,
+                dropped: ring.counters.dropped, failed: builder.failedFrames, finished: finished))
+    }
+
+    /// The records of the run. The measured window starts where the last warm-up frame was done
+    /// (so it holds exactly one interval per measured frame), or at the run's start without warm-up.
+    func frameLog(runStart: UInt64) -> FrameLog {
+        let records = builder.records
+        let lastWarmupDone = records.last(where: { $0.outcome == .warmup })?.doneNanos ?? 0
+        let lastMeasuredDone = records.last(where: { $0.outcome == .measured && $0.doneNanos != 0 })?.doneNanos ?? 0
+        let start = lastWarmupDone != 0 ? lastWarmupDone : runStart
+        return builder.finish(
+            workers: pool.workerCount, measureStartNanos: start, measureEndNanos: max(start, lastMeasuredDone))
     }
 }

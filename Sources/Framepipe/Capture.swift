@@ -35,8 +35,12 @@ public enum Capture {
                 width: options.width, height: options.height,
                 content: FrameContent(computed.format, units: computed.units, colormap: options.colormap),
                 deviceIndex: options.deviceIndex)
-            try renderer.submitFrame(bytes: computed.bytes, tag: UInt64(options.frame))
-            pixels = try renderer.readBackLastFrame()
+            // The frame's own commands copy the drawn target back (pipelined read-back); finish hands it over.
+            try renderer.submitFrame(bytes: computed.bytes, tag: UInt64(options.frame), readBack: true)
+            guard let drawn = try renderer.finish().last?.pixels else {
+                throw RenderError(kind: .vulkan, message: "capture: the rendered frame came back without its pixels")
+            }
+            pixels = drawn
         } catch {
             throw FramepipeError(error)
         }

@@ -28,14 +28,17 @@ struct ComputeSide {
         FrameContent(probe.format, units: probe.unitCount, colormap: colormap)
     }
 
-    /// The ring, pool and watcher, built but not started.
+    /// The ring, pool and watcher, built but not started. `payload`: the ring's slot memory when the renderer lends
+    /// it (zero-copy upload: `RenderFeed.ringPayload(for:slotCount:slotByteCount:)` with `slotByteCount` =
+    /// `probe.outputByteCount` and the same `slotCount`); nil = the ring allocates its own.
     func build(
         settings: ComputeSettings, host: KernelHost, slotCount: Int, policy: HandoffPolicy, watch: Bool,
-        log: @escaping @Sendable (String) -> Void
+        payload: LentPayload? = nil, log: @escaping @Sendable (String) -> Void
     ) throws(FramepipeError) -> ComputeRun {
         let ring: SlotRing
         do {
-            ring = try SlotRing(slotCount: slotCount, slotByteCount: probe.outputByteCount, policy: policy)
+            ring = try SlotRing(
+                slotCount: slotCount, slotByteCount: probe.outputByteCount, policy: policy, payload: payload)
         } catch {
             throw FramepipeError(.usage, "cannot build the slot ring: \(error)")
         }

@@ -10,6 +10,9 @@ public enum ExitStatus: Int32, Sendable {
     case badKernel = 2
     /// No Vulkan loader or no Vulkan device.
     case noVulkan = 3
+    /// `bench --fail-on-regression PCT`: frame_interval_ms.p99 got worse than the baseline's by more
+    /// than PCT percent (the reports are written first).
+    case regression = 4
     /// The kernel ran but failed: disabled after repeated failed frames (bench), or the frame asked
     /// for failed (capture).
     case kernelFailed = 5
@@ -17,6 +20,8 @@ public enum ExitStatus: Int32, Sendable {
     case noDisplay = 6
     /// Bad command-line arguments (ArgumentParser's own code for usage errors).
     case usage = 64
+    /// `bench` ended early on Ctrl-C (SIGINT); the reports of the frames measured were written.
+    case interrupted = 130
 }
 
 /// A failure to report to the user: one line, and the exit code that says what kind it is.

@@ -133,7 +133,8 @@ public enum Viewer {
             renderer = try WindowRenderer(
                 window: window, width: options.width, height: options.height,
                 content: compute.content(colormap: options.colormap),
-                presentMode: options.presentMode, deviceIndex: options.deviceIndex)
+                presentMode: options.presentMode, deviceIndex: options.deviceIndex,
+                calibratedTimestamps: ProcessInfo.processInfo.environment[fenceTimestampsVariable] == nil)
         } catch {
             throw ViewerError(FramepipeError(error))
         }
@@ -153,7 +154,8 @@ public enum Viewer {
         }
 
         var state = LoopState()
-        var frameIndexByGeneration: [UInt64: Int32] = [:]
+        var timeline = ViewerTimeline()
+        var hud = HudOverlay(targetMs: 1000.0 / (window.displayRefreshHz ?? 60))
         var shownFrame: (generation: UInt64, frame: Int32)?
         var shownDisabledReason: String?
         var dirty = true
@@ -203,9 +205,19 @@ public enum Viewer {
             }
 
             let size = window.framebufferSize
-            if size.width == 0 || size.height == 0 {
-                window.waitEvents(timeout: 0.1)  // minimised: nothing to draw into
+            if size.width == 0 || size.height == 0 || window.isHidden {
+                // Minimised or unmapped: nothing on screen to draw into. Compute goes on (latest drops the unread
+                // frames); its telemetry is drained so the ring does not overflow.
+                state.hiddenWaits += 1
+                state.hidden = true
+                pool.drainTelemetry { timeline.add($0) }
+                window.waitEvents(timeout: 0.1)
                 continue
+            }
+            if state.hidden {
+                state.hidden = false
+                state.presentsSinceHidden = 0
+                dirty = true  // show the last frame again at once, even when paused
             }
             updatePointer(pointer, window: window, rect: renderer.drawnRect)
 
@@ -220,23 +232,23 @@ public enum Viewer {
                 lastTitleNanos = 0
             }
 
-            pool.drainTelemetry { event in
-                if event.kind == .published { frameIndexByGeneration[event.generation] = event.frameIndex }
-            }
+            pool.drainTelemetry { timeline.add($0) }
             let lease = dirty ? ring.acquire() : ring.waitForFrame(timeoutNanos: 8_000_000)
-            let hud = state.hud ? state.intervals : nil
             var presented = false
             do {
                 if let lease {
+                    let generation = lease.handle.generation
+                    timeline.acquired(generation: generation, at: monotonicNanos())
                     presented = try ring.withReadableBytes(lease) { bytes in
-                        try renderer.drawFrame(bytes, hudIntervals: hud)
+                        try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
                     }
                     try ring.release(lease)
-                    let generation = lease.handle.generation
-                    shownFrame = (generation, frameIndexByGeneration[generation] ?? Int32(truncatingIfNeeded: generation))
-                    frameIndexByGeneration = frameIndexByGeneration.filter { $0.key > generation }
+                    shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
                 } else if dirty {
-                    presented = try renderer.drawFrame(nil, hudIntervals: hud)
+                    presented = try renderer.drawFrame(nil, hud: state.hud ? hud : nil)
+                }
+                try renderer.collectTimings { timing in
+                    hud.append(ViewerTimeline.hudStages(of: timeline.rendered(timing)))
                 }
             } catch let error as RenderError {
                 throw ViewerError(FramepipeError(error))
@@ -254,7 +266,26 @@ public enum Viewer {
             }
             if let limit = options.exitAfterFrames, state.presentedCount >= limit { break }
         }
+
+        if ProcessInfo.processInfo.environment[timingReportVariable].map({ !$0.isEmpty && $0 != "0" }) == true {
+            // Every submitted frame's fence, then its timing, so the report covers all presented frames.
+            renderer.waitIdle()
+            pool.drainTelemetry { timeline.add($0) }
+            try? renderer.collectTimings { _ = timeline.rendered($0) }
+            print(
+                timeline.report(
+                    calibration: renderer.timestampCalibration,
+                    loopCounts: [("hidden_waits", state.hiddenWaits), ("presents_since_hidden", state.presentsSinceHidden)]))
+        }
     }
+
+    /// Set (to anything but "" or "0") to make the viewer print one `view-timing:` line on stdout when it quits:
+    /// how many frames were timed, how many had (calibrated) GPU timestamps, order violations beyond the slack, and
+    /// the median stage durations of the last 240 frames. For tests and for checking a driver's timestamps.
+    public static let timingReportVariable = "FRAMEPIPE_VIEW_TIMING_REPORT"
+    /// Set (to anything) to use the fence-anchored GPU clock even where VK_EXT_calibrated_timestamps exists (tests of
+    /// the fallback).
+    public static let fenceTimestampsVariable = "FRAMEPIPE_VIEW_FENCE_TIMESTAMPS"
 
     /// Pointer position relative to the drawn frame, 0..1 (clamped), y down.
     private static func updatePointer(
@@ -282,19 +313,25 @@ public enum Viewer {
     }
 }
 
-/// What the main loop keeps between frames: keys' toggles and the frame intervals for the title and the HUD.
+/// What the main loop keeps between frames: keys' toggles, the present intervals for the title, hidden-window counts.
 struct LoopState {
     var paused = false
     var hud = false
     var reloadError: String?
-    /// The last WindowRenderer.hudBarCount intervals between presents, in ms, oldest first.
+    /// The last WindowRenderer.hudBarCount intervals between presents, in ms, oldest first (the title's p99).
     var intervals: [Double] = []
     var presentedCount = 0
+    /// Loop turns spent waiting while the window was minimised or unmapped, whether it is now, and the presents since
+    /// it last was (for the timing report).
+    var hiddenWaits = 0
+    var hidden = false
+    var presentsSinceHidden = 0
     private var lastPresent: UInt64?
     private var recentPresents: [UInt64] = []
 
     mutating func presented(at nanos: UInt64) {
         presentedCount += 1
+        presentsSinceHidden += 1
         if let lastPresent {
             intervals.append(Double(nanos &- lastPresent) / 1e6)
             if intervals.count > WindowRenderer.hudBarCount { intervals.removeFirst(intervals.count - WindowRenderer.hudBarCount) }
@@ -315,5 +352,161 @@ struct LoopState {
         if let disabled { title += " — disabled: \(disabled)" }
         if let reloadError { title += " — reload failed: \(reloadError)" }
         return title
+    }
+}
+
+/// The viewer's frame records (the brief's "Frame record"), assembled on the main thread from three sources: the
+/// pool's telemetry (schedule, tile spans, publish), the loop's own acquire stamp, and WindowRenderer's timings
+/// (submit, GPU start/end on CLOCK_MONOTONIC, present), which come back one or two draws later. Storage is fixed: a
+/// table of in-progress records indexed by generation modulo `pendingCapacity` (a newer generation overwrites an
+/// older one that never completed, e.g. a dropped frame) and a ring of the last `recentCapacity` complete records.
+/// Nothing here allocates per frame.
+struct ViewerTimeline {
+    static let pendingCapacity = 256
+    static let recentCapacity = HudHistory.capacity
+    /// Slack for the order checks in `report`: a calibration's max deviation (ns on lavapipe, µs on real GPUs) plus
+    /// rounding; a wrong clock is off by far more.
+    static let orderSlackNanos: UInt64 = 1_000_000
+    private static let empty = UInt64.max
+
+    private var pending: [FrameRecord]
+    private var recentRecords: [FrameRecord]
+    private var recentOldest = 0
+    private(set) var recentCount = 0
+
+    /// Counters over the whole run (for `report`).
+    private(set) var timedFrames = 0
+    private(set) var gpuTimedFrames = 0
+    private(set) var calibratedFrames = 0
+    private(set) var gpuStartBeforeSubmit = 0
+    private(set) var presentBeforeGpuEnd = 0
+    private(set) var presentedFrames = 0
+    /// Frames whose publish was stamped after the render thread had already acquired them (the pool stamps publish
+    /// just after making the frame visible, so a waiting renderer can take it first): handoff_wait counts as 0.
+    private(set) var publishAfterAcquire = 0
+
+    init() {
+        pending = Array(repeating: FrameRecord(generation: Self.empty), count: Self.pendingCapacity)
+        recentRecords = Array(repeating: FrameRecord(generation: Self.empty), count: Self.recentCapacity)
+    }
+
+    private static func index(_ generation: UInt64) -> Int { Int(generation % UInt64(pendingCapacity)) }
+
+    /// The in-progress record of `generation`, started fresh if its entry holds another generation.
+    private mutating func withPending(_ generation: UInt64, _ body: (inout FrameRecord) -> Void) {
+        let i = Self.index(generation)
+        if pending[i].generation != generation { pending[i] = FrameRecord(generation: generation) }
+        body(&pending[i])
+    }
+
+    mutating func add(_ event: ComputeEvent) {
+        withPending(event.generation) { record in
+            if record.scheduleNanos == 0 { record.scheduleNanos = event.scheduleNanos }
+            if record.frameIndex < 0 { record.frameIndex = event.frameIndex }
+            switch event.kind {
+            case .tile:
+                record.tileCount = event.tileCount
+                record.tilesRecorded &+= 1
+                if event.startNanos != 0 {
+                    record.computeStartNanos =
+                        record.computeStartNanos == 0 ? event.startNanos : min(record.computeStartNanos, event.startNanos)
+                }
+                record.computeEndNanos = max(record.computeEndNanos, event.endNanos)
+            case .published:
+                record.publishNanos = event.endNanos
+                record.tileCount = event.tileCount
+            case .failed:
+                record.outcome = .failed
+            case .cancelled:
+                record.outcome = .cancelled
+            }
+        }
+    }
+
+    mutating func acquired(generation: UInt64, at nanos: UInt64) {
+        withPending(generation) { $0.acquireNanos = nanos }
+    }
+
+    /// The kernel frame index of `generation`, once its telemetry arrived.
+    func frameIndex(of generation: UInt64) -> Int32? {
+        let record = pending[Self.index(generation)]
+        return record.generation == generation && record.frameIndex >= 0 ? record.frameIndex : nil
+    }
+
+    /// Completes the record of `timing.tag` (a generation) with the render side's times, keeps it among the recent
+    /// records and returns it.
+    @discardableResult
+    mutating func rendered(_ timing: WindowFrameTiming) -> FrameRecord {
+        let i = Self.index(timing.tag)
+        var record = pending[i].generation == timing.tag ? pending[i] : FrameRecord(generation: timing.tag)
+        pending[i] = FrameRecord(generation: Self.empty)
+        record.outcome = .measured
+        record.submitNanos = timing.submitNanos
+        record.gpuStartNanos = timing.gpuStartNanos ?? 0
+        record.gpuEndNanos = timing.gpuEndNanos ?? 0
+        record.presentNanos = timing.presentNanos ?? 0
+        record.completeNanos = timing.fenceSeenNanos
+
+        timedFrames += 1
+        if timing.presentNanos != nil { presentedFrames += 1 }
+        if let start = timing.gpuStartNanos, let end = timing.gpuEndNanos {
+            gpuTimedFrames += 1
+            if timing.calibrated { calibratedFrames += 1 }
+            if start &+ Self.orderSlackNanos < timing.submitNanos { gpuStartBeforeSubmit += 1 }
+            if let present = timing.presentNanos, present &+ Self.orderSlackNanos < end { presentBeforeGpuEnd += 1 }
+        }
+        if record.publishNanos != 0, record.acquireNanos != 0, record.publishNanos > record.acquireNanos {
+            publishAfterAcquire += 1
+        }
+
+        if recentCount < Self.recentCapacity {
+            recentRecords[(recentOldest + recentCount) % Self.recentCapacity] = record
+            recentCount += 1
+        } else {
+            recentRecords[recentOldest] = record
+            recentOldest = (recentOldest + 1) % Self.recentCapacity
+        }
+        return record
+    }
+
+    /// The last `recentCount` complete records, oldest first.
+    var recent: [FrameRecord] {
+        (0..<recentCount).map { recentRecords[(recentOldest + $0) % Self.recentCapacity] }
+    }
+
+    /// A record's stage durations in ms for the HUD (nil where not measured). handoff_wait is 0, not missing, when
+    /// the publish stamp landed after the acquire of a frame whose last tile had already ended (see
+    /// `publishAfterAcquire`).
+    static func hudStages(of record: FrameRecord) -> HudFrameStages {
+        func ms(_ nanos: UInt64?) -> Double? { nanos.map { Double($0) / 1e6 } }
+        var handoff = ms(record.handoffWaitNanos)
+        if handoff == nil, record.publishNanos != 0, record.acquireNanos != 0, record.computeEndNanos != 0,
+            record.acquireNanos >= record.computeEndNanos
+        {
+            handoff = 0
+        }
+        return HudFrameStages(
+            compute: ms(record.computeNanos), handoffWait: handoff, upload: ms(record.uploadNanos),
+            gpu: ms(record.gpuNanos), present: ms(record.presentStageNanos))
+    }
+
+    /// One line: `view-timing: frames=… presented=… gpu_timestamps=… calibrated=… gpu_start_before_submit=…
+    /// present_before_gpu_end=… publish_after_acquire=… [NAME=N for each of loopCounts] median_ms compute=…
+    /// handoff_wait=… upload=… gpu=… present=… clock="…"` (medians over the recent records; NA where no frame
+    /// measured the stage).
+    func report(calibration: String, loopCounts: [(String, Int)] = []) -> String {
+        let stages = recent.map(Self.hudStages)
+        var line =
+            "view-timing: frames=\(timedFrames) presented=\(presentedFrames) gpu_timestamps=\(gpuTimedFrames) "
+            + "calibrated=\(calibratedFrames) gpu_start_before_submit=\(gpuStartBeforeSubmit) "
+            + "present_before_gpu_end=\(presentBeforeGpuEnd) publish_after_acquire=\(publishAfterAcquire)"
+        for (name, count) in loopCounts { line += " \(name)=\(count)" }
+        line += " median_ms"
+        for stage in HudStage.allCases {
+            let values = stages.compactMap { $0[stage] }.sorted()
+            let median = values.isEmpty ? "NA" : String(format: "%.3f", values[values.count / 2])
+            line += " \(stage.name)=\(median)"
+        }
+        return line + " clock=\"\(calibration)\""
     }
 }

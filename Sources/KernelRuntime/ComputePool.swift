@@ -1,3 +1,4 @@
+import CSystemShim
 import FrameHandoff
 import Foundation
 import Synchronization
@@ -17,11 +18,15 @@ public struct ComputeSettings: Sendable {
     /// rows better, fewer cost less per-tile overhead. One worker computes a frame as one tile.
     public var tilesPerWorker: Int
     public var placement: ThreadPlacement
+    /// Whether workers time their tiles and push `ComputeEvent`s into the telemetry rings. Off only
+    /// to measure what that recording costs (the same bench with it off and on); the USDT probes
+    /// stay either way (a `nop` each unless perf attaches).
+    public var recordTelemetry: Bool
 
     public init(
         width: Int, height: Int, limits: KernelLimits = KernelLimits(), deterministicTime: Bool = true,
         maxConsecutiveFailures: Int = 3, workers: Int = 1, tilesPerWorker: Int = 8,
-        placement: ThreadPlacement = ThreadPlacement()
+        placement: ThreadPlacement = ThreadPlacement(), recordTelemetry: Bool = true
     ) {
         self.width = width
         self.height = height
@@ -31,6 +36,7 @@ public struct ComputeSettings: Sendable {
         self.workers = workers
         self.tilesPerWorker = tilesPerWorker
         self.placement = placement
+        self.recordTelemetry = recordTelemetry
     }
 }
 
@@ -95,6 +101,9 @@ public struct ComputeReport: Sendable {
 /// Faults (trap, fuel exhausted, refused memory growth, non-zero return, output outside memory) fail
 /// the frame: one log line, the faulting worker's instance is rebuilt, the pool goes on. After
 /// `maxConsecutiveFailures` failed frames in a row the kernel is disabled until `reload`.
+///
+/// USDT probes (`sdt_framepipe:*`, docs/profiling.md): `schedule` when a frame opens, `tile_start` /
+/// `tile_end` around each tile's compute, `publish` when the last tile published the frame.
 public final class ComputePool: Sendable {
     public let settings: ComputeSettings
     public let workerCount: Int
@@ -255,6 +264,10 @@ public final class ComputePool: Sendable {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         for worker in 0..<workerCount {
             let thread = Thread { [self] in
+                // The name perf, top and gdb show. Foundation on Linux applies a name only when the
+                // thread sets its own (one set before `start()` is kept but never reaches the OS),
+                // and Linux keeps 15 bytes, refusing longer ones: "fp-compute-255" fits.
+                Thread.current.name = "fp-compute-\(worker)"
                 let cpus = settings.placement.cpus(forWorker: worker)
                 if let warning = pinCurrentThread(to: cpus) {
                     record.withLock { $0.placementWarnings.append("worker \(worker): \(warning)") }
@@ -262,7 +275,7 @@ public final class ComputePool: Sendable {
                 runWorker(worker)
                 exited[worker].signal()
             }
-            thread.name = "framepipe-compute-\(worker)"
+            thread.name = "fp-compute-\(worker)"
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -393,6 +406,7 @@ public final class ComputePool: Sendable {
             ? Double(frameIndex) / 60
             : Double(monotonicNanos() &- startNanos &- pausedNanos.load(ordering: .relaxed)) / 1e9
         let frame = ring.share(lease, tiles: tiles)
+        fp_probe_schedule(frame.handle.generation, frameIndex)
         queue.open(
             FrameJob(
                 frame: frame, frameIndex: frameIndex, time: time, kernelEpoch: installation.epoch, unitCount: units,
@@ -459,7 +473,12 @@ public final class ComputePool: Sendable {
     ) {
         let lower = ticket.tile * job.unitsPerTile
         let units = lower..<min(job.unitCount, lower + job.unitsPerTile)
-        let start = monotonicNanos()
+        let recording = settings.recordTelemetry
+        let generation = job.frame.handle.generation
+        let probeWorker = Int32(truncatingIfNeeded: worker)
+        let probeTile = Int32(truncatingIfNeeded: ticket.tile)
+        let start = recording ? monotonicNanos() : 0
+        fp_probe_tile_start(generation, probeWorker, probeTile)
         if !ring.isCancelled(job.frame) {
             do throws(KernelError) {
                 if installation.isStateful {
@@ -482,13 +501,15 @@ public final class ComputePool: Sendable {
                 }
             }
         }
-        let end = monotonicNanos()
-        telemetry[worker].push(
-            ComputeEvent(
-                kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
-                tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
-                generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: start,
-                endNanos: end))
+        fp_probe_tile_end(generation, probeWorker, probeTile)
+        if recording {
+            let end = monotonicNanos()
+            telemetry[worker].push(
+                ComputeEvent(
+                    kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
+                    tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
+                    generation: generation, scheduleNanos: job.scheduleNanos, startNanos: start, endNanos: end))
+        }
         complete(ticket, job, worker: worker)
     }
 
@@ -535,6 +556,7 @@ public final class ComputePool: Sendable {
             generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: 0, endNanos: 0)
         switch outcome {
         case .published:
+            fp_probe_publish(job.frame.handle.generation, job.frameIndex)
             consecutiveFailures.store(0, ordering: .relaxed)
             event.kind = .published
         case .cancelled:
@@ -551,10 +573,12 @@ public final class ComputePool: Sendable {
             queue.finish(ticket)
             return
         }
-        let now = monotonicNanos()
-        event.startNanos = now
-        event.endNanos = now
-        telemetry[worker].push(event)
+        if settings.recordTelemetry {
+            let now = monotonicNanos()
+            event.startNanos = now
+            event.endNanos = now
+            telemetry[worker].push(event)
+        }
         queue.finish(ticket)
     }
 

@@ -1,17 +1,30 @@
 // HeadlessRenderer: draws each submitted frame into an offscreen RGBA8 target and reads completion, GPU time and (on
 // request) pixels back. What a frame holds is fixed per renderer (FrameContent):
 // - RGBA8: copied to a texture, drawn with a full-screen triangle (NEAREST, same size: bit-exact).
-// - f32 field: a compute shader colour-maps it, reading the staging buffer in place, into the texture; then drawn
+// - f32 field: a compute shader colour-maps it, reading the frame's buffer in place, into the texture; then drawn
 //   like RGBA8.
-// - points: instanced squares read from the staging buffer in place, alpha-blended over opaque black.
+// - points: instanced squares read from the frame's buffer in place, alpha-blended over opaque black.
+// Where the frame's bytes are read from is the upload mode (UploadMode): the frame slot's staging buffer (copy: the
+// host memcpys the frame there) or the slot ring's own slot (zero-copy: the ring lives in memory this renderer lends,
+// makeRingPayload, and the GPU reads it in place).
 //
-// Unsafe pointer invariants (the only raw memory here is the persistently mapped, HOST_COHERENT memory owned by
+// Unsafe pointer invariants (the only raw memory here is persistently mapped, HOST_COHERENT memory owned by
 // VulkanObjects):
-// - slot.stagingMapped (content.byteCount bytes): the host writes it only in submitFrame, and only after the slot's
-//   previous frame is known complete (its fence was waited on / observed signalled and `slotBusy` cleared). Between
-//   vkQueueSubmit and that fence signal only the GPU reads it (the copy to the texture, the compute shader or the
-//   vertex shader). The fence therefore makes the reuse race-free; vkQueueSubmit itself makes the host write visible
-//   to the device (for transfer and shader reads alike), and coherence means no flush.
+// - slot.stagingMapped (content.byteCount bytes): the host writes it only in submitFrame(pixels:), and only after the
+//   slot's previous frame is known complete (its fence was waited on / observed signalled and `slotBusy` cleared).
+//   Between vkQueueSubmit and that fence signal only the GPU reads it (the copy to the texture, the compute shader or
+//   the vertex shader). The fence therefore makes the reuse race-free; vkQueueSubmit itself makes the host write
+//   visible to the device (for transfer and shader reads alike), and coherence means no flush.
+// - The zero-copy ring payload (ZeroCopyRingMemory: slotCount slots, slotStride apart, from a page-aligned base inside
+//   the mapping): this class never writes it. The slot ring's writers write a slot only while they own it; the
+//   caller (RenderFeed) passes submitFrame(ringSlot:) only a slot it holds under a validated read lease, and keeps that
+//   lease until the frame's CompletedFrame came back, i.e. until the host saw the frame's fence signalled. So no host
+//   write to a slot overlaps a GPU read of it. Host writes before vkQueueSubmit are visible to the device without a
+//   flush (coherent memory; the submit is a host→device memory dependency). ZeroCopyRingMemory keeps VulkanObjects,
+//   and so the mapping, alive for as long as the ring may hold it.
+// - slot.readbackMapped (width*height*4 bytes): written only by the GPU, by the copy that submitFrame(readBack: true)
+//   records at the end of the slot's frame, followed by a TRANSFER→HOST barrier; the host copies it out in `harvest`,
+//   after that frame's fence signalled and before the slot can be submitted again (slotBusy), so the bytes are stable.
 // - readbackMapped (width*height*4 bytes, whatever the content): written only by the GPU inside the read-back
 //   submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift), which ends with a TRANSFER→HOST barrier;
 //   the host copies it out there only after waiting on readbackFence, and nothing else submits a write to it, so the
@@ -23,11 +36,54 @@
 // This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
 
 import CVulkan
+import Glibc
 
 public struct SubmittedFrame: Sendable {
     public let tag: UInt64
     /// CLOCK_MONOTONIC ns just before vkQueueSubmit.
     public let submitNanos: UInt64
+}
+
+/// How a frame's bytes reach the GPU (`--upload`).
+/// - copy: the host copies the frame into the frame slot's staging buffer, then the frame's commands copy it to the
+///   GPU (RGBA8) or shaders read the staging buffer (f32 field, points).
+/// - zeroCopy: the slot ring itself lives in HOST_VISIBLE|HOST_COHERENT Vulkan memory the renderer lends
+///   (`makeRingPayload`), and the GPU reads the ring slot in place: no host copy at all.
+/// - auto: zeroCopy where host-visible memory is as good as device memory (integrated or CPU devices, or host-visible
+///   memory that is also DEVICE_LOCAL), copy otherwise: a discrete GPU that reads host memory over PCIe for every
+///   sample or vertex is slower than one DMA copy of the frame into its own memory.
+public enum UploadMode: String, Sendable, CaseIterable {
+    case copy
+    case zeroCopy = "zero-copy"
+    case auto
+}
+
+/// The zero-copy slot-ring payload (`HeadlessRenderer.makeRingPayload`): `slotCount` slots of `slotByteCount`
+/// bytes, slot i at `base + i * slotStride`, `base` page-aligned, all of it HOST_VISIBLE|HOST_COHERENT Vulkan memory
+/// the GPU reads in place. Alive as long as this object is (it keeps the renderer's Vulkan objects alive), so a slot
+/// ring may hold it as the owner of its lent payload.
+public final class ZeroCopyRingMemory: @unchecked Sendable {
+    // @unchecked: `objects` is held only to keep the mapping alive and is never touched through this reference; the
+    // memory behind `base` is guarded by whoever lends it out (the slot ring's state machine).
+    public let base: UnsafeMutableRawPointer
+    /// slotCount * slotStride.
+    public let byteCount: Int
+    public let slotCount: Int
+    public let slotByteCount: Int
+    /// slotByteCount rounded up to a page: the SlotRing layout.
+    public let slotStride: Int
+    private let objects: VulkanObjects
+
+    fileprivate init(
+        base: UnsafeMutableRawPointer, slotCount: Int, slotByteCount: Int, slotStride: Int, objects: VulkanObjects
+    ) {
+        self.base = base
+        self.byteCount = slotCount * slotStride
+        self.slotCount = slotCount
+        self.slotByteCount = slotByteCount
+        self.slotStride = slotStride
+        self.objects = objects
+    }
 }
 
 public struct CompletedFrame: Sendable {
@@ -41,6 +97,9 @@ public struct CompletedFrame: Sendable {
     /// HeadlessRenderer.timestampCalibration describes; nil if the queue has no timestamps.
     public let gpuStartNanos: UInt64?
     public let gpuEndNanos: UInt64?
+    /// The frame as drawn (width*height RGBA8, top row first) when it was submitted with `readBack: true`, copied
+    /// back by the frame's own commands (pipelined: no stall of the frame loop); nil otherwise.
+    public let pixels: [UInt8]?
 }
 
 public final class HeadlessRenderer {
@@ -49,6 +108,14 @@ public final class HeadlessRenderer {
     public let height: Int
     /// What every submitted frame holds; submitFrame takes content.byteCount(width:height:) bytes.
     public let content: FrameContent
+    /// The upload mode in use: `.copy` or `.zeroCopy` (`.auto` resolved at init).
+    public let uploadMode: UploadMode
+    /// Why that mode, in a few words (for reports): e.g. "auto: cpu device, host memory is its memory".
+    public let uploadReason: String
+    /// Frames that may be in flight at once (the frame slots).
+    public let framesInFlight: Int
+    /// The lent zero-copy ring, once makeRingPayload made it.
+    private var ringMemory: ZeroCopyRingMemory?
 
     private let vk: VulkanObjects
     /// Bytes of one submitted frame (content.byteCount).
@@ -71,6 +138,8 @@ public final class HeadlessRenderer {
         let tag: UInt64
         let submitNanos: UInt64
         let slot: Int
+        let readBack: Bool
+        var pixels: [UInt8]?
         var completeNanos: UInt64?  // set once the fence was seen signalled (and the timestamps were read)
         var gpuNanos: Double?
         var gpuStartNanos: UInt64?
@@ -84,18 +153,21 @@ public final class HeadlessRenderer {
 
     /// - content: what each frame holds (default RGBA8). `.points(count:)` fixes the point count for the
     ///   renderer's lifetime: 1...FrameContent.maxPointCount.
+    /// - upload: how frames reach the GPU (see UploadMode); `.zeroCopy` on a device without host-visible coherent
+    ///   memory for it is a bad request naming `--upload copy`.
     public convenience init(
-        width: Int, height: Int, content: FrameContent = .rgba8, framesInFlight: Int = 2, deviceIndex: Int? = nil
+        width: Int, height: Int, content: FrameContent = .rgba8, framesInFlight: Int = 2, deviceIndex: Int? = nil,
+        upload: UploadMode = .copy
     ) throws(RenderError) {
         try self.init(
             width: width, height: height, content: content, framesInFlight: framesInFlight, deviceIndex: deviceIndex,
-            calibratedTimestamps: true)
+            upload: upload, calibratedTimestamps: true)
     }
 
     /// - calibratedTimestamps: false forces the fence-anchored fallback (tests), even where the extension exists.
     init(
         width: Int, height: Int, content: FrameContent, framesInFlight: Int, deviceIndex: Int?,
-        calibratedTimestamps: Bool
+        upload: UploadMode = .copy, calibratedTimestamps: Bool
     ) throws(RenderError) {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
@@ -181,8 +253,13 @@ public final class HeadlessRenderer {
             count: framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
             timestamps: timestamps)
         try vk.createReadback(width: UInt32(width), height: UInt32(height))
+        let (resolvedUpload, uploadReason) = try Self.resolveUpload(
+            upload, memory: try vk.zeroCopyMemoryType(), deviceType: info.type, deviceName: info.name)
 
         self.vk = vk
+        self.uploadMode = resolvedUpload
+        self.uploadReason = uploadReason
+        self.framesInFlight = framesInFlight
         self.device = info
         self.width = width
         self.height = height
@@ -210,24 +287,113 @@ public final class HeadlessRenderer {
     // MARK: - Frames
 
     /// Submits one frame of `content`: exactly content.byteCount(width:height:) bytes (RGBA8 pixels, f32 field
-    /// values or points, little-endian, as the kernel ABI lays them out). The bytes are copied before returning.
-    public func submitFrame(pixels: UnsafeRawBufferPointer, tag: UInt64) throws(RenderError) -> SubmittedFrame {
+    /// values or points, little-endian, as the kernel ABI lays them out). The bytes are copied before returning
+    /// (copy upload, whatever `uploadMode` is). `readBack`: the frame's own commands also copy the drawn target back,
+    /// and its CompletedFrame carries the pixels.
+    public func submitFrame(
+        pixels: UnsafeRawBufferPointer, tag: UInt64, readBack: Bool = false
+    ) throws(RenderError) -> SubmittedFrame {
         guard pixels.count == frameBytes, let source = pixels.baseAddress else {
             throw .badRequest(
                 "submitFrame got \(pixels.count) bytes but \(content.frameDescription(width: width, height: height)) "
                     + "is \(frameBytes): pass exactly \(content.sizeRule)")
         }
+        let s = try takeFrameSlot(readBack: readBack)
+        guard let staging = vk.slots[s].stagingMapped else {
+            throw RenderError.vulkan("submitFrame (slot \(s) incomplete)", VK_ERROR_INITIALIZATION_FAILED)
+        }
+        staging.copyMemory(from: source, byteCount: frameBytes)
+        return try submit(frameSlot: s, from: .staging(of: vk.slots[s]), tag: tag, readBack: readBack)
+    }
+
+    /// Zero-copy: submits the frame that lies in slot `ringSlot` of the ring payload from `makeRingPayload`; the GPU
+    /// reads it there, in place. The caller must hold that ring slot (a validated read lease) until this frame's
+    /// CompletedFrame comes back from collectCompleted/finish: until then the GPU may still read it.
+    public func submitFrame(ringSlot: Int, tag: UInt64, readBack: Bool = false) throws(RenderError) -> SubmittedFrame {
+        guard let ring = ringMemory else {
+            throw .badRequest("submitFrame(ringSlot:) needs the zero-copy slot ring: call makeRingPayload first")
+        }
+        guard (0..<ring.slotCount).contains(ringSlot) else {
+            throw .badRequest("ring slot \(ringSlot) is invalid: the zero-copy ring has slots 0..<\(ring.slotCount)")
+        }
+        let s = try takeFrameSlot(readBack: readBack)
+        let source = vk.ringSource(ringSlot: ringSlot, frameSlot: s)
+        return try submit(frameSlot: s, from: source, tag: tag, readBack: readBack)
+    }
+
+    /// Zero-copy only: allocates the slot ring's payload in host-visible, host-coherent Vulkan memory the GPU reads in
+    /// place (once per renderer). `slotByteCount` must be one frame of `content`; `slotCount` the ring's.
+    public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
+        guard uploadMode == .zeroCopy else {
+            throw .badRequest(
+                "the renderer uploads by copy (\(uploadReason)): a zero-copy ring needs --upload zero-copy")
+        }
+        guard ringMemory == nil else { throw .badRequest("makeRingPayload: this renderer already lent its slot ring") }
+        guard slotByteCount == frameBytes else {
+            throw .badRequest(
+                "ring slots of \(slotByteCount) bytes do not fit "
+                    + "\(content.frameDescription(width: width, height: height)) of \(frameBytes) bytes: "
+                    + "size the slots to one frame")
+        }
+        guard (1...64).contains(slotCount) else {
+            throw .badRequest("ring slot count \(slotCount) is invalid: use 1 to 64")
+        }
+        let page = Self.pageSize
+        let stride = (slotByteCount + page - 1) / page * page
+        let (ringBytes, overflow) = stride.multipliedReportingOverflow(by: slotCount)
+        guard !overflow, ringBytes < Int.max - page else {
+            throw .badRequest("a ring of \(slotCount) slots of \(slotByteCount) bytes is too large")
+        }
+        try vk.createRingPayload(
+            slotCount: slotCount, slotStride: stride, frameBytes: frameBytes, pageSize: page, content: content)
+        guard let mapped = vk.ringPayload.mapped else {
+            throw RenderError.vulkan("makeRingPayload (mapping missing)", VK_ERROR_MEMORY_MAP_FAILED)
+        }
+        let memory = ZeroCopyRingMemory(
+            base: mapped + vk.ringPayload.firstSlotOffset, slotCount: slotCount, slotByteCount: slotByteCount,
+            slotStride: stride, objects: vk)
+        ringMemory = memory
+        return memory
+    }
+
+    /// The zero-copy ring payload, once makeRingPayload made it.
+    public var zeroCopyRing: ZeroCopyRingMemory? { ringMemory }
+
+    /// The host page size, the unit SlotRing aligns slots to.
+    public static var pageSize: Int { max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096) }
+
+    /// Waits, if need be, until the next submit can start without waiting for the GPU (the next frame slot's
+    /// previous frame has completed). Its CompletedFrame is then returned by the next collectCompleted. Lets a caller
+    /// that holds ring slots per frame in flight (zero-copy) return finished ones before acquiring the next frame.
+    public func waitForFreeFrameSlot() throws(RenderError) {
+        if slotBusy[nextSlot] { try waitForSlot(nextSlot) }
+    }
+
+    /// Frames submitted whose CompletedFrame has not been returned yet.
+    public var uncollectedFrameCount: Int { pending.count }
+
+    /// The next frame slot, free: its previous frame waited for (and harvested) if still running, and its read-back
+    /// buffer created if this frame asks for one.
+    private func takeFrameSlot(readBack: Bool) throws(RenderError) -> Int {
         let s = nextSlot
         if slotBusy[s] {
             // The slot's staging buffer, texture, target, command buffer and queries are all still the GPU's.
             try waitForSlot(s)
         }
-        let slot = vk.slots[s]
-        guard let staging = slot.stagingMapped, let commandBuffer = slot.commandBuffer, let fence = slot.fence
-        else { throw RenderError.vulkan("submitFrame (slot \(s) incomplete)", VK_ERROR_INITIALIZATION_FAILED) }
+        if readBack, vk.slots[s].readback == nil {
+            try vk.createSlotReadbacks(width: UInt32(width), height: UInt32(height))
+        }
+        return s
+    }
 
-        staging.copyMemory(from: source, byteCount: frameBytes)
-        try record(slot, into: commandBuffer)
+    private func submit(
+        frameSlot s: Int, from source: KernelFrameSource, tag: UInt64, readBack: Bool
+    ) throws(RenderError) -> SubmittedFrame {
+        let slot = vk.slots[s]
+        guard let commandBuffer = slot.commandBuffer, let fence = slot.fence else {
+            throw RenderError.vulkan("submitFrame (slot \(s) incomplete)", VK_ERROR_INITIALIZATION_FAILED)
+        }
+        try record(slot, from: source, readBack: readBack, into: commandBuffer)
 
         // Reset only now: had recording failed, the fence would still be signalled and the slot reusable.
         var fenceRef: VkFence? = fence
@@ -240,7 +406,7 @@ public final class HeadlessRenderer {
         // About once a second of frames, after the submit so the frame is not delayed by it; clocks drift.
         if clock.calibrationDue(at: submitNanos), let device = vk.device { clock.calibrate(device: device) }
 
-        pending.append(Pending(tag: tag, submitNanos: submitNanos, slot: s))
+        pending.append(Pending(tag: tag, submitNanos: submitNanos, slot: s, readBack: readBack))
         slotBusy[s] = true
         lastSubmittedSlot = s
         nextSlot = (s + 1) % vk.slots.count
@@ -277,9 +443,50 @@ public final class HeadlessRenderer {
         return try vk.readBackTarget(slot: last, width: UInt32(width), height: UInt32(height))
     }
 
+    /// Submits one frame held in an array, optionally read back (see `submitFrame(pixels:tag:readBack:)`).
+    @discardableResult
+    public func submitFrame(bytes: [UInt8], tag: UInt64, readBack: Bool) throws(RenderError) -> SubmittedFrame {
+        let result: Result<SubmittedFrame, RenderError> = bytes.withUnsafeBytes { pixels in
+            do throws(RenderError) {
+                return .success(try submitFrame(pixels: pixels, tag: tag, readBack: readBack))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// `requested` resolved to .copy or .zeroCopy, with the reason. `memory`: the HOST_VISIBLE|HOST_COHERENT type a
+    /// zero-copy ring would use (VulkanObjects.zeroCopyMemoryType), nil when there is none.
+    static func resolveUpload(
+        _ requested: UploadMode, memory: (index: UInt32, deviceLocal: Bool)?, deviceType: String, deviceName: String
+    ) throws(RenderError) -> (UploadMode, String) {
+        switch requested {
+        case .copy:
+            return (.copy, "copy requested")
+        case .zeroCopy:
+            guard memory != nil else {
+                throw .badRequest(
+                    "\(deviceName) has no host-visible, host-coherent memory the GPU can read frames from: "
+                        + "use --upload copy")
+            }
+            return (.zeroCopy, "zero-copy requested")
+        case .auto:
+            guard let memory else { return (.copy, "auto: no host-visible coherent memory for the ring") }
+            if deviceType == "cpu" || deviceType == "integrated" {
+                return (.zeroCopy, "auto: \(deviceType) device, host memory is its memory")
+            }
+            if memory.deviceLocal { return (.zeroCopy, "auto: host-visible memory is also device-local") }
+            // Every sample / vertex fetch would cross the bus; one DMA copy per frame into device memory is cheaper.
+            return (.copy, "auto: \(deviceType) device, host memory is across the bus")
+        }
+    }
+
     // MARK: - Internals
 
-    private func record(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) throws(RenderError) {
+    private func record(
+        _ slot: VulkanObjects.Slot, from source: KernelFrameSource, readBack: Bool, into cb: VkCommandBuffer
+    ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
 
         if let queries = slot.queryPool {
@@ -289,7 +496,10 @@ public final class HeadlessRenderer {
         }
 
         // The kernel frame's commands are shared with WindowRenderer (KernelFrameRecorder.swift).
-        vk.recordKernelFrame(slot, content: content, width: UInt32(width), height: UInt32(height), into: cb)
+        vk.recordKernelFrame(
+            slot, from: source, content: content, width: UInt32(width), height: UInt32(height), into: cb)
+        // Part of the frame (and of its GPU time): the copy runs while the host is already on later frames.
+        if readBack { vk.recordTargetReadback(slot, width: UInt32(width), height: UInt32(height), into: cb) }
 
         if let queries = slot.queryPool {
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
@@ -315,6 +525,11 @@ public final class HeadlessRenderer {
         slotBusy[s] = false
         guard let i = pending.lastIndex(where: { $0.slot == s && $0.completeNanos == nil }) else { return }
         pending[i].completeNanos = now
+        if pending[i].readBack, let mapped = vk.slots[s].readbackMapped {
+            // The fence has signalled and the frame's TRANSFER→HOST barrier made the copy visible; the next write
+            // to this buffer is the slot's next frame, which cannot be submitted before this returns.
+            pending[i].pixels = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: targetBytes))
+        }
         guard let (start, end) = try timestamps(slot: s) else { return }
         pending[i].gpuNanos = Double((end &- start) & timestampMask) * timestampPeriod
         clock.observe(gpuEndTicks: end, fenceSeenNanos: now)
@@ -342,7 +557,8 @@ public final class HeadlessRenderer {
         let frames = pending.prefix(n).map {
             CompletedFrame(
                 tag: $0.tag, submitNanos: $0.submitNanos, completeNanos: $0.completeNanos ?? $0.submitNanos,
-                gpuNanos: $0.gpuNanos, gpuStartNanos: $0.gpuStartNanos, gpuEndNanos: $0.gpuEndNanos)
+                gpuNanos: $0.gpuNanos, gpuStartNanos: $0.gpuStartNanos, gpuEndNanos: $0.gpuEndNanos,
+                pixels: $0.pixels)
         }
         pending.removeFirst(n)
         return frames

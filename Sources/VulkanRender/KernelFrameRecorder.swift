@@ -2,9 +2,10 @@
 // format, plus the small command helpers both renderers use (one-time begin, plain submit, image barrier, read-back).
 // HeadlessRenderer and WindowRenderer both record kernel frames through `recordKernelFrame`, so the window shows
 // exactly what the bench measures and the goldens check.
-// - RGBA8: staging → copy → texture → full-screen triangle (NEAREST, same size: bit-exact).
-// - f32 field: colormap.comp reads the staging buffer in place and writes the texture; then the same full-screen draw.
-// - points: the render pass clears the target to opaque black; instanced squares read from staging in place.
+// - RGBA8: source buffer → copy → texture → full-screen triangle (NEAREST, same size: bit-exact).
+// - f32 field: colormap.comp reads the source buffer in place and writes the texture; then the same full-screen draw.
+// - points: the render pass clears the target to opaque black; instanced squares read the source buffer in place.
+// The source is the slot's staging buffer, or (headless zero-copy) a region of the slot ring's payload buffer.
 //
 // Unsafe pointer invariants:
 // - Push-constant values, clear values, barrier structs, copy regions and the submitted command-buffer handle are
@@ -13,9 +14,26 @@
 // - readBackTarget reads `readbackMapped` (persistently mapped HOST_COHERENT memory owned by VulkanObjects) only after
 //   its own submission, which ends with a TRANSFER→HOST barrier, has been waited on through readbackFence; nothing
 //   else submits a write to the read-back buffer, so the bytes are stable while copied. This file never touches
-//   `stagingMapped`.
+//   `stagingMapped`, the slots' read-back mappings or the zero-copy ring payload: it only records GPU commands that
+//   read the frame's source buffer (staging or a ring slot region, KernelFrameSource) and write a slot's read-back
+//   buffer (recordTargetReadback).
 
 import CVulkan
+
+/// Where a kernel frame's bytes are read from: the frame slot's own staging buffer (copy upload) or a region of the
+/// zero-copy ring payload, with the descriptor sets that name that region (f32 field: compute set; points: graphics
+/// set; RGBA8: the copy names `buffer` + `offset` itself and the graphics set samples the slot's texture).
+struct KernelFrameSource {
+    var buffer: VkBuffer?
+    var offset: VkDeviceSize
+    var graphicsSet: VkDescriptorSet?
+    var computeSet: VkDescriptorSet?
+
+    static func staging(of slot: VulkanObjects.Slot) -> KernelFrameSource {
+        KernelFrameSource(
+            buffer: slot.staging, offset: 0, graphicsSet: slot.descriptorSet, computeSet: slot.computeDescriptorSet)
+    }
+}
 
 /// A VkImageMemoryBarrier for the whole colour image (one mip, one layer), no queue-family transfer.
 func imageBarrier(
@@ -88,20 +106,31 @@ extension VulkanObjects {
     func recordKernelFrame(
         _ slot: Slot, content: FrameContent, width: UInt32, height: UInt32, into cb: VkCommandBuffer
     ) {
+        recordKernelFrame(slot, from: .staging(of: slot), content: content, width: width, height: height, into: cb)
+    }
+
+    /// Like `recordKernelFrame(_:content:width:height:into:)`, reading the frame's bytes from `source` (the slot's
+    /// staging buffer, or a zero-copy ring slot's region).
+    func recordKernelFrame(
+        _ slot: Slot, from source: KernelFrameSource, content: FrameContent, width: UInt32, height: UInt32,
+        into cb: VkCommandBuffer
+    ) {
         switch content {
         case .rgba8:
-            recordUpload(slot, width: width, height: height, into: cb)
-            recordFullScreenDraw(slot, width: width, height: height, into: cb)
+            recordUpload(slot, from: source, width: width, height: height, into: cb)
+            recordFullScreenDraw(slot, graphicsSet: source.graphicsSet, width: width, height: height, into: cb)
         case .scalarField:
-            recordColourMapping(slot, width: width, height: height, into: cb)
-            recordFullScreenDraw(slot, width: width, height: height, into: cb)
+            recordColourMapping(slot, computeSet: source.computeSet, width: width, height: height, into: cb)
+            recordFullScreenDraw(slot, graphicsSet: source.graphicsSet, width: width, height: height, into: cb)
         case .points(let count):
-            recordPoints(slot, count: count, width: width, height: height, into: cb)
+            recordPoints(slot, graphicsSet: source.graphicsSet, count: count, width: width, height: height, into: cb)
         }
     }
 
     /// RGBA8: staging buffer → texture, left ready for sampling.
-    private func recordUpload(_ slot: Slot, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+    private func recordUpload(
+        _ slot: Slot, from source: KernelFrameSource, width: UInt32, height: UInt32, into cb: VkCommandBuffer
+    ) {
         // UNDEFINED as old layout: the previous contents are about to be overwritten entirely. The source stage
         // covers the previous frame's sampling of this texture (write-after-read needs only execution order).
         cmdImageBarrier(
@@ -109,7 +138,8 @@ extension VulkanObjects {
             srcAccess: 0, dstAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue,
             srcStage: VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, dstStage: VK_PIPELINE_STAGE_TRANSFER_BIT)
         var region = Self.fullImageCopy(width: width, height: height)
-        vkCmdCopyBufferToImage(cb, slot.staging, slot.texture, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
+        region.bufferOffset = source.offset
+        vkCmdCopyBufferToImage(cb, source.buffer, slot.texture, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region)
         cmdImageBarrier(
             cb, slot.texture, from: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, to: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
             srcAccess: VK_ACCESS_TRANSFER_WRITE_BIT.rawValue, dstAccess: VK_ACCESS_SHADER_READ_BIT.rawValue,
@@ -118,7 +148,9 @@ extension VulkanObjects {
 
     /// f32 field: the compute shader reads the staging buffer (host writes are visible through vkQueueSubmit) and
     /// writes the mapped colours into the texture, left ready for sampling.
-    private func recordColourMapping(_ slot: Slot, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+    private func recordColourMapping(
+        _ slot: Slot, computeSet: VkDescriptorSet?, width: UInt32, height: UInt32, into cb: VkCommandBuffer
+    ) {
         // UNDEFINED → GENERAL (storage images are written in GENERAL): every pixel is about to be written. The source
         // stage covers the previous frame's sampling of this texture (write-after-read: execution order suffices).
         cmdImageBarrier(
@@ -127,7 +159,7 @@ extension VulkanObjects {
             srcStage: VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, dstStage: VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT)
 
         vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, computePipeline)
-        var set: VkDescriptorSet? = slot.computeDescriptorSet
+        var set: VkDescriptorSet? = computeSet
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, computePipelineLayout, 0, 1, &set, 0, nil)
         var frameSize: (UInt32, UInt32) = (width, height)
         withUnsafeBytes(of: &frameSize) { bytes in
@@ -147,11 +179,13 @@ extension VulkanObjects {
 
     /// RGBA8 and f32 field: the texture, sampled NEAREST by a full-screen triangle, into the target. The render
     /// pass's subpass dependencies handle the target's layout transitions and hazards.
-    private func recordFullScreenDraw(_ slot: Slot, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+    private func recordFullScreenDraw(
+        _ slot: Slot, graphicsSet: VkDescriptorSet?, width: UInt32, height: UInt32, into cb: VkCommandBuffer
+    ) {
         var pass = renderPassBegin(slot, width: width, height: height)
         pass.clearValueCount = 0  // loadOp DONT_CARE: the triangle writes every pixel
         vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        bindGraphics(slot, into: cb)
+        bindGraphics(graphicsSet, into: cb)
         vkCmdDraw(cb, 3, 1, 0, 0)
         vkCmdEndRenderPass(cb)
     }
@@ -159,7 +193,10 @@ extension VulkanObjects {
     /// Points: the target is cleared to opaque black by the render pass, then one instance (6 vertices, two
     /// triangles) per point, in array order, blended over it. The vertex shader reads the staging buffer in place
     /// (host writes are visible through vkQueueSubmit).
-    private func recordPoints(_ slot: Slot, count: Int, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+    private func recordPoints(
+        _ slot: Slot, graphicsSet: VkDescriptorSet?, count: Int, width: UInt32, height: UInt32,
+        into cb: VkCommandBuffer
+    ) {
         var pass = renderPassBegin(slot, width: width, height: height)
         var black = VkClearValue()
         black.color.float32 = (0, 0, 0, 1)
@@ -168,7 +205,7 @@ extension VulkanObjects {
             pass.pClearValues = clear
             vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
         }
-        bindGraphics(slot, into: cb)
+        bindGraphics(graphicsSet, into: cb)
         var targetSize: (Float, Float) = (Float(width), Float(height))
         withUnsafeBytes(of: &targetSize) { bytes in
             vkCmdPushConstants(
@@ -178,9 +215,9 @@ extension VulkanObjects {
         vkCmdEndRenderPass(cb)
     }
 
-    private func bindGraphics(_ slot: Slot, into cb: VkCommandBuffer) {
+    private func bindGraphics(_ graphicsSet: VkDescriptorSet?, into cb: VkCommandBuffer) {
         vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline)
-        var set: VkDescriptorSet? = slot.descriptorSet
+        var set: VkDescriptorSet? = graphicsSet
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, pipelineLayout, 0, 1, &set, 0, nil)
     }
 
@@ -194,6 +231,27 @@ extension VulkanObjects {
     }
 
     // MARK: - Read-back
+
+    /// Pipelined read-back: records, in the frame's own command buffer after `recordKernelFrame`, the copy of the
+    /// slot's target into the slot's read-back buffer and the TRANSFER→HOST barrier that makes it readable once the
+    /// frame's fence has signalled. The render pass's outgoing dependency already orders the colour writes (and the
+    /// transition to TRANSFER_SRC_OPTIMAL) before this transfer read. Needs createSlotReadbacks first.
+    func recordTargetReadback(_ slot: Slot, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+        var region = Self.fullImageCopy(width: width, height: height)
+        vkCmdCopyImageToBuffer(cb, slot.target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, slot.readback, 1, &region)
+        var toHost = VkBufferMemoryBarrier()
+        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
+        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
+        toHost.srcQueueFamilyIndex = Self.queueFamilyIgnored
+        toHost.dstQueueFamilyIndex = Self.queueFamilyIgnored
+        toHost.buffer = slot.readback
+        toHost.offset = 0
+        toHost.size = VkDeviceSize(width) * VkDeviceSize(height) * 4
+        vkCmdPipelineBarrier(
+            cb, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0, 0, nil, 1, &toHost, 0,
+            nil)
+    }
 
     /// Copies slot `slot`'s target (width×height RGBA8, top row first) to the host through the read-back buffer, in
     /// a submission of its own, and waits for it. The caller makes sure the frame that drew the target was

@@ -1,6 +1,7 @@
 // WindowObjects: the Vulkan objects of a window on top of VulkanObjects (which holds the instance, device and the
 // kernel-frame pipelines and slots): surface, swapchain, its image views and framebuffers, the per-frame acquire
-// semaphores, the per-image render-finished semaphores, and the HUD pipeline with its vertex buffers.
+// semaphores, the per-image render-finished semaphores, the HUD pipeline with its vertex buffers, and the per-frame
+// timestamp query pools.
 //
 // Like VulkanObjects, every handle is stored the moment it exists; deinit waits for the device to go idle and
 // destroys exactly what was created, in reverse order, before `vk` (instance, device) is released.
@@ -35,6 +36,9 @@ final class WindowObjects {
     var hudBuffers: [VkBuffer?] = []
     var hudMemory: [VkDeviceMemory?] = []
     var hudMapped: [UnsafeMutableRawPointer?] = []
+    /// One per frame in flight, WindowRenderer.timestampsPerFrame timestamp queries each; nil when the queue family
+    /// writes no timestamps.
+    var queryPools: [VkQueryPool?] = []
     /// Whether R8G8B8A8_UNORM supports linear filtering (blit minification).
     var linearBlit = false
 
@@ -45,6 +49,7 @@ final class WindowObjects {
             if let swapchain { vkDestroySwapchainKHR(device, swapchain, nil) }
             for s in renderFinished { if let s { vkDestroySemaphore(device, s, nil) } }
             for s in imageAvailable { if let s { vkDestroySemaphore(device, s, nil) } }
+            for q in queryPools { if let q { vkDestroyQueryPool(device, q, nil) } }
             for (i, memory) in hudMemory.enumerated() {
                 if let memory, i < hudMapped.count, hudMapped[i] != nil { vkUnmapMemory(device, memory) }
             }
@@ -77,11 +82,21 @@ final class WindowObjects {
         return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
     }
 
-    /// Acquire semaphores and HUD vertex buffers, one per frame in flight.
-    func createFrameObjects(count: Int) throws(RenderError) {
+    /// Acquire semaphores, HUD vertex buffers and (timestampsPerFrame > 0) timestamp query pools, one per frame in
+    /// flight.
+    func createFrameObjects(count: Int, timestampsPerFrame: UInt32) throws(RenderError) {
         let bytes = VkDeviceSize(WindowRenderer.hudVertexCapacity * WindowRenderer.hudVertexBytes)
         for _ in 0..<count {
             imageAvailable.append(try createSemaphore())
+            queryPools.append(nil)
+            if timestampsPerFrame > 0 {
+                var info = VkQueryPoolCreateInfo()
+                info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+                info.queryType = VK_QUERY_TYPE_TIMESTAMP
+                info.queryCount = timestampsPerFrame
+                try vkCheck(
+                    vkCreateQueryPool(vk.device, &info, nil, &queryPools[queryPools.count - 1]), "vkCreateQueryPool")
+            }
             hudBuffers.append(nil)
             hudMemory.append(nil)
             hudMapped.append(nil)

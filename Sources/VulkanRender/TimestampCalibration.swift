@@ -14,8 +14,8 @@
 //   vkGetPhysicalDeviceCalibrateableTimeDomainsEXT) and vkGetDeviceProcAddr (device-level vkGetCalibratedTimestampsEXT)
 //   and cast with unsafeBitCast to the PFN_ type the Vulkan header declares for that name. A nil lookup means the
 //   function is unavailable and it is never called. The device entry point is only called with the VkDevice it was
-//   loaded from, and GPUClock is owned by the HeadlessRenderer that also owns (through VulkanObjects) that device, so
-//   the device outlives every call.
+//   loaded from, and GPUClock is owned by the HeadlessRenderer (or WindowRenderer) that also owns (through
+//   VulkanObjects) that device, so the device outlives every call.
 // - Arrays handed to the enumerate/get calls are Swift arrays (or locals) sized before the call, which only writes
 //   within the count it is given, and are read after it returns; nothing keeps their pointers.
 
@@ -99,6 +99,12 @@ struct GPUClock {
                 + "domains): a frame's GPU end is pinned to the host time its fence was seen signalled, so GPU times "
                 + "are biased late by up to the fence-polling delay"
         }
+    }
+
+    /// True while GPU timestamps map through a VK_EXT_calibrated_timestamps anchor (not the fence-anchored estimate).
+    var isCalibrated: Bool {
+        if case .calibrated = mode, anchor != nil { return true }
+        return false
     }
 
     /// In calibrated mode: whether the last calibration is older than the recalibration interval at `now`.

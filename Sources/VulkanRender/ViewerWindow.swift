@@ -9,6 +9,8 @@
 //   GLFW only invokes from inside glfwPollEvents/glfwWaitEvents* on this same thread — never see a dangling pointer.
 // - glfwGetError's description pointer is owned by GLFW and valid until the next GLFW call; it is copied into a Swift
 //   String immediately.
+// - glfwGetVideoMode returns a GLFWvidmode owned by GLFW (valid until the monitor's mode changes or it is
+//   disconnected); its refresh rate is read at once and the pointer is not kept.
 // - glfwGetRequiredInstanceExtensions returns a static array owned by GLFW (valid until glfwTerminate); the names
 //   are copied into Swift Strings at once.
 
@@ -136,6 +138,12 @@ public final class ViewerWindow {
         return (Int(max(w, 0)), Int(max(h, 0)))
     }
 
+    /// True while the window is iconified or not mapped (nothing of it on screen). On X11 an iconified window keeps
+    /// its framebuffer size, so a zero size alone does not tell.
+    public var isHidden: Bool {
+        glfwGetWindowAttrib(handle, GLFW_ICONIFIED) == GLFW_TRUE || glfwGetWindowAttrib(handle, GLFW_VISIBLE) != GLFW_TRUE
+    }
+
     public func setTitle(_ text: String) {
         guard text != title else { return }
         title = text
@@ -154,6 +162,16 @@ public final class ViewerWindow {
         let sx = windowW > 0 ? Double(fb.width) / Double(windowW) : 1
         let sy = windowH > 0 ? Double(fb.height) / Double(windowH) : 1
         return (x * sx, y * sy)
+    }
+
+    /// The refresh rate in Hz of the window's monitor (full screen) or else the primary monitor; nil when GLFW does not
+    /// know one (e.g. a virtual display that reports 0).
+    public var displayRefreshHz: Double? {
+        guard let monitor = glfwGetWindowMonitor(handle) ?? glfwGetPrimaryMonitor(),
+            let mode = glfwGetVideoMode(monitor)
+        else { return nil }
+        let rate = mode.pointee.refreshRate
+        return rate > 0 && rate < 1000 ? Double(rate) : nil
     }
 
     /// Bit i set while mouse button i (0 left, 1 right, 2 middle) is down.

@@ -5,10 +5,13 @@
 // what was created (in reverse order, after vkDeviceWaitIdle). No partially built renderer can leak or double-free.
 //
 // Unsafe pointer invariants:
-// - `Slot.stagingMapped` / `readbackMapped` are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory,
-//   valid from creation until vkFreeMemory in deinit (which runs after vkDeviceWaitIdle, so the GPU is done with them).
-//   Who may touch them when is decided by HeadlessRenderer and WindowRenderer (see their headers) and read-back by
-//   KernelFrameRecorder.swift; this file never reads or writes them. `map` also maps WindowObjects' HUD buffers.
+// - `Slot.stagingMapped` / `Slot.readbackMapped` / `readbackMapped` / `ringPayload.mapped` are persistent vkMapMemory
+//   mappings of HOST_VISIBLE|HOST_COHERENT memory, valid from creation until vkFreeMemory in deinit (which runs after
+//   vkDeviceWaitIdle, so the GPU is done with them). Who may touch them when is decided by HeadlessRenderer and
+//   WindowRenderer (see their headers) and read-back by KernelFrameRecorder.swift; this file never reads or writes them,
+//   except that createRingPayload zeroes the ring's slots once, before the memory is handed out or any command buffer
+//   reads it. `map` also maps WindowObjects' HUD buffers. The zero-copy ring payload outlives the renderer when the
+//   slot ring still holds it: ZeroCopyRingMemory keeps this object (and so the mapping) alive.
 // - The colormap table buffer (f32 field content only) is mapped once in createColormapTable, filled with exactly its
 //   1 KiB and unmapped before that function returns. That happens during init, before any command buffer is
 //   submitted, so no GPU access can overlap the write; vkQueueSubmit makes the (coherent) write visible to the GPU.
@@ -41,6 +44,32 @@ final class VulkanObjects {
         var commandBuffer: VkCommandBuffer?  // freed with commandPool
         var fence: VkFence?
         var queryPool: VkQueryPool?  // nil when the queue family has no timestamps
+        /// Pipelined read-back (headless): the frame's own commands copy its target here when the caller asked for
+        /// the pixels; HOST_VISIBLE|HOST_COHERENT, persistently mapped. Created on first request (createSlotReadbacks).
+        var readback: VkBuffer?
+        var readbackMemory: VkDeviceMemory?
+        var readbackMapped: UnsafeMutableRawPointer?
+    }
+
+    /// Zero-copy upload (headless): one buffer in HOST_VISIBLE|HOST_COHERENT memory holding the whole slot ring's
+    /// payload, persistently mapped. The ring's slot i starts `firstSlotOffset + i * slotStride` bytes into the
+    /// buffer (and the mapping); that host address is page-aligned, as SlotRing requires.
+    struct RingPayload {
+        var buffer: VkBuffer?
+        var memory: VkDeviceMemory?
+        /// The mapping of the whole allocation (buffer offset 0).
+        var mapped: UnsafeMutableRawPointer?
+        var firstSlotOffset = 0
+        var slotStride = 0
+        var slotCount = 0
+        var descriptorPool: VkDescriptorPool?
+        /// Points: the graphics set of ring slot r (binding 0 = the slot's region). Empty otherwise.
+        var graphicsSets: [VkDescriptorSet?] = []
+        /// f32 field: the compute set for ring slot r drawn by frame slot f at [r * frameSlots + f] (field = the ring
+        /// slot's region, table, frame slot f's texture). Empty otherwise. Written once: no per-frame descriptor
+        /// update.
+        var computeSets: [VkDescriptorSet?] = []
+        var frameSlots = 0
     }
 
     static let colorFormat = VK_FORMAT_R8G8B8A8_UNORM
@@ -79,6 +108,7 @@ final class VulkanObjects {
     var readbackMapped: UnsafeMutableRawPointer?
     var readbackCommandBuffer: VkCommandBuffer?  // freed with commandPool
     var readbackFence: VkFence?
+    var ringPayload = RingPayload()
 
     deinit {
         if let device {
@@ -89,7 +119,14 @@ final class VulkanObjects {
             if let readbackMemory, readbackMapped != nil { vkUnmapMemory(device, readbackMemory) }
             if let readbackBuffer { vkDestroyBuffer(device, readbackBuffer, nil) }
             if let readbackMemory { vkFreeMemory(device, readbackMemory, nil) }
+            if let pool = ringPayload.descriptorPool { vkDestroyDescriptorPool(device, pool, nil) }
+            if let m = ringPayload.memory, ringPayload.mapped != nil { vkUnmapMemory(device, m) }
+            if let b = ringPayload.buffer { vkDestroyBuffer(device, b, nil) }
+            if let m = ringPayload.memory { vkFreeMemory(device, m, nil) }
             for s in slots.reversed() {
+                if let m = s.readbackMemory, s.readbackMapped != nil { vkUnmapMemory(device, m) }
+                if let b = s.readback { vkDestroyBuffer(device, b, nil) }
+                if let m = s.readbackMemory { vkFreeMemory(device, m, nil) }
                 if let q = s.queryPool { vkDestroyQueryPool(device, q, nil) }
                 if let f = s.fence { vkDestroyFence(device, f, nil) }
                 if let fb = s.framebuffer { vkDestroyFramebuffer(device, fb, nil) }
@@ -637,6 +674,196 @@ final class VulkanObjects {
         var fenceInfo = VkFenceCreateInfo()
         fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
         try vkCheck(vkCreateFence(device, &fenceInfo, nil, &readbackFence), "vkCreateFence")
+    }
+
+    // MARK: - Pipelined read-back
+
+    /// Per-slot read-back buffers for `HeadlessRenderer.submitFrame(..., readBack: true)`: once, on first request
+    /// (most runs never ask, and each costs width*height*4 bytes per frame in flight).
+    func createSlotReadbacks(width: UInt32, height: UInt32) throws(RenderError) {
+        let required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+        for i in slots.indices where slots[i].readback == nil {
+            var slot = slots[i]
+            // Stored back on the error path too, so deinit frees whatever part already exists.
+            defer { slots[i] = slot }
+            try createBuffer(
+                size: VkDeviceSize(width) * VkDeviceSize(height) * 4, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
+                required: required, preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue,
+                buffer: &slot.readback, memory: &slot.readbackMemory)
+            slot.readbackMapped = try map(slot.readbackMemory, "read-back buffer")
+        }
+    }
+
+    // MARK: - Zero-copy ring payload
+
+    /// Buffer usage of the ring payload: the RGBA8 upload copies from it, the f32 field / points shaders read it.
+    static let ringPayloadUsage =
+        VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue | VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue
+
+    /// The memory type a zero-copy ring payload would use (HOST_VISIBLE|HOST_COHERENT, DEVICE_LOCAL preferred) and
+    /// whether it is also DEVICE_LOCAL; nil when the device has none for such a buffer. Probes with a small buffer.
+    func zeroCopyMemoryType() throws(RenderError) -> (index: UInt32, deviceLocal: Bool)? {
+        var info = VkBufferCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
+        info.size = 65536
+        info.usage = Self.ringPayloadUsage
+        info.sharingMode = VK_SHARING_MODE_EXCLUSIVE
+        var probe: VkBuffer?
+        try vkCheck(vkCreateBuffer(device, &info, nil, &probe), "vkCreateBuffer")
+        defer { vkDestroyBuffer(device, probe, nil) }
+        var req = VkMemoryRequirements()
+        vkGetBufferMemoryRequirements(device, probe, &req)
+        let hostCoherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
+        let deviceLocal = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
+        guard
+            let index = findMemoryType(
+                memoryProperties, typeBits: req.memoryTypeBits, required: hostCoherent, preferred: deviceLocal)
+        else { return nil }
+        let flags = withUnsafeBytes(of: memoryProperties.memoryTypes) { raw in
+            raw.bindMemory(to: VkMemoryType.self)[Int(index)].propertyFlags
+        }
+        return (index, flags & deviceLocal != 0)
+    }
+
+    /// Allocates the ring payload (`slotCount` slots, `slotStride` bytes apart, `frameBytes` of each read) and its
+    /// descriptor sets (after createSlots: the f32 field's sets name each frame slot's texture).
+    func createRingPayload(
+        slotCount: Int, slotStride: Int, frameBytes: Int, pageSize: Int, content: FrameContent
+    ) throws(RenderError) {
+        let arena = ScratchArena()
+        defer { arena.release() }
+        var props = VkPhysicalDeviceProperties()
+        vkGetPhysicalDeviceProperties(physicalDevice, &props)
+        // Buffer offsets of the slots must suit a storage-buffer descriptor (f32 field, points) and a buffer→image
+        // copy (RGBA8: a multiple of the texel size, 4; optimalBufferCopyOffsetAlignment is a speed hint worth
+        // honouring).
+        let offsetAlignment = max(
+            Int(props.limits.minStorageBufferOffsetAlignment), Int(props.limits.optimalBufferCopyOffsetAlignment), 4)
+        // One spare page: vkMapMemory's pointer need not be page-aligned, the first slot then starts further in.
+        let ringBytes = slotStride * slotCount
+        // Locals, stored back on every path (two inout accesses to fields of one class property would overlap).
+        var buffer: VkBuffer?
+        var memory: VkDeviceMemory?
+        do {
+            try createBuffer(
+                size: VkDeviceSize(ringBytes + pageSize), usage: Self.ringPayloadUsage,
+                required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
+                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &buffer, memory: &memory)
+        } catch {
+            (ringPayload.buffer, ringPayload.memory) = (buffer, memory)
+            throw error
+        }
+        (ringPayload.buffer, ringPayload.memory) = (buffer, memory)
+        let mapped = try map(memory, "zero-copy slot ring")
+        ringPayload.mapped = mapped
+        let misalignment = Int(bitPattern: mapped) % pageSize
+        let firstSlotOffset = misalignment == 0 ? 0 : pageSize - misalignment
+        // Slot offsets are firstSlotOffset + i * slotStride; slotStride is a multiple of the page, hence of any
+        // power-of-two alignment up to a page. Only the first offset can break the rule.
+        guard firstSlotOffset % offsetAlignment == 0, offsetAlignment <= pageSize else {
+            throw RenderError(
+                kind: .vulkan,
+                message: "the mapped slot-ring memory cannot be aligned to both a page and the device's buffer offset "
+                    + "alignment of \(offsetAlignment) bytes: use --upload copy")
+        }
+        (mapped + firstSlotOffset).initializeMemory(as: UInt8.self, repeating: 0, count: ringBytes)
+        ringPayload.firstSlotOffset = firstSlotOffset
+        ringPayload.slotStride = slotStride
+        ringPayload.slotCount = slotCount
+        ringPayload.frameSlots = slots.count
+
+        let graphicsSetCount: Int
+        let computeSetCount: Int
+        switch content {
+        case .rgba8: (graphicsSetCount, computeSetCount) = (0, 0)  // the copy names the region itself
+        case .points: (graphicsSetCount, computeSetCount) = (slotCount, 0)
+        case .scalarField: (graphicsSetCount, computeSetCount) = (0, slotCount * slots.count)
+        }
+        let setCount = graphicsSetCount + computeSetCount
+        guard setCount > 0 else { return }
+
+        var poolSizes = [VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, descriptorCount: 0)]
+        poolSizes[0].descriptorCount = UInt32(graphicsSetCount + 2 * computeSetCount)
+        if computeSetCount > 0 {
+            poolSizes.append(
+                VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_IMAGE, descriptorCount: UInt32(computeSetCount)))
+        }
+        var poolInfo = VkDescriptorPoolCreateInfo()
+        poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
+        poolInfo.maxSets = UInt32(setCount)
+        poolInfo.poolSizeCount = UInt32(poolSizes.count)
+        poolInfo.pPoolSizes = arena.pointer(poolSizes)
+        try vkCheck(
+            vkCreateDescriptorPool(device, &poolInfo, nil, &ringPayload.descriptorPool), "vkCreateDescriptorPool")
+
+        let layout = graphicsSetCount > 0 ? descriptorSetLayout : computeSetLayout
+        var setInfo = VkDescriptorSetAllocateInfo()
+        setInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO
+        setInfo.descriptorPool = ringPayload.descriptorPool
+        setInfo.descriptorSetCount = UInt32(setCount)
+        setInfo.pSetLayouts = arena.pointer([VkDescriptorSetLayout?](repeating: layout, count: setCount))
+        var sets = [VkDescriptorSet?](repeating: nil, count: setCount)
+        try vkCheck(vkAllocateDescriptorSets(device, &setInfo, &sets), "vkAllocateDescriptorSets")
+
+        var writes: [VkWriteDescriptorSet] = []
+        func write(_ set: VkDescriptorSet?, binding: UInt32, _ type: VkDescriptorType,
+                   image: VkDescriptorImageInfo? = nil, buffer: VkDescriptorBufferInfo? = nil) {
+            var w = VkWriteDescriptorSet()
+            w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+            w.dstSet = set
+            w.dstBinding = binding
+            w.descriptorCount = 1
+            w.descriptorType = type
+            if let image { w.pImageInfo = arena.pointer(image) }
+            if let buffer { w.pBufferInfo = arena.pointer(buffer) }
+            writes.append(w)
+        }
+        func region(_ ringSlot: Int) -> VkDescriptorBufferInfo {
+            VkDescriptorBufferInfo(
+                buffer: ringPayload.buffer, offset: VkDeviceSize(ringPayloadOffset(ringSlot)),
+                range: VkDeviceSize(frameBytes))
+        }
+        if graphicsSetCount > 0 {
+            ringPayload.graphicsSets = sets
+            for r in 0..<slotCount {
+                write(sets[r], binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: region(r))
+            }
+        } else {
+            ringPayload.computeSets = sets
+            for r in 0..<slotCount {
+                for f in slots.indices {
+                    let set = sets[r * slots.count + f]
+                    write(set, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: region(r))
+                    write(
+                        set, binding: 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                        buffer: VkDescriptorBufferInfo(
+                            buffer: colormapBuffer, offset: 0, range: Self.colormapTableBytes))
+                    write(
+                        set, binding: 2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
+                        image: VkDescriptorImageInfo(
+                            sampler: nil, imageView: slots[f].textureView, imageLayout: VK_IMAGE_LAYOUT_GENERAL))
+                }
+            }
+        }
+        vkUpdateDescriptorSets(device, UInt32(writes.count), arena.pointer(writes), 0, nil)
+    }
+
+    /// Byte offset of ring slot `ringSlot` in the ring payload buffer (and its mapping).
+    func ringPayloadOffset(_ ringSlot: Int) -> Int {
+        ringPayload.firstSlotOffset + ringSlot * ringPayload.slotStride
+    }
+
+    /// Where frame slot `frameSlot` reads ring slot `ringSlot` from (zero-copy).
+    func ringSource(ringSlot: Int, frameSlot: Int) -> KernelFrameSource {
+        let slot = slots[frameSlot]
+        var source = KernelFrameSource(
+            buffer: ringPayload.buffer, offset: VkDeviceSize(ringPayloadOffset(ringSlot)),
+            graphicsSet: slot.descriptorSet, computeSet: slot.computeDescriptorSet)
+        if !ringPayload.graphicsSets.isEmpty { source.graphicsSet = ringPayload.graphicsSets[ringSlot] }
+        if !ringPayload.computeSets.isEmpty {
+            source.computeSet = ringPayload.computeSets[ringSlot * ringPayload.frameSlots + frameSlot]
+        }
+        return source
     }
 
     // MARK: - Resource helpers (each stores handles through inout as soon as they exist, for deinit)

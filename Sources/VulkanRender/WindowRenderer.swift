@@ -15,20 +15,69 @@
 // target written by slot i may be blitted by a later frame of the other slot: the kernel render pass's incoming
 // dependency includes the TRANSFER stage, so its rewrite waits for such blits (queue submission order).
 //
+// Timing (WindowFrameTiming): a frame drawn with a tag gets three GPU timestamps in its slot's query pool
+// (WindowObjects.queryPools[i], reset by vkCmdResetQueryPool at the start of the same command buffer): before the
+// kernel-frame pass (TOP_OF_PIPE), after it, and after the HUD pass (BOTTOM_OF_PIPE, the end of everything the frame
+// draws before the present). The host stamps submit (just before vkQueueSubmit) and present (just after
+// vkQueuePresentKHR returns). Once the slot's fence is seen signalled — polled in collectTimings, or waited on before
+// the slot is reused, which always happens before its queries are reset again — the ticks are read and put on
+// CLOCK_MONOTONIC by GPUClock (TimestampCalibration.swift): VK_EXT_calibrated_timestamps where the device has it,
+// recalibrated about once a second right after a submit; otherwise the fence-anchored fallback, fed with the time the
+// fence was seen signalled. Frames therefore come back one or two draws after they were drawn.
+//
 // Unsafe pointer invariants:
 // - slot.stagingMapped (content.byteCount bytes, HOST_COHERENT): written only in drawFrame, after slot i's fence
 //   signalled, i.e. once the GPU finished reading it; vkQueueSubmit makes the write visible to the device.
 // - hudMapped[i] (HUD vertex buffer of slot i, HOST_COHERENT): written only in drawFrame after slot i's fence
-//   signalled, never past hudVertexCapacity vertices (checked).
+//   signalled, never past hudVertexCapacity vertices: HudGeometry.vertices writes only inside the buffer pointer of
+//   exactly that many vertices it is given (checked per quad). The HUD geometry below this class is pure Swift.
 // - readbackMapped: written only by the read-back submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift,
 //   ending with a TRANSFER→HOST barrier) and copied out there after its fence is waited on.
 // - The caller's frame bytes are read only during drawFrame (memcpy into staging), never retained.
+// - vkGetQueryPoolResults writes exactly three UInt64 (64-bit results, stride 8) into a Swift tuple local lent with
+//   withUnsafeMutableBytes for the call only; it is called only after the slot's fence was seen signalled.
 // - Submit and present info structs point at Swift locals lent with withUnsafePointer for the vkQueueSubmit /
 //   vkQueuePresentKHR call only; Vulkan keeps no pointer past the call.
 // Not thread-safe, not Sendable: the main thread owns it (it shares the GLFW window, which is main-thread only).
 
 import CGLFW
 import CVulkan
+
+/// When one frame drawn by WindowRenderer went through the render side, all on CLOCK_MONOTONIC ns.
+public struct WindowFrameTiming: Sendable, Equatable {
+    /// The caller's tag (the viewer passes the frame's generation).
+    public let tag: UInt64
+    /// Just before vkQueueSubmit (after the frame-slot fence wait, the staging copy, the swapchain image acquire and
+    /// command recording).
+    public let submitNanos: UInt64
+    /// The frame's first GPU timestamp (before the kernel-frame pass), its timestamp after the kernel-frame pass, and
+    /// its last (after the blit and the HUD pass); nil when the queue writes no timestamps or they were unavailable.
+    public let gpuStartNanos: UInt64?
+    public let gpuKernelEndNanos: UInt64?
+    public let gpuEndNanos: UInt64?
+    /// Just after vkQueuePresentKHR returned; nil when the present failed as out of date. (On lavapipe the call
+    /// returns once the frame is on the X server, i.e. after the GPU end; drivers with an asynchronous queue may
+    /// return before it, so present - gpuEnd is only meaningful where it is not negative.)
+    public let presentNanos: UInt64?
+    /// When the host saw the frame's fence signalled (an upper bound on the GPU's end).
+    public let fenceSeenNanos: UInt64
+    /// True when the GPU times come from a VK_EXT_calibrated_timestamps anchor, false for the fence-anchored estimate.
+    public let calibrated: Bool
+
+    public init(
+        tag: UInt64, submitNanos: UInt64, gpuStartNanos: UInt64?, gpuKernelEndNanos: UInt64?, gpuEndNanos: UInt64?,
+        presentNanos: UInt64?, fenceSeenNanos: UInt64, calibrated: Bool
+    ) {
+        self.tag = tag
+        self.submitNanos = submitNanos
+        self.gpuStartNanos = gpuStartNanos
+        self.gpuKernelEndNanos = gpuKernelEndNanos
+        self.gpuEndNanos = gpuEndNanos
+        self.presentNanos = presentNanos
+        self.fenceSeenNanos = fenceSeenNanos
+        self.calibrated = calibrated
+    }
+}
 
 public final class WindowRenderer {
     public let device: VulkanDeviceInfo
@@ -46,10 +95,15 @@ public final class WindowRenderer {
     public var hasFrame: Bool { lastTargetSlot != nil }
 
     static let framesInFlight = 2
-    /// HUD: background, 240 bars, target line; 6 vertices each.
-    public static let hudBarCount = 240
-    static let hudVertexCapacity = (hudBarCount + 2) * 6
-    static let hudVertexBytes = 6 * MemoryLayout<Float>.size  // vec2 position + vec4 colour
+    /// HUD: the frames shown (HudHistory.capacity).
+    public static let hudBarCount = HudHistory.capacity
+    static let hudVertexCapacity = HudGeometry.maxVertices
+    static let hudVertexBytes = HudGeometry.floatsPerVertex * MemoryLayout<Float>.size  // vec2 position + vec4 colour
+    /// Timestamps per frame: before the kernel pass, after it, after the HUD pass.
+    static let timestampsPerFrame: UInt32 = 3
+
+    /// How GPU timestamps are put on CLOCK_MONOTONIC (as HeadlessRenderer.timestampCalibration words it).
+    public var timestampCalibration: String { clock.description }
 
     private let objects: WindowObjects
     private var vk: VulkanObjects { objects.vk }
@@ -60,10 +114,23 @@ public final class WindowRenderer {
     private var lastTargetSlot: Int?
     private var needsRecreate = false
 
+    private var clock: GPUClock
+    private let timestampMask: UInt64
+    /// A timed frame whose fence has not been seen signalled yet; one per frame slot.
+    private struct TimedFrame {
+        let tag: UInt64
+        let submitNanos: UInt64
+        var presentNanos: UInt64?
+    }
+    private var timed: [TimedFrame?] = Array(repeating: nil, count: WindowRenderer.framesInFlight)
+    /// Harvested and not yet handed out (at most framesInFlight; capacity reserved once).
+    private var harvested: [WindowFrameTiming] = []
+
     /// - presentMode: "fifo", "mailbox" or "immediate" (checked by the caller); fifo when unsupported.
+    /// - calibratedTimestamps: false forces the fence-anchored fallback even where VK_EXT_calibrated_timestamps exists.
     public init(
         window: ViewerWindow, width: Int, height: Int, content: FrameContent, presentMode: String,
-        deviceIndex: Int? = nil
+        deviceIndex: Int? = nil, calibratedTimestamps: Bool = true
     ) throws(RenderError) {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
@@ -85,7 +152,7 @@ public final class WindowRenderer {
             throw RenderError(kind: .noDevice, message: "no Vulkan device found: \(RenderError.installHint)")
         }
         let infos = physicals.enumerated().map { VulkanSystem.describe($0.element, index: $0.offset) }
-        func presentFamily(_ index: Int) -> UInt32? {
+        func presentFamily(_ index: Int) -> (index: UInt32, timestampValidBits: UInt32)? {
             guard WindowObjects.hasSwapchainExtension(physicals[index]) else { return nil }
             var count: UInt32 = 0
             vkGetPhysicalDeviceQueueFamilyProperties(physicals[index], &count, nil)
@@ -95,7 +162,7 @@ public final class WindowRenderer {
             where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 {
                 var supported: VkBool32 = 0
                 let r = vkGetPhysicalDeviceSurfaceSupportKHR(physicals[index], UInt32(i), objects.surface, &supported)
-                if r == VK_SUCCESS, supported != 0 { return UInt32(i) }
+                if r == VK_SUCCESS, supported != 0 { return (UInt32(i), f.timestampValidBits) }
             }
             return nil
         }
@@ -129,7 +196,12 @@ public final class WindowRenderer {
         objects.linearBlit =
             formatProps.optimalTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_FILTER_LINEAR_BIT.rawValue != 0
 
-        try vk.createDevice(physical: physical, queueFamily: family, extensions: ["VK_KHR_swapchain"])
+        let timestamps = family.timestampValidBits > 0
+        let calibrate =
+            timestamps && calibratedTimestamps && GPUClock.isSupported(instance: instance, physical: physical)
+        try vk.createDevice(
+            physical: physical, queueFamily: family.index,
+            extensions: calibrate ? ["VK_KHR_swapchain", GPUClock.extensionName] : ["VK_KHR_swapchain"])
         try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
         if case .scalarField(let colormap) = content {
             try vk.createComputePipeline()
@@ -139,7 +211,8 @@ public final class WindowRenderer {
             count: Self.framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
             timestamps: false)
         try vk.createReadback(width: UInt32(width), height: UInt32(height))
-        try objects.createFrameObjects(count: Self.framesInFlight)
+        try objects.createFrameObjects(
+            count: Self.framesInFlight, timestampsPerFrame: timestamps ? Self.timestampsPerFrame : 0)
 
         // Present mode: the requested one when the surface offers it, else fifo (always supported).
         let wanted: VkPresentModeKHR
@@ -165,6 +238,20 @@ public final class WindowRenderer {
         self.height = height
         self.content = content
         self.frameBytes = frameBytes
+        self.timestampMask =
+            family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
+        let mode: GPUClock.Mode
+        if !timestamps {
+            mode = .unavailable
+        } else if calibrate, let device = vk.device, let getTimestamps = GPUClock.loadCalibrate(device: device) {
+            mode = .calibrated(getTimestamps)
+        } else {
+            mode = .fenceAnchored
+        }
+        self.clock = GPUClock(
+            mode: mode, timestampPeriod: Double(limits.timestampPeriod), timestampMask: timestampMask)
+        if let device = vk.device { clock.calibrate(device: device) }
+        harvested.reserveCapacity(Self.framesInFlight)
         let size = window.framebufferSize
         if size.width > 0, size.height > 0 {
             try objects.createSwapchain(
@@ -179,11 +266,14 @@ public final class WindowRenderer {
     public func windowResized() { needsRecreate = true }
 
     /// Draws one frame into the window and presents it: `frame` (exactly content.byteCount bytes) when a new kernel
-    /// frame arrived, otherwise the last one again (black until the first). `hudIntervals`: frame intervals in ms,
-    /// oldest first, drawn as the HUD graph (nil: no HUD). Returns false when nothing was presented: the window is
-    /// minimised (size 0) or the swapchain had to be rebuilt; a given `frame` is still kept as the last frame.
+    /// frame arrived, otherwise the last one again (black until the first). `tag`: with a new `frame`, time it (GPU
+    /// timestamps, submit, present) and hand the result to a later collectTimings under this tag. `hud`: drawn as the
+    /// frame-time graph on top (nil: no HUD). Returns false when nothing was presented: the window is minimised
+    /// (size 0) or the swapchain had to be rebuilt; a given `frame` is still kept as the last frame.
     @discardableResult
-    public func drawFrame(_ frame: UnsafeRawBufferPointer?, hudIntervals: [Double]?) throws(RenderError) -> Bool {
+    public func drawFrame(
+        _ frame: UnsafeRawBufferPointer?, tag: UInt64? = nil, hud: HudOverlay?
+    ) throws(RenderError) -> Bool {
         if let frame, frame.count != frameBytes || frame.baseAddress == nil {
             throw .badRequest(
                 "drawFrame got \(frame.count) bytes but \(content.frameDescription(width: width, height: height)) "
@@ -204,7 +294,9 @@ public final class WindowRenderer {
         }
         var fenceRef: VkFence? = fence
         try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
-        // Slot i is idle now: its staging buffer, target and HUD buffer may be written.
+        // Slot i is idle now: its staging buffer, target, HUD buffer and queries may be written — after its timed
+        // frame, if any, has been read out of the queries.
+        try harvest(slot: i, fenceSeenNanos: monotonicNanos())
         if let frame, let source = frame.baseAddress {
             staging.copyMemory(from: source, byteCount: frameBytes)
         }
@@ -220,9 +312,11 @@ public final class WindowRenderer {
         if acquired != VK_SUBOPTIMAL_KHR { try vkCheck(acquired, "vkAcquireNextImageKHR") }
         let k = Int(imageIndex)
 
-        let hudVertices = hudIntervals.map { writeHud($0, slot: i) } ?? 0
+        let hudVertices = hud.map { writeHud($0, slot: i) } ?? 0
+        let timedTag = frame != nil && objects.queryPools[i] != nil ? tag : nil
         try record(
-            commandBuffer, slot: i, newFrame: frame != nil, image: k, hudVertices: hudVertices)
+            commandBuffer, slot: i, newFrame: frame != nil, image: k, hudVertices: hudVertices,
+            timed: timedTag != nil)
         if frame != nil { lastTargetSlot = i }
 
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
@@ -230,6 +324,7 @@ public final class WindowRenderer {
         var waitSemaphore: VkSemaphore? = objects.imageAvailable[i]
         var signalSemaphore: VkSemaphore? = objects.renderFinished[k]
         var waitStage = VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
+        var submitNanos: UInt64 = 0
         var submit = VkSubmitInfo()
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
         let r = withUnsafePointer(to: &commandRef) { cb in
@@ -243,6 +338,7 @@ public final class WindowRenderer {
                         submit.pCommandBuffers = cb
                         submit.signalSemaphoreCount = 1
                         submit.pSignalSemaphores = signal
+                        submitNanos = monotonicNanos()
                         return vkQueueSubmit(vk.queue, 1, &submit, fence)
                     }
                 }
@@ -250,6 +346,9 @@ public final class WindowRenderer {
         }
         try vkCheck(r, "vkQueueSubmit")
         frameSlot = (i + 1) % Self.framesInFlight
+        if let timedTag { timed[i] = TimedFrame(tag: timedTag, submitNanos: submitNanos) }
+        // About once a second, after the submit so the frame is not delayed by it; clocks drift.
+        if clock.calibrationDue(at: submitNanos), let device = vk.device { clock.calibrate(device: device) }
 
         var swapchainRef: VkSwapchainKHR? = objects.swapchain
         var index = imageIndex
@@ -266,6 +365,9 @@ public final class WindowRenderer {
                     return vkQueuePresentKHR(vk.queue, &present)
                 }
             }
+        }
+        if timedTag != nil, presented == VK_SUCCESS || presented == VK_SUBOPTIMAL_KHR {
+            timed[i]?.presentNanos = monotonicNanos()
         }
         if presented == VK_ERROR_OUT_OF_DATE_KHR || presented == VK_SUBOPTIMAL_KHR
             || acquired == VK_SUBOPTIMAL_KHR
@@ -290,7 +392,54 @@ public final class WindowRenderer {
         if let device = vk.device { _ = vkDeviceWaitIdle(device) }
     }
 
+    /// Hands `body` the timing of every tagged frame whose fence has signalled since the last call, in submission
+    /// order (a frame comes back one or two draws after it was drawn; after waitIdle, all of them). Checks the
+    /// frame-slot fences without waiting. No allocation.
+    public func collectTimings(_ body: (WindowFrameTiming) -> Void) throws(RenderError) {
+        for s in timed.indices where timed[s] != nil {
+            let r = vkGetFenceStatus(vk.device, vk.slots[s].fence)
+            if r == VK_NOT_READY { continue }
+            try vkCheck(r, "vkGetFenceStatus")
+            try harvest(slot: s, fenceSeenNanos: monotonicNanos())
+        }
+        if harvested.count > 1 { harvested.sort { $0.submitNanos < $1.submitNanos } }
+        for timing in harvested { body(timing) }
+        harvested.removeAll(keepingCapacity: true)
+    }
+
     // MARK: - Internals
+
+    /// Reads the timed frame of slot `s` (its fence is known signalled) out of its queries into `harvested`. Must run
+    /// before the slot's command buffer is recorded again, which resets the queries.
+    private func harvest(slot s: Int, fenceSeenNanos: UInt64) throws(RenderError) {
+        guard let frame = timed[s] else { return }
+        timed[s] = nil
+        var start: UInt64?
+        var kernelEnd: UInt64?
+        var end: UInt64?
+        if let queries = objects.queryPools[s] {
+            var stamps: (UInt64, UInt64, UInt64) = (0, 0, 0)
+            let size = MemoryLayout<(UInt64, UInt64, UInt64)>.size
+            // No WAIT flag: the fence has signalled, so the results are available; NOT_READY would mean they are not.
+            let r = withUnsafeMutableBytes(of: &stamps) { raw in
+                vkGetQueryPoolResults(
+                    vk.device, queries, 0, Self.timestampsPerFrame, size, raw.baseAddress,
+                    VkDeviceSize(MemoryLayout<UInt64>.size), VK_QUERY_RESULT_64_BIT.rawValue)
+            }
+            if r != VK_NOT_READY {
+                try vkCheck(r, "vkGetQueryPoolResults")
+                clock.observe(gpuEndTicks: stamps.2, fenceSeenNanos: fenceSeenNanos)
+                start = clock.hostNanos(ticks: stamps.0)
+                kernelEnd = clock.hostNanos(ticks: stamps.1)
+                end = clock.hostNanos(ticks: stamps.2)
+            }
+        }
+        harvested.append(
+            WindowFrameTiming(
+                tag: frame.tag, submitNanos: frame.submitNanos, gpuStartNanos: start, gpuKernelEndNanos: kernelEnd,
+                gpuEndNanos: end, presentNanos: frame.presentNanos, fenceSeenNanos: fenceSeenNanos,
+                calibrated: end != nil && clock.isCalibrated))
+    }
 
     private func recreateSwapchain(width w: Int, height h: Int) throws(RenderError) {
         try objects.createSwapchain(width: UInt32(w), height: UInt32(h), presentMode: presentModeValue)
@@ -324,61 +473,30 @@ public final class WindowRenderer {
         frameSlot = (i + 1) % Self.framesInFlight
     }
 
-    /// Writes the HUD quads for `intervals` (ms, oldest first) into slot i's vertex buffer; returns the vertex count.
-    private func writeHud(_ intervals: [Double], slot i: Int) -> Int {
+    /// Writes the HUD's vertices (HudGeometry) into slot i's vertex buffer; returns the vertex count.
+    private func writeHud(_ hud: HudOverlay, slot i: Int) -> Int {
         guard let mapped = objects.hudMapped[i] else { return 0 }
-        let W = Float(objects.extent.width)
-        let H = Float(objects.extent.height)
-        let bars = intervals.suffix(Self.hudBarCount)
-        let barWidth: Float = 1
-        let graphHeight: Float = 80
-        let scaleMs: Float = 50  // top of the graph
-        let margin: Float = 8
-        let pad: Float = 4
-        let panelWidth = Float(Self.hudBarCount) * barWidth + 2 * pad
-        let panelHeight = graphHeight + 2 * pad
-        let floats = mapped.bindMemory(to: Float.self, capacity: Self.hudVertexCapacity * 6)
-        var n = 0
-        func quad(_ x0: Float, _ y0: Float, _ x1: Float, _ y1: Float, _ c: (Float, Float, Float, Float)) {
-            guard n + 6 <= Self.hudVertexCapacity else { return }
-            // pixels → clip space (y down, like Vulkan's clip y)
-            let ax = x0 / W * 2 - 1
-            let ay = y0 / H * 2 - 1
-            let bx = x1 / W * 2 - 1
-            let by = y1 / H * 2 - 1
-            for (x, y) in [(ax, ay), (bx, ay), (bx, by), (ax, ay), (bx, by), (ax, by)] {
-                let p = floats + n * 6
-                p[0] = x
-                p[1] = y
-                p[2] = c.0
-                p[3] = c.1
-                p[4] = c.2
-                p[5] = c.3
-                n += 1
-            }
-        }
-        let left = margin
-        let top = margin
-        quad(left, top, left + panelWidth, top + panelHeight, (0, 0, 0, 0.6))
-        let baseY = top + pad + graphHeight
-        for (j, ms) in bars.enumerated() {
-            let value = Float(min(max(ms, 0), Double(scaleMs)))
-            let h = max(1, value / scaleMs * graphHeight)
-            let x = left + pad + Float(j) * barWidth
-            let colour: (Float, Float, Float, Float) =
-                ms <= 17.0 ? (0.2, 0.85, 0.3, 0.9) : ms <= 34.0 ? (0.95, 0.8, 0.2, 0.9) : (0.95, 0.25, 0.2, 0.9)
-            quad(x, baseY - h, x + barWidth, baseY, colour)
-        }
-        let targetY = baseY - Float(1000.0 / 60.0) / scaleMs * graphHeight
-        quad(left + pad, targetY - 0.5, left + pad + Float(Self.hudBarCount) * barWidth, targetY + 0.5, (1, 1, 1, 0.8))
-        return n
+        let extent = (width: Int(objects.extent.width), height: Int(objects.extent.height))
+        guard let panel = HudGeometry.panel(framebufferWidth: extent.width, height: extent.height) else { return 0 }
+        let floats = UnsafeMutableBufferPointer(
+            start: mapped.bindMemory(to: Float.self, capacity: Self.hudVertexCapacity * HudGeometry.floatsPerVertex),
+            count: Self.hudVertexCapacity * HudGeometry.floatsPerVertex)
+        return HudGeometry.vertices(
+            frames: hud.history, targetMs: hud.targetMs, topMs: hud.topMs, panel: panel, extent: extent, into: floats)
     }
 
     private func record(
-        _ cb: VkCommandBuffer, slot i: Int, newFrame: Bool, image k: Int, hudVertices: Int
+        _ cb: VkCommandBuffer, slot i: Int, newFrame: Bool, image k: Int, hudVertices: Int, timed: Bool
     ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
+        let queries = timed ? objects.queryPools[i] : nil
+        if let queries {
+            // Queries must be reset before each reuse; doing it in the command buffer needs no host round trip.
+            vkCmdResetQueryPool(cb, queries, 0, Self.timestampsPerFrame)
+            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
+        }
         if newFrame { recordKernelFrame(vk.slots[i], into: cb) }
+        if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1) }
 
         let image = objects.swapchainImages[k]
         // The acquire semaphore is waited on at the TRANSFER stage; this barrier's source stage chains to it, so the
@@ -440,6 +558,7 @@ public final class WindowRenderer {
             vkCmdDraw(cb, UInt32(hudVertices), 1, 0, 0)
         }
         vkCmdEndRenderPass(cb)
+        if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 2) }
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
     }
 
@@ -447,5 +566,330 @@ public final class WindowRenderer {
 
     private func recordKernelFrame(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
         vk.recordKernelFrame(slot, content: content, width: UInt32(width), height: UInt32(height), into: cb)
+    }
+}
+
+// MARK: - HUD model and geometry (pure: no Vulkan, unit-tested in Tests/VulkanRenderTests/HudGeometryTests.swift)
+
+/// The stages of a frame, bottom to top in a HUD bar: FrameRecord's stage durations (compute, handoff_wait, upload,
+/// gpu, present).
+public enum HudStage: Int, CaseIterable, Sendable {
+    case compute, handoffWait, upload, gpu, present
+
+    /// The stage's name in reports and docs.
+    public var name: String {
+        switch self {
+        case .compute: "compute"
+        case .handoffWait: "handoff_wait"
+        case .upload: "upload"
+        case .gpu: "gpu"
+        case .present: "present"
+        }
+    }
+
+    /// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), neighbours in the stack chosen
+    /// to differ in lightness too: compute blue, handoff_wait orange, upload bluish green, gpu reddish purple,
+    /// present yellow.
+    public var colour: HudColour {
+        switch self {
+        case .compute: HudColour(0 / 255, 114 / 255, 178 / 255)
+        case .handoffWait: HudColour(230 / 255, 159 / 255, 0 / 255)
+        case .upload: HudColour(0 / 255, 158 / 255, 115 / 255)
+        case .gpu: HudColour(204 / 255, 121 / 255, 167 / 255)
+        case .present: HudColour(240 / 255, 228 / 255, 66 / 255)
+        }
+    }
+}
+
+/// An RGBA colour, 0...1 per channel (straight alpha; the HUD pipeline blends "over").
+public struct HudColour: Sendable, Equatable {
+    public var r, g, b, a: Float
+    public init(_ r: Float, _ g: Float, _ b: Float, _ a: Float = 1) {
+        self.r = r
+        self.g = g
+        self.b = b
+        self.a = a
+    }
+    /// The panel behind the graph.
+    public static let panel = HudColour(0, 0, 0, 0.65)
+    /// The target line (the display's frame time).
+    public static let target = HudColour(1, 1, 1, 0.9)
+}
+
+/// One frame's stage durations in milliseconds; nil where the stage was not measured (drawn as a gap).
+public struct HudFrameStages: Sendable, Equatable {
+    private var values: (Double?, Double?, Double?, Double?, Double?) = (nil, nil, nil, nil, nil)
+
+    public init() {}
+
+    public init(compute: Double?, handoffWait: Double?, upload: Double?, gpu: Double?, present: Double?) {
+        values = (compute, handoffWait, upload, gpu, present)
+    }
+
+    public subscript(stage: HudStage) -> Double? {
+        get {
+            switch stage {
+            case .compute: values.0
+            case .handoffWait: values.1
+            case .upload: values.2
+            case .gpu: values.3
+            case .present: values.4
+            }
+        }
+        set {
+            switch stage {
+            case .compute: values.0 = newValue
+            case .handoffWait: values.1 = newValue
+            case .upload: values.2 = newValue
+            case .gpu: values.3 = newValue
+            case .present: values.4 = newValue
+            }
+        }
+    }
+
+    /// The stacked height in ms: the sum of the measured stages (negative or non-finite values count as 0).
+    public var totalMs: Double {
+        var sum = 0.0
+        for stage in HudStage.allCases {
+            if let ms = self[stage], ms.isFinite, ms > 0 { sum += ms }
+        }
+        return sum
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        HudStage.allCases.allSatisfy { a[$0] == b[$0] }
+    }
+}
+
+/// The last `capacity` frames' stages, oldest first: a fixed ring, so appending never allocates after init.
+public struct HudHistory: RandomAccessCollection, Sendable {
+    public static let capacity = 240
+    private var storage: [HudFrameStages]
+    private var oldest = 0
+    public private(set) var count = 0
+
+    public init() {
+        storage = Array(repeating: HudFrameStages(), count: Self.capacity)
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+    public subscript(position: Int) -> HudFrameStages {
+        storage[(oldest + position) % Self.capacity]
+    }
+
+    /// Adds the newest frame, replacing the oldest once full.
+    public mutating func append(_ frame: HudFrameStages) {
+        if count < Self.capacity {
+            storage[(oldest + count) % Self.capacity] = frame
+            count += 1
+        } else {
+            storage[oldest] = frame
+            oldest = (oldest + 1) % Self.capacity
+        }
+    }
+}
+
+/// What the HUD draws: the frames, the target line and the graph's vertical scale. The scale adapts to
+/// max(p99 of the shown frames' stacked totals, 1.5 × target): it rises at once (so new spikes fit) and falls slowly
+/// (so the graph does not jump back and forth), see `HudOverlay.nextTopMs`.
+public struct HudOverlay: Sendable {
+    public private(set) var history = HudHistory()
+    /// The display's frame time in ms (the target line).
+    public var targetMs: Double
+    /// The graph's top, in ms.
+    public private(set) var topMs: Double
+    /// Scratch for the p99 (kept so that appending does not allocate).
+    private var sortedTotals: [Double] = []
+
+    public init(targetMs: Double) {
+        self.targetMs = targetMs.isFinite && targetMs > 0 ? targetMs : 1000.0 / 60.0
+        topMs = self.targetMs * 1.5
+        sortedTotals.reserveCapacity(HudHistory.capacity)
+    }
+
+    public mutating func append(_ frame: HudFrameStages) {
+        history.append(frame)
+        sortedTotals.removeAll(keepingCapacity: true)
+        for f in history { sortedTotals.append(f.totalMs) }
+        sortedTotals.sort()
+        let p99 = sortedTotals.isEmpty ? 0 : sortedTotals[min(sortedTotals.count - 1, sortedTotals.count * 99 / 100)]
+        topMs = Self.nextTopMs(current: topMs, p99Ms: p99, targetMs: targetMs)
+    }
+
+    /// The next graph top: at least 1.5 × target; up at once to a higher p99; down by 5% of the gap per frame
+    /// (about a second to settle at 60 fps).
+    public static func nextTopMs(current: Double, p99Ms: Double, targetMs: Double) -> Double {
+        let wanted = max(p99Ms.isFinite ? p99Ms : 0, targetMs * 1.5)
+        if wanted >= current || !current.isFinite { return wanted }
+        return current + (wanted - current) * 0.05
+    }
+}
+
+/// A rectangle in framebuffer pixels, y down (Vulkan's framebuffer orientation).
+public struct HudRect: Sendable, Equatable {
+    public var x, y, width, height: Float
+    public init(x: Float, y: Float, width: Float, height: Float) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+    public var maxX: Float { x + width }
+    public var maxY: Float { y + height }
+    /// Whether `other` lies inside this rectangle (edges included, with a little float slack).
+    public func contains(_ other: HudRect) -> Bool {
+        let e: Float = 1e-3
+        return other.x >= x - e && other.y >= y - e && other.maxX <= maxX + e && other.maxY <= maxY + e
+    }
+}
+
+/// One coloured rectangle of the HUD.
+public struct HudQuad: Sendable, Equatable {
+    public enum Role: Sendable, Equatable {
+        case panel
+        /// Segment `stage` of bar `bar` (0 = the oldest frame shown).
+        case segment(bar: Int, stage: HudStage)
+        case targetLine
+        case legend(HudStage)
+    }
+    public var rect: HudRect
+    public var colour: HudColour
+    public var role: Role
+}
+
+/// The HUD's layout: a pure function from the frames, target, scale, panel and extent to quads and vertices.
+///
+/// Panel (top left of the window): a background rectangle; inside it, `padding` from its edges, the graph area on top
+/// and a legend row (one coloured square per stage, in stacking order, left to right) at the bottom. The graph has
+/// HudHistory.capacity bar slots of equal width; the newest frame is the rightmost bar. Each bar stacks the frame's
+/// stage durations bottom to top in HudStage order, 1 ms = graphHeight / topMs pixels; a stage that was not measured
+/// leaves a `missingStageGap`-pixel gap (so later stages are not drawn as if it had taken 0 ms, and the gap shows that
+/// something is missing); segments are clipped at the graph's top. The target line is 1 pixel high at targetMs.
+public enum HudGeometry {
+    public static let margin: Float = 8
+    public static let padding: Float = 4
+    public static let legendSquare: Float = 8
+    public static let missingStageGap: Float = 2
+    /// Quads at most: panel, a segment per stage per bar, target line, legend.
+    public static let maxQuads = 1 + HudHistory.capacity * HudStage.allCases.count + 1 + HudStage.allCases.count
+    /// position (x, y in clip space) + colour (r, g, b, a)
+    public static let floatsPerVertex = 6
+    public static let maxVertices = maxQuads * 6
+
+    /// The panel for a framebuffer of `width`×`height` pixels: 1 px per bar (2 px and a taller graph in windows at
+    /// least 640 px wide), shrunk to fit narrow windows; nil when the window is too small for a readable graph.
+    public static func panel(framebufferWidth width: Int, height: Int) -> HudRect? {
+        let barWidth: Float = width >= 640 ? 2 : 1
+        let graphHeight: Float = width >= 640 ? 120 : 80
+        let wanted = HudRect(
+            x: margin, y: margin, width: Float(HudHistory.capacity) * barWidth + 2 * padding,
+            height: graphHeight + legendSquare + 3 * padding)
+        let availableWidth = Float(width) - 2 * margin
+        let availableHeight = Float(height) - 2 * margin
+        guard availableWidth >= 40, availableHeight >= 30 else { return nil }
+        return HudRect(
+            x: wanted.x, y: wanted.y, width: min(wanted.width, availableWidth),
+            height: min(wanted.height, availableHeight))
+    }
+
+    /// The graph area inside `panel` (above the legend row).
+    public static func graphRect(in panel: HudRect) -> HudRect {
+        HudRect(
+            x: panel.x + padding, y: panel.y + padding, width: max(0, panel.width - 2 * padding),
+            height: max(0, panel.height - legendSquare - 3 * padding))
+    }
+
+    /// Hands every quad to `emit`, back to front: panel, bar segments (oldest bar first, each bottom to top), target
+    /// line, legend. Only the last HudHistory.capacity frames are drawn; nothing lies outside `panel`.
+    public static func quads(
+        frames: some RandomAccessCollection<HudFrameStages>, targetMs: Double, topMs: Double, panel: HudRect,
+        emit: (HudQuad) -> Void
+    ) {
+        guard panel.width > 0, panel.height > 0 else { return }
+        emit(HudQuad(rect: panel, colour: .panel, role: .panel))
+        let graph = graphRect(in: panel)
+        guard graph.width > 0, graph.height > 0, topMs.isFinite, topMs > 0 else { return }
+        let pixelsPerMs = Double(graph.height) / topMs
+        let slots = HudHistory.capacity
+        let barWidth = graph.width / Float(slots)
+        let shown = min(frames.count, slots)
+        let firstSlot = slots - shown
+        let baseY = graph.maxY
+        for (bar, frame) in frames.suffix(shown).enumerated() {
+            let x0 = graph.x + Float(firstSlot + bar) * barWidth
+            var cursor = baseY
+            for stage in HudStage.allCases {
+                guard cursor > graph.y else { break }
+                guard let ms = frame[stage], ms.isFinite else {
+                    cursor -= missingStageGap
+                    continue
+                }
+                let height = Float(max(0, ms) * pixelsPerMs)
+                let top = max(graph.y, cursor - height)
+                if top < cursor {
+                    emit(
+                        HudQuad(
+                            rect: HudRect(x: x0, y: top, width: barWidth, height: cursor - top), colour: stage.colour,
+                            role: .segment(bar: bar, stage: stage)))
+                }
+                cursor = top
+            }
+        }
+        if targetMs.isFinite, targetMs > 0, targetMs <= topMs {
+            let y = baseY - Float(targetMs * pixelsPerMs)
+            // 1 px high, centred on the target, kept inside the graph.
+            let top = min(max(graph.y, y - 0.5), baseY - 1)
+            emit(HudQuad(rect: HudRect(x: graph.x, y: top, width: graph.width, height: 1), colour: .target, role: .targetLine))
+        }
+        let legendY = graph.maxY + padding
+        for stage in HudStage.allCases {
+            let x = graph.x + Float(stage.rawValue) * 2 * legendSquare
+            guard x + legendSquare <= panel.maxX - padding else { break }
+            emit(
+                HudQuad(
+                    rect: HudRect(x: x, y: legendY, width: legendSquare, height: legendSquare), colour: stage.colour,
+                    role: .legend(stage)))
+        }
+    }
+
+    /// Writes the quads as triangle-list vertices (two triangles each; position in clip space for a framebuffer of
+    /// `extent` pixels, then the colour) into `out`, at most out.count / floatsPerVertex vertices; returns the vertex
+    /// count.
+    public static func vertices(
+        frames: some RandomAccessCollection<HudFrameStages>, targetMs: Double, topMs: Double, panel: HudRect,
+        extent: (width: Int, height: Int), into out: UnsafeMutableBufferPointer<Float>
+    ) -> Int {
+        guard extent.width > 0, extent.height > 0 else { return 0 }
+        let w = Float(extent.width)
+        let h = Float(extent.height)
+        let capacity = out.count / floatsPerVertex
+        var n = 0
+        quads(frames: frames, targetMs: targetMs, topMs: topMs, panel: panel) { quad in
+            guard n + 6 <= capacity else { return }
+            // pixels → clip space: x 0...w → -1...1; y 0...h → -1...1 (Vulkan's clip y points down, like pixels).
+            let ax = quad.rect.x / w * 2 - 1
+            let ay = quad.rect.y / h * 2 - 1
+            let bx = quad.rect.maxX / w * 2 - 1
+            let by = quad.rect.maxY / h * 2 - 1
+            let c = quad.colour
+            func put(_ x: Float, _ y: Float) {
+                let base = n * floatsPerVertex
+                out[base] = x
+                out[base + 1] = y
+                out[base + 2] = c.r
+                out[base + 3] = c.g
+                out[base + 4] = c.b
+                out[base + 5] = c.a
+                n += 1
+            }
+            put(ax, ay)
+            put(bx, ay)
+            put(bx, by)
+            put(ax, ay)
+            put(bx, by)
+            put(ax, by)
+        }
+        return n
     }
 }

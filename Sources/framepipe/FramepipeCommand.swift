@@ -7,6 +7,7 @@ import VulkanRender
 
 extension Colormap: ExpressibleByArgument {}
 extension HandoffPolicy: ExpressibleByArgument {}
+extension UploadMode: ExpressibleByArgument {}
 
 /// A CPU list such as 0-3,6 (as `taskset -c` takes it).
 struct CPUList: ExpressibleByArgument, Sendable {
@@ -104,8 +105,9 @@ struct FramepipeCommand: ParsableCommand {
         abstract: "Sandboxed WebAssembly compute kernels rendered with Vulkan, measured end to end.",
         discussion: """
             Exit codes: 0 ok, 1 run-time failure, 2 unusable kernel, 3 no Vulkan loader or device,
-            5 kernel failed (bench: disabled after repeated failed frames; capture: the frame failed),
-            6 no display (view), 64 bad arguments. See docs/cli.md.
+            4 bench regression (--fail-on-regression), 5 kernel failed (bench: disabled after repeated
+            failed frames; capture: the frame failed), 6 no display (view), 64 bad arguments,
+            130 bench interrupted by Ctrl-C (reports written). See docs/cli.md.
             """,
         subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
 
@@ -122,14 +124,29 @@ struct FramepipeCommand: ParsableCommand {
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Headless benchmark: run a kernel, render every frame offscreen, write a report.")
+        commandName: "bench", abstract: "Headless benchmark: run a kernel, render every frame offscreen, write a report.",
+        discussion: """
+            Writes summary.json, frames.csv, trace.json (open in https://ui.perfetto.dev), frametimes.svg and
+            last-frame.png to --out. Ctrl-C ends the run early and still writes the reports (exit 130).
+            """)
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Flag(help: "Render offscreen, without a window (bench always does; `framepipe view` opens one).") var headless = false
-    @Option(help: "Frames to measure.") var frames = 120
+    @Option(help: "Frames to measure (default 120; or use --duration).") var frames: Int?
+    @Option(help: "Seconds to measure, instead of a frame count.") var duration: Double?
     @Option(help: "Frames rendered before measuring starts.") var warmup = 5
+    @Option(name: .customLong("target-hz"), help: "Pace the render thread to this many frames per second (default: unpaced).")
+    var targetHz: Double?
+    @Flag(name: .customLong("no-record"), help: "Keep no frame records (to measure what recording costs): fps and counts only.")
+    var noRecord = false
     @Option(help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
-    @Option(help: "Report directory (summary.json, last-frame.png).") var out = "framepipe-bench"
+    @Option(help: "Report directory (summary.json, frames.csv, trace.json, frametimes.svg, last-frame.png).")
+    var out = "framepipe-bench"
+    @Option(help: "Compare with the summary.json of an earlier run's --out directory.") var baseline: String?
+    @Option(
+        name: .customLong("fail-on-regression"),
+        help: "With --baseline: exit 4 when the frame-interval p99 is worse than the baseline's by more than PCT percent.")
+    var failOnRegression: Double?
     @Option(help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
     @OptionGroup var pool: PoolOptions
     @Option(name: .customLong("compute-cpus"), help: "Pin compute workers to these CPUs, e.g. 0-2 (worker i → i-th CPU).")
@@ -139,9 +156,22 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Slots in the frame ring (3...8).") var slots = 3
     @Option(help: "Handoff policy: latest (drop unread frames, never block compute) or fifo (every frame, backpressure).")
     var policy: HandoffPolicy = .latest
+    @Option(
+        help: "How frames reach the GPU: zero-copy (the GPU reads the slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).")
+    var upload: UploadMode = .auto
+    @Flag(name: .customLong("no-progress"), help: "No progress bar or progress lines.") var noProgress = false
 
     func validate() throws {
-        guard frames > 0 else { throw ValidationError("--frames must be at least 1") }
+        if let frames { guard frames > 0 else { throw ValidationError("--frames must be at least 1") } }
+        if let duration {
+            guard frames == nil else { throw ValidationError("give --frames or --duration, not both") }
+            guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be more than 0 and at most 86400 seconds") }
+        }
+        if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw ValidationError("--target-hz must be more than 0 and at most 10000") } }
+        if let failOnRegression {
+            guard baseline != nil else { throw ValidationError("--fail-on-regression needs --baseline DIR to compare with") }
+            guard failOnRegression >= 0 else { throw ValidationError("--fail-on-regression must not be negative") }
+        }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard (3...8).contains(slots) else { throw ValidationError("--slots must be 3...8") }
         let placement = self.placement
@@ -171,9 +201,14 @@ struct BenchCommand: ParsableCommand {
             var options = BenchOptions(kernelPath: kernel)
             options.width = size.width
             options.height = size.height
-            options.frames = frames
+            options.frames = frames ?? 120
+            options.durationSeconds = duration
             options.warmup = warmup
+            options.targetHz = targetHz
+            options.recording = !noRecord
             options.outputDirectory = out
+            options.baselineDirectory = baseline
+            options.failOnRegressionPercent = failOnRegression
             options.deviceIndex = gpu
             options.limits = pool.limits.limits
             options.workers = pool.workers
@@ -183,32 +218,31 @@ struct BenchCommand: ParsableCommand {
             options.colormap = pool.colormap
             options.slotCount = slots
             options.policy = policy
-            options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
-            print("framepipe bench: \(kernel) at \(size.width)x\(size.height), headless, \(frames) frames (+\(warmup) warm-up)")
+            options.upload = upload
+            let console = BenchConsole(enabled: !noProgress)
+            options.log = { console.log($0) }
+            options.status = { console.show($0) }
+            let stop = BenchStopRequest()
+            options.stop = stop
+            InterruptHandler.install(stop)
+            defer { InterruptHandler.uninstall() }
+            let length = duration.map { String(format: "%g s", $0) } ?? "\(options.frames) frames"
+            let pace = targetHz.map { String(format: ", paced at %g Hz", $0) } ?? ""
+            print("framepipe bench: \(kernel) at \(size.width)x\(size.height), headless, \(length) (+\(warmup) warm-up)\(pace)")
+            fflush(nil)  // the header line before progress on stderr, also when piped
             let result = try Bench.run(options)
-            let summary = result.summary
-            let interval = summary.frame_interval_ms
-            let placement = summary.placement
-            print("  device  \(summary.device.name) [\(summary.device.type)]")
-            print(
-                "  engine  \(summary.engine), \(summary.workers) worker\(summary.workers == 1 ? "" : "s")"
-                    + (summary.stateful ? " (stateful kernel: one instance, in order)" : ", \(summary.tiles_per_frame) tile\(summary.tiles_per_frame == 1 ? "" : "s")/frame"))
-            print(
-                "  threads render on \(ThreadPlacement.describe(placement.render_cpus)); workers on "
-                    + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
-            for warning in placement.warnings { print("  warning \(warning)") }
-            print(String(format: "  %d frames in %.2f s: %.1f fps", summary.frames.measured, summary.duration_s, summary.fps))
-            print(String(format: "  frame interval ms: mean %.2f  p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", interval.mean, interval.p50, interval.p99, interval.p999, interval.max))
-            print(String(format: "  jitter ms: stddev %.2f  p99 − p50 %.2f", summary.jitter_ms.stddev, summary.jitter_ms.p99_minus_p50))
-            print("  dropped \(summary.frames.dropped), failed \(summary.frames.failed), stale rejected \(summary.frames.stale_rejected)")
-            for reload in summary.reloads {
-                if let frame = reload.first_frame {
-                    print("  reload  \(reload.path) from frame \(frame)")
-                } else {
-                    print("  reload  refused: \(reload.error ?? "")")
-                }
+            console.finish()
+            print(BenchConsole.report(result))
+            if result.summary.interrupted {
+                throw FramepipeError(.interrupted, "interrupted: the reports cover the \(result.summary.frames.measured) frames measured")
             }
-            print("  report  \(result.summaryPath), \(result.lastFramePath)")
+            if result.regressed, let limit = failOnRegression {
+                let p99 = result.summary.baseline?.figures.first { $0.name == "frame_interval_ms.p99" }
+                throw FramepipeError(
+                    .regression,
+                    String(format: "regression: frame interval p99 %.2f ms vs baseline %.2f ms (%+.1f %%, limit %g %%)",
+                        p99?.current ?? 0, p99?.baseline ?? 0, p99?.change_percent ?? 0, limit))
+            }
         }
     }
 }

@@ -1,7 +1,10 @@
+import FrameTiming
 import Foundation
+import VulkanRender
 import XCTest
 
 @testable import Framepipe
+@testable import KernelRuntime
 
 /// `framepipe view` in a real window with a real swapchain, under Xvfb, driven by real X events (xdotool).
 final class ViewerTests: XCTestCase {
@@ -89,16 +92,18 @@ final class ViewerTests: XCTestCase {
     sleep 1                                   # let frames arrive
     xdotool windowsize "$window" 400 300      # resize: the swapchain is rebuilt, aspect kept (pillarbox)
     sleep 1
-    xdotool key --window "$window" h          # HUD on
-    sleep 0.5
+    xdotool key --window "$window" h          # HUD on: the stage graph is drawn from here on
+    sleep 1
     xdotool key --window "$window" space      # pause
     sleep 0.3
     xdotool key --window "$window" space      # resume
     sleep 0.5
     xdotool key --window "$window" s          # screenshot
     sleep 1
-    xdotool windowsize "$window" 300 500      # another resize (letterbox)
+    xdotool windowsize "$window" 300 500      # another resize (letterbox), HUD still on
     sleep 0.5
+    xdotool key --window "$window" h          # HUD off
+    sleep 0.3
     xdotool key --window "$window" Escape     # quit
 
     for _ in $(seq 1 100); do
@@ -114,18 +119,99 @@ final class ViewerTests: XCTestCase {
             FileManager.default.isExecutableFile(atPath: executable.path), "framepipe not built at \(executable.path)")
     }
 
-    /// Opens plasma in a window, resizes it twice, toggles HUD and pause, screenshots with S, quits with Esc — all
-    /// through real X events — and checks exit 0, the PNG and a clean stderr (validation layer on).
+    /// The `view-timing:` line the viewer prints at exit when Viewer.timingReportVariable is set, parsed.
+    struct TimingReport {
+        var counts: [String: Int] = [:]
+        /// Median stage durations in ms; nil for NA.
+        var medians: [String: Double?] = [:]
+        var clock = ""
+
+        init?(_ stdout: String) {
+            guard let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("view-timing: ") }) else {
+                return nil
+            }
+            let body = line.dropFirst("view-timing: ".count)
+            guard let clockStart = body.range(of: " clock=\"") else { return nil }
+            clock = String(body[clockStart.upperBound...].dropLast())
+            var inMedians = false
+            for field in body[..<clockStart.lowerBound].split(separator: " ") {
+                if field == "median_ms" {
+                    inMedians = true
+                    continue
+                }
+                let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { return nil }
+                if inMedians {
+                    medians[parts[0]] = parts[1] == "NA" ? .some(nil) : Double(parts[1]).map { .some($0) }
+                } else {
+                    guard let value = Int(parts[1]) else { return nil }
+                    counts[parts[0]] = value
+                }
+            }
+        }
+
+        func median(_ stage: String) -> Double? { medians[stage] ?? nil }
+    }
+
+    /// What every timing report must show: frames timed and presented, GPU times for each (lavapipe's queue has
+    /// timestamps), no GPU start before its submit and no present before its GPU end beyond the viewer's slack
+    /// (ViewerTimeline.orderSlackNanos), and plausible medians (every stage measured, none negative, none longer
+    /// than a second). lavapipe's vkQueuePresentKHR returns only after the frame's GPU work, so with calibrated
+    /// timestamps present >= GPU end holds for every frame. The fence-anchored fallback is biased late by up to the
+    /// fence-polling delay (most on the first frames, before a quickly seen fence tightens the anchor), which can put
+    /// a GPU end after the present: `fallback` allows that for a minority of frames.
+    func checkTimingReport(
+        _ report: TimingReport, minimumFrames: Int, fallback: Bool = false, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
+        let frames = report.counts["frames"] ?? 0
+        XCTAssertGreaterThanOrEqual(frames, minimumFrames, "\(report)", file: file, line: line)
+        XCTAssertEqual(report.counts["gpu_timestamps"], frames, "\(report)", file: file, line: line)
+        XCTAssertEqual(report.counts["gpu_start_before_submit"], 0, "\(report)", file: file, line: line)
+        if fallback {
+            XCTAssertLessThan(report.counts["present_before_gpu_end"] ?? .max, frames / 2, "\(report)", file: file, line: line)
+        } else {
+            XCTAssertEqual(report.counts["present_before_gpu_end"], 0, "\(report)", file: file, line: line)
+        }
+        XCTAssertGreaterThan(report.counts["presented"] ?? 0, 0, "\(report)", file: file, line: line)
+        for stage in ["compute", "handoff_wait", "upload", "gpu", "present"] {
+            let value = report.median(stage)
+            XCTAssertNotNil(value, "\(stage) median is NA: \(report)", file: file, line: line)
+            if let value {
+                XCTAssertGreaterThanOrEqual(value, 0, stage, file: file, line: line)
+                XCTAssertLessThan(value, 1000, stage, file: file, line: line)
+            }
+        }
+        XCTAssertGreaterThan(report.median("gpu") ?? 0, 0, "the GPU takes some time to draw: \(report)", file: file, line: line)
+        XCTAssertGreaterThan(report.median("compute") ?? 0, 0, "the kernel takes some time: \(report)", file: file, line: line)
+    }
+
+    /// Opens plasma in a window, resizes it twice, toggles HUD (drawn for a few seconds) and pause, screenshots with
+    /// S, quits with Esc — all through real X events — and checks exit 0, the PNG, a clean stderr (validation layer
+    /// on) and the timing report: GPU timestamps on the CPU clock (calibrated where the device has
+    /// VK_EXT_calibrated_timestamps) in order with submit and present.
     func testViewerWindowKeysResizeAndScreenshotUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         XCTAssertNotNil(which("xdotool"), "xdotool is missing: run scripts/setup.sh")
         let shots = try temporaryDirectory()
+        var environment = windowEnvironment()
+        environment[Viewer.timingReportVariable] = "1"
         let outcome = try run(
             xvfbRun,
             ["-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.xdotoolScript, "bash", executable.path, plasmaPath, shots],
-            environment: windowEnvironment())
+            environment: environment)
         XCTAssertEqual(outcome.status, 0, "stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
         assertNoValidationMessages(outcome.stderr)
+
+        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
+        let calibrated = report.clock.hasPrefix("VK_EXT_calibrated_timestamps")
+        checkTimingReport(report, minimumFrames: 10, fallback: !calibrated)
+        if calibrated {
+            XCTAssertEqual(report.counts["calibrated"], report.counts["frames"], "\(report)")
+        } else {
+            XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), report.clock)
+            XCTAssertEqual(report.counts["calibrated"], 0, "\(report)")
+        }
 
         // S printed the path of the PNG: framepipe-plasma-<frame>.png in --screenshot-dir.
         let printed = outcome.stdout.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".png") }
@@ -206,6 +292,166 @@ final class ViewerTests: XCTestCase {
         XCTAssertTrue(outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), outcome.stderr)
         XCTAssertTrue(outcome.stderr.contains("unreachable"), outcome.stderr)
         assertNoValidationMessages(outcome.stderr)
+    }
+
+    /// The fallback GPU clock (forced with Viewer.fenceTimestampsVariable): GPU times still come back for every frame,
+    /// none counted as calibrated, and they keep their order with submit and present.
+    func testFenceAnchoredTimestampsFallbackUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        var environment = windowEnvironment()
+        environment[Viewer.timingReportVariable] = "1"
+        environment[Viewer.fenceTimestampsVariable] = "1"
+        let outcome = try run(
+            xvfbRun,
+            [
+                "-a", "-s", "-screen 0 1024x768x24", executable.path, "view", plasmaPath, "--size", "48x32",
+                "--workers", "1", "--exit-after-frames", "30",
+            ],
+            environment: environment)
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        assertNoValidationMessages(outcome.stderr)
+        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
+        checkTimingReport(report, minimumFrames: 20, fallback: true)
+        XCTAssertEqual(report.counts["calibrated"], 0, "\(report)")
+        XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), report.clock)
+    }
+
+    /// Minimise, as far as Xvfb allows: without a window manager, glfwIconifyWindow and `xdotool windowminimize` do
+    /// nothing on X11 (iconifying is a request to the window manager, which then unmaps the window). So this does what
+    /// the window manager would: unmaps the window, checks the viewer is still running, maps it again, and quits.
+    /// Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL` inside xvfb-run.
+    static let unmapScript = #"""
+    set -u
+    bin="$1" kernel="$2"
+    "$bin" view "$kernel" --size 32x32 --workers 1 &
+    viewer=$!
+    fail() { echo "viewer-unmap: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+    window=""
+    for _ in $(seq 1 100); do
+      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
+      [ -n "$window" ] && break
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.2
+    done
+    [ -n "$window" ] || fail "no framepipe window appeared"
+    sleep 1
+    xdotool windowunmap --sync "$window"      # what a window manager does to an iconified window
+    sleep 1
+    kill -0 "$viewer" 2>/dev/null || fail "the viewer exited while its window was unmapped"
+    xdotool windowmap --sync "$window"        # restored
+    sleep 1.5
+    xdotool key --window "$window" Escape
+    for _ in $(seq 1 100); do
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.1
+    done
+    fail "the viewer did not quit on Escape"
+    """#
+
+    /// The viewer stops drawing while its window is unmapped (minimised) and draws again once it is back.
+    func testUnmappedWindowPausesDrawingAndRestoresUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        var environment = windowEnvironment()
+        environment[Viewer.timingReportVariable] = "1"
+        let outcome = try run(
+            xvfbRun,
+            ["-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.unmapScript, "bash", executable.path, plasmaPath],
+            environment: environment)
+        XCTAssertEqual(outcome.status, 0, "125: no window, died while unmapped, or no quit\n\(outcome.stderr)")
+        assertNoValidationMessages(outcome.stderr)
+        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
+        XCTAssertGreaterThan(report.counts["hidden_waits"] ?? 0, 0, "the unmapped window was drawn into: \(report)")
+        XCTAssertGreaterThan(report.counts["presents_since_hidden"] ?? 0, 0, "nothing drawn once mapped again: \(report)")
+    }
+
+    /// ViewerTimeline puts telemetry, the acquire stamp and the renderer's timing of one generation into one record,
+    /// keeps frames apart by generation, and derives the HUD's stages (NA where a stamp is missing).
+    func testTimelineAssemblesFrameRecords() {
+        var timeline = ViewerTimeline()
+        func event(_ kind: ComputeEvent.Kind, _ generation: UInt64, tile: UInt16 = 0, _ start: UInt64, _ end: UInt64)
+            -> ComputeEvent
+        {
+            ComputeEvent(
+                kind: kind, worker: 0, tile: tile, tileCount: 2, frameIndex: Int32(generation) + 100,
+                generation: generation, scheduleNanos: 1_000, startNanos: start, endNanos: end)
+        }
+        // Generation 7: two tiles, published, acquired, rendered.
+        timeline.add(event(.tile, 7, tile: 1, 3_000, 5_000))
+        timeline.add(event(.tile, 7, tile: 0, 2_000, 4_000))
+        timeline.add(event(.published, 7, 6_000, 6_000))
+        // Generation 8 (a dropped frame in between) must not leak into 7.
+        timeline.add(event(.tile, 8, 6_500, 9_000))
+        timeline.acquired(generation: 7, at: 10_000)
+        XCTAssertEqual(timeline.frameIndex(of: 7), 107)
+        XCTAssertNil(timeline.frameIndex(of: 9))
+        let record = timeline.rendered(
+            WindowFrameTiming(
+                tag: 7, submitNanos: 12_000, gpuStartNanos: 13_000, gpuKernelEndNanos: 14_000, gpuEndNanos: 15_000,
+                presentNanos: 16_000, fenceSeenNanos: 17_000, calibrated: true))
+        XCTAssertEqual(record.generation, 7)
+        XCTAssertEqual(record.outcome, .measured)
+        XCTAssertEqual(record.scheduleNanos, 1_000)
+        XCTAssertEqual(record.computeStartNanos, 2_000)
+        XCTAssertEqual(record.computeEndNanos, 5_000)
+        XCTAssertEqual(record.tilesRecorded, 2)
+        XCTAssertEqual(record.tileCount, 2)
+        XCTAssertEqual(record.publishNanos, 6_000)
+        XCTAssertEqual(record.acquireNanos, 10_000)
+        XCTAssertEqual(record.submitNanos, 12_000)
+        XCTAssertEqual(record.gpuStartNanos, 13_000)
+        XCTAssertEqual(record.gpuEndNanos, 15_000)
+        XCTAssertEqual(record.presentNanos, 16_000)
+        let stages = ViewerTimeline.hudStages(of: record)
+        XCTAssertEqual(stages[.compute], 0.003)
+        XCTAssertEqual(stages[.handoffWait], 0.004)
+        XCTAssertEqual(stages[.upload], 0.002)
+        XCTAssertEqual(stages[.gpu], 0.002)
+        XCTAssertEqual(stages[.present], 0.001)
+        XCTAssertEqual(timeline.calibratedFrames, 1)
+
+        // Generation 8: no publish seen, no GPU times: those stages are NA, not 0; the order checks are not fooled.
+        timeline.acquired(generation: 8, at: 20_000)
+        let bare = timeline.rendered(
+            WindowFrameTiming(
+                tag: 8, submitNanos: 21_000, gpuStartNanos: nil, gpuKernelEndNanos: nil, gpuEndNanos: nil,
+                presentNanos: 22_000, fenceSeenNanos: 23_000, calibrated: false))
+        let bareStages = ViewerTimeline.hudStages(of: bare)
+        XCTAssertEqual(bareStages[.compute], 0.0025)
+        XCTAssertNil(bareStages[.handoffWait])
+        XCTAssertNil(bareStages[.gpu])
+        XCTAssertNil(bareStages[.present])
+        XCTAssertEqual(timeline.gpuTimedFrames, 1)
+        XCTAssertEqual(timeline.recent.map(\.generation), [7, 8])
+
+        // Publish stamped after the acquire of a finished frame: handoff_wait is 0, and counted.
+        timeline.add(event(.tile, 9, 30_000, 31_000))
+        timeline.acquired(generation: 9, at: 32_000)
+        timeline.add(event(.published, 9, 32_500, 32_500))
+        let raced = timeline.rendered(
+            WindowFrameTiming(
+                tag: 9, submitNanos: 33_000, gpuStartNanos: 32_000, gpuKernelEndNanos: 34_000, gpuEndNanos: 35_000,
+                presentNanos: 30_000, fenceSeenNanos: 36_000, calibrated: true))
+        XCTAssertEqual(ViewerTimeline.hudStages(of: raced)[.handoffWait], 0)
+        XCTAssertEqual(timeline.publishAfterAcquire, 1)
+        // 1 µs early GPU start and a present before GPU end: within the slack, not counted; seconds off would be.
+        XCTAssertEqual(timeline.gpuStartBeforeSubmit, 0)
+        XCTAssertEqual(timeline.presentBeforeGpuEnd, 0)
+        timeline.rendered(
+            WindowFrameTiming(
+                tag: 10, submitNanos: 5_000_000_000, gpuStartNanos: 1_000_000_000, gpuKernelEndNanos: nil,
+                gpuEndNanos: 9_000_000_000, presentNanos: 6_000_000_000, fenceSeenNanos: 9_000_000_000, calibrated: true))
+        XCTAssertEqual(timeline.gpuStartBeforeSubmit, 1)
+        XCTAssertEqual(timeline.presentBeforeGpuEnd, 1)
+
+        // The recent ring keeps the last 240, oldest first.
+        for g in UInt64(100)..<400 {
+            timeline.rendered(
+                WindowFrameTiming(
+                    tag: g, submitNanos: g, gpuStartNanos: nil, gpuKernelEndNanos: nil, gpuEndNanos: nil,
+                    presentNanos: nil, fenceSeenNanos: g, calibrated: false))
+        }
+        XCTAssertEqual(timeline.recent.map(\.generation), Array(160..<400))
+        XCTAssertTrue(timeline.report(calibration: "x").hasPrefix("view-timing: frames=304 "), timeline.report(calibration: "x"))
     }
 
     func testNoDisplayExitsSixWithOneLine() throws {

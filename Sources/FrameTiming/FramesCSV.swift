@@ -1,0 +1,61 @@
+// frames.csv: one row per measured frame, one column per timestamp and stage, in the spirit of
+// PresentMon's capture CSV. `NA` wherever a value was not recorded. Timestamp columns (prefix `t_`)
+// are milliseconds relative to the start of measuring (negative for what happened before it, e.g.
+// the first frames' schedule); stage columns (no prefix) are durations in milliseconds. Columns are
+// documented in docs/benchmarking.md ("frames.csv").
+
+public enum FramesCSV {
+    /// The header row's columns, in order.
+    public static let columns: [String] = [
+        "generation", "frame", "outcome", "time_s",
+        "t_schedule_ms", "t_compute_start_ms", "t_compute_end_ms", "t_publish_ms", "t_acquire_ms",
+        "t_submit_ms", "t_gpu_start_ms", "t_gpu_end_ms", "t_complete_ms", "t_present_ms",
+        "tiles",
+        "compute_ms", "handoff_wait_ms", "upload_ms", "gpu_ms", "present_ms",
+        "interval_ms", "latency_ms",
+    ]
+
+    /// Marks a value that was not recorded.
+    public static let notAvailable = "NA"
+
+    /// Header plus one row per measured frame (generation order), "\n" line ends, "." decimals.
+    public static func render(_ log: FrameLog) -> String {
+        let origin = log.measureStartNanos
+        var lines = [columns.joined(separator: ",")]
+        for (record, interval) in log.measuredWithIntervals {
+            func timestamp(_ nanos: UInt64) -> String {
+                milliseconds(ReportFormatting.signedMilliseconds(from: origin, to: nanos))
+            }
+            func duration(_ nanos: UInt64?) -> String {
+                milliseconds(nanos.map { Double($0) / 1e6 })
+            }
+            let done = record.doneNanos
+            var fields: [String] = [
+                String(record.generation),
+                record.frameIndex >= 0 ? String(record.frameIndex) : notAvailable,
+                record.outcome.reportName,
+                done != 0
+                    ? ReportFormatting.fixed(
+                        ReportFormatting.signedMilliseconds(from: origin, to: done).map { $0 / 1000 } ?? .nan,
+                        decimals: 6)
+                    : notAvailable,
+            ]
+            fields += [
+                record.scheduleNanos, record.computeStartNanos, record.computeEndNanos, record.publishNanos,
+                record.acquireNanos, record.submitNanos, record.gpuStartNanos, record.gpuEndNanos,
+                record.completeNanos, record.presentNanos,
+            ].map(timestamp)
+            fields.append(record.tileCount > 0 ? String(record.tileCount) : notAvailable)
+            fields += Stage.allCases.map { duration(record.nanoseconds(in: $0)) }
+            fields.append(duration(interval))
+            fields.append(duration(record.latencyNanos))
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func milliseconds(_ value: Double?) -> String {
+        guard let value else { return notAvailable }
+        return ReportFormatting.fixed(value, decimals: 4)
+    }
+}

@@ -1,0 +1,154 @@
+// Run statistics: what one run's frame log says, per stage and for the frame interval and latency.
+// Everything is computed from the FrameLog alone, so the statistics, frames.csv and the trace agree
+// by construction (the CSV's interval column uses the very same pairing as the statistics).
+
+/// A stage of a frame's way through the pipeline (definitions: FrameRecord's stage durations).
+public enum Stage: String, CaseIterable, Sendable, Codable {
+    /// First tile start → last tile end.
+    case compute
+    /// Publish → acquire: the frame waited in the slot ring for the render thread.
+    case handoffWait = "handoff_wait"
+    /// Acquire → submit: copy into staging (or validate and bind in place) and command recording.
+    case upload
+    /// First → last GPU timestamp.
+    case gpu
+    /// GPU end → presented (window) or fence seen (headless).
+    case present
+}
+
+extension FrameRecord {
+    /// The frame's duration in `stage` in nanoseconds, nil where a timestamp is missing.
+    public func nanoseconds(in stage: Stage) -> UInt64? {
+        switch stage {
+        case .compute: computeNanos
+        case .handoffWait: handoffWaitNanos
+        case .upload: uploadNanos
+        case .gpu: gpuNanos
+        case .present: presentStageNanos
+        }
+    }
+}
+
+extension FrameLog {
+    /// The measured frames in generation order, each with its frame interval: `doneNanos` minus the
+    /// previous measured frame's, nil for the first measured frame and where either `doneNanos` is 0
+    /// or the two are out of order.
+    public var measuredWithIntervals: [(record: FrameRecord, intervalNanos: UInt64?)] {
+        let frames = measured.sorted { $0.generation < $1.generation }
+        // The first measured frame's interval runs from the last warm-up frame before it, so a run
+        // with warm-up has one interval per measured frame (and fps = 1000 / mean interval).
+        let first = frames.first?.generation ?? 0
+        var previousDone: UInt64? = records.last {
+            $0.outcome == .warmup && $0.generation < first && $0.doneNanos != 0
+        }?.doneNanos
+        return frames.map { frame in
+            defer { previousDone = frame.doneNanos }
+            guard let previous = previousDone else { return (frame, nil) }
+            return (frame, FrameRecord.span(previous, frame.doneNanos))
+        }
+    }
+}
+
+/// Statistics of one run's frame log.
+public struct RunStatistics: Sendable {
+    /// Between consecutive measured frames' `doneNanos`, in generation order (the first from the
+    /// last warm-up frame's).
+    public let frameInterval: DurationStatistics?
+    /// `FrameRecord.latencyNanos` of the measured frames.
+    public let latency: DurationStatistics?
+    /// Stage durations of the measured frames; only stages with at least one sample.
+    public let stages: [Stage: DurationStatistics]
+    /// Measured frames / (measureEnd − measureStart) in seconds; 0 if there is no span.
+    public let fps: Double
+    /// Union of the measured frames' GPU intervals, clipped to the measure window, / window × 100;
+    /// nil without GPU timestamps or without a window.
+    public let gpuBusyPercent: Double?
+    /// Sum of all tile spans (any outcome: a worker busy on a frame that was later dropped was busy)
+    /// clipped to the window, / (workers × window) × 100; nil without tiles, workers or a window.
+    public let computeUtilisationPercent: Double?
+    /// Frames per outcome over all records; every outcome is present (0 where none).
+    public let outcomes: [FrameOutcome: Int]
+
+    /// Jitter of the frame interval: its sample standard deviation, ms.
+    public var jitterStddev: Double? { frameInterval?.stddev }
+    /// Jitter of the frame interval: p99 − p50, ms.
+    public var jitterP99MinusP50: Double? { frameInterval?.p99MinusP50 }
+
+    public init(log: FrameLog) {
+        var intervals = DurationHistogram()
+        var latencies = DurationHistogram()
+        var stageHistograms = [Stage: DurationHistogram]()
+        for (record, interval) in log.measuredWithIntervals {
+            if let interval { intervals.record(nanoseconds: interval) }
+            if let latency = record.latencyNanos { latencies.record(nanoseconds: latency) }
+            for stage in Stage.allCases {
+                if let duration = record.nanoseconds(in: stage) {
+                    stageHistograms[stage, default: DurationHistogram()].record(nanoseconds: duration)
+                }
+            }
+        }
+        frameInterval = DurationStatistics(intervals)
+        latency = DurationStatistics(latencies)
+        stages = stageHistograms.compactMapValues { DurationStatistics($0) }
+
+        var counts = Dictionary(uniqueKeysWithValues: FrameOutcome.allCases.map { ($0, 0) })
+        for record in log.records { counts[record.outcome, default: 0] += 1 }
+        outcomes = counts
+
+        let window = FrameRecord.span(log.measureStartNanos, log.measureEndNanos) ?? 0
+        let measuredCount = counts[.measured] ?? 0
+        fps = window > 0 ? Double(measuredCount) / (Double(window) / 1e9) : 0
+
+        if window > 0 {
+            let gpuIntervals = log.measured.compactMap { record -> (UInt64, UInt64)? in
+                guard record.gpuNanos != nil else { return nil }
+                return (record.gpuStartNanos, record.gpuEndNanos)
+            }
+            gpuBusyPercent = gpuIntervals.isEmpty
+                ? nil
+                : Double(Self.unionLength(gpuIntervals, from: log.measureStartNanos, to: log.measureEndNanos))
+                    / Double(window) * 100
+            if log.workers > 0, !log.tiles.isEmpty {
+                var busy: UInt64 = 0
+                for tile in log.tiles {
+                    busy += Self.clippedLength(
+                        tile.startNanos, tile.endNanos, from: log.measureStartNanos, to: log.measureEndNanos)
+                }
+                computeUtilisationPercent = Double(busy) / (Double(log.workers) * Double(window)) * 100
+            } else {
+                computeUtilisationPercent = nil
+            }
+        } else {
+            gpuBusyPercent = nil
+            computeUtilisationPercent = nil
+        }
+    }
+
+    /// Length of [start, end] ∩ [windowStart, windowEnd]; 0 for an empty or reversed interval.
+    static func clippedLength(_ start: UInt64, _ end: UInt64, from windowStart: UInt64, to windowEnd: UInt64) -> UInt64 {
+        let lower = Swift.max(start, windowStart)
+        let upper = Swift.min(end, windowEnd)
+        return upper > lower ? upper - lower : 0
+    }
+
+    /// Total length of the union of `intervals` clipped to the window (overlaps counted once).
+    static func unionLength(_ intervals: [(UInt64, UInt64)], from windowStart: UInt64, to windowEnd: UInt64) -> UInt64 {
+        let clipped = intervals.compactMap { start, end -> (UInt64, UInt64)? in
+            let lower = Swift.max(start, windowStart)
+            let upper = Swift.min(end, windowEnd)
+            return upper > lower ? (lower, upper) : nil
+        }.sorted { $0.0 < $1.0 }
+        var total: UInt64 = 0
+        var current: (UInt64, UInt64)? = nil
+        for interval in clipped {
+            if let open = current, interval.0 <= open.1 {
+                current = (open.0, Swift.max(open.1, interval.1))
+            } else {
+                if let open = current { total += open.1 - open.0 }
+                current = interval
+            }
+        }
+        if let open = current { total += open.1 - open.0 }
+        return total
+    }
+}

@@ -1,0 +1,100 @@
+import FrameTiming
+import Foundation
+
+/// `bench --baseline DIR`: the figures of an earlier run's summary.json, compared with this run's.
+///
+/// Figures are read by key path from the JSON (not decoded into BenchSummary), so a baseline written
+/// by an older framepipe that lacks newer fields still compares on the figures both runs have.
+struct BenchBaseline {
+    let directory: String
+    let json: [String: Any]
+
+    /// What is compared: key path in summary.json, and whether higher is better.
+    static let figures: [(path: String, higherIsBetter: Bool)] = {
+        var figures: [(String, Bool)] = [("fps", true)]
+        for statistic in ["mean", "p50", "p90", "p99", "p999", "max"] { figures.append(("frame_interval_ms.\(statistic)", false)) }
+        figures.append(("jitter_ms.stddev", false))
+        figures.append(("jitter_ms.p99_minus_p50", false))
+        for statistic in ["mean", "p50", "p99"] { figures.append(("latency_ms.\(statistic)", false)) }
+        for stage in Stage.allCases {
+            for statistic in ["mean", "p50", "p99"] { figures.append(("stages_ms.\(stage.rawValue).\(statistic)", false)) }
+        }
+        return figures
+    }()
+
+    static func load(directory: String) throws(FramepipeError) -> BenchBaseline {
+        let path = (directory as NSString).appendingPathComponent(BenchReports.summaryName)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FramepipeError(
+                .usage, "--baseline \(directory): no readable \(BenchReports.summaryName) there (give the --out directory of an earlier bench)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any],
+            let schema = json["schema"] as? String
+        else {
+            throw FramepipeError(.usage, "--baseline \(directory): \(BenchReports.summaryName) is not a framepipe bench summary (not JSON or no schema)")
+        }
+        guard schema == BenchSummary.schemaName else {
+            throw FramepipeError(
+                .usage, "--baseline \(directory): schema \"\(schema)\" is not \(BenchSummary.schemaName); rerun the baseline with this framepipe")
+        }
+        return BenchBaseline(directory: directory, json: json)
+    }
+
+    /// The number at `path` (dotted keys) in a summary's JSON; nil when absent or not a number.
+    static func value(at path: String, in json: [String: Any]) -> Double? {
+        var node: Any = json
+        for key in path.split(separator: ".") {
+            guard let object = node as? [String: Any], let next = object[String(key)] else { return nil }
+            node = next
+        }
+        return (node as? NSNumber)?.doubleValue
+    }
+
+    /// Stddev and count of the series a `….mean` figure is the mean of, for the noise rule.
+    static func spread(of path: String, in json: [String: Any]) -> (stddev: Double, count: Int)? {
+        guard path.hasSuffix(".mean") else { return nil }
+        let series = String(path.dropLast(".mean".count))
+        guard let stddev = value(at: series + ".stddev", in: json), let count = value(at: series + ".count", in: json)
+        else { return nil }
+        return (stddev, Int(count))
+    }
+}
+
+extension BenchSummary {
+    public static let schemaName = "framepipe.bench/1"
+}
+
+extension BenchBaseline {
+    /// The figures of a summary's JSON, for FigureComparison (means carry stddev and count).
+    static func figures(in json: [String: Any]) -> [FigureComparison.Figure] {
+        figures.compactMap { figure in
+            guard let value = value(at: figure.path, in: json) else { return nil }
+            let spread = spread(of: figure.path, in: json)
+            return FigureComparison.Figure(
+                name: figure.path, value: value, higherIsBetter: figure.higherIsBetter, stddev: spread?.stddev,
+                count: spread?.count)
+        }
+    }
+
+    /// This run against the baseline: a verdict per figure both runs have.
+    func compare(with summary: BenchSummary, failOnRegressionPercent: Double?) -> BenchSummary.Baseline {
+        let current: [String: Any]
+        if let data = try? JSONEncoder().encode(summary),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        {
+            current = object
+        } else {
+            current = [:]
+        }
+        let comparison = FigureComparison(baseline: Self.figures(in: json), current: Self.figures(in: current))
+        let figures = comparison.rows.compactMap { row -> BenchSummary.Baseline.Figure? in
+            guard let baseline = row.baseline, let now = row.current else { return nil }
+            return .init(
+                name: row.name, baseline: baseline, current: now, change_percent: row.changePercent ?? 0,
+                verdict: row.verdict.rawValue)
+        }
+        return BenchSummary.Baseline(
+            directory: directory, figures: figures, fail_on_regression_percent: failOnRegressionPercent,
+            regressed: failOnRegressionPercent.map { comparison.regressed(p99LimitPercent: $0) } ?? false)
+    }
+}

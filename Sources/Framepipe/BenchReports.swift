@@ -1,0 +1,120 @@
+import FrameHandoff
+import FrameTiming
+import Foundation
+import KernelRuntime
+import VulkanRender
+
+extension BenchSummary {
+    /// The summary of a finished run (everything but `baseline`, which compares it afterwards).
+    init(
+        options: BenchOptions, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
+        loop: RenderLoop, slots: Int, statistics: RunStatistics, durationNanos: UInt64
+    ) {
+        let counters = ring.counters
+        let recording = options.recording
+        let interval = recording ? statistics.frameInterval : nil
+        // Throughput from the render thread's acquire times: the same formula with records on or off.
+        let acquireSpan = loop.lastMeasuredAcquireNanos &- loop.firstMeasuredAcquireNanos
+        let throughput = loop.measured > 1 && acquireSpan > 0 ? Double(loop.measured - 1) * 1e9 / Double(acquireSpan) : 0
+        let stages = recording ? statistics.stages : [:]
+        let gpu = stages[.gpu]
+        self.init(
+            kernel: options.kernelPath,
+            format: pool.format.name,
+            engine: Bench.engine.description,
+            device: .init(
+                name: renderer.device.name, type: renderer.device.type, index: renderer.device.index,
+                api_version: renderer.device.apiVersion),
+            size: "\(options.width)x\(options.height)",
+            workers: pool.workerCount,
+            stateful: pool.isStateful,
+            tiles_per_frame: pool.tilesPerFrame,
+            placement: .init(
+                compute_cpus: report.workerCPUs, render_cpus: options.placement.renderCPUs,
+                warnings: report.placementWarnings),
+            limits: .init(
+                fuel_per_tile: options.limits.fuelPerTile, max_memory_mib: options.limits.maxMemoryBytes >> 20,
+                max_failures: options.maxConsecutiveFailures),
+            slots: slots,
+            policy: ring.policy.rawValue,
+            upload: renderer.uploadMode.rawValue,
+            upload_reason: renderer.uploadReason,
+            requested: .init(
+                frames: options.durationSeconds == nil ? options.frames : nil, duration_s: options.durationSeconds,
+                warmup: options.warmup, target_hz: options.targetHz, recording: recording),
+            interrupted: loop.interrupted,
+            frames: .init(
+                measured: loop.measured, failed: report.failedFrames, dropped: counters.dropped,
+                stale_rejected: counters.staleRejected, warmup: min(options.warmup, loop.rendered),
+                cancelled: report.cancelledFrames),
+            fps: recording && statistics.fps > 0 ? statistics.fps : throughput,
+            throughput_fps: throughput,
+            frame_interval_ms: .init(interval),
+            jitter_ms: .init(stddev: interval?.stddev ?? 0, p99_minus_p50: interval?.p99MinusP50 ?? 0),
+            latency_ms: .init(recording ? statistics.latency : nil),
+            stages_ms: .init(stages),
+            compute_ms: .init(stages[.compute]),
+            gpu_ms: gpu.map { .init($0) },
+            gpu_busy_percent: recording ? statistics.gpuBusyPercent : nil,
+            compute_utilisation_percent: recording ? statistics.computeUtilisationPercent : nil,
+            gpu_timestamps: renderer.timestampCalibration,
+            paced_missed_ticks: options.targetHz == nil ? nil : loop.missedTicks,
+            duration_s: Double(durationNanos) / 1e9,
+            instrumentation: .init(
+                render_thread_us_per_frame: recording && loop.rendered > 0
+                    ? Double(loop.recordingNanos) / 1e3 / Double(loop.rendered) : 0,
+                telemetry_events_lost: pool.telemetryDropped),
+            last_frame: .init(
+                generation: loop.lastGeneration, frame: loop.builder.record(loop.lastGeneration)?.frameIndex ?? -1,
+                png: BenchReports.lastFrameName),
+            reports: .init(
+                frames_csv: recording ? BenchReports.framesCSVName : nil,
+                trace: recording ? BenchReports.traceName : nil,
+                frametimes_svg: recording ? BenchReports.svgName : nil, last_frame_png: BenchReports.lastFrameName),
+            reloads: report.reloads.map { .init(path: $0.path, first_frame: $0.firstFrame, error: $0.error) },
+            failures: report.failures.prefix(10).map { .init(fault: $0.fault?.rawValue ?? "fault", message: $0.message) },
+            baseline: nil)
+    }
+}
+
+/// The files of `bench --out DIR`, each written whole or not at all (temporary file, then rename):
+/// summary.json, frames.csv, trace.json, frametimes.svg (with records on) and last-frame.png.
+enum BenchReports {
+    static let summaryName = "summary.json"
+    static let framesCSVName = "frames.csv"
+    static let traceName = "trace.json"
+    static let svgName = "frametimes.svg"
+    static let lastFrameName = "last-frame.png"
+
+    struct Written {
+        var summaryPath: String
+        var lastFramePath: String
+    }
+
+    static func write(
+        summary: inout BenchSummary, log: FrameLog?, lastFrame pixels: [UInt8], width: Int, height: Int,
+        targetHz: Double?, to directory: String
+    ) throws(FramepipeError) -> Written {
+        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        try OutputFiles.createDirectory(directory)
+        try OutputFiles.writePNG(pixels, width: width, height: height, to: path(lastFrameName))
+        if let log {
+            try OutputFiles.write(Data(FramesCSV.render(log).utf8), to: path(framesCSVName))
+            try OutputFiles.write(Data(ChromeTrace.render(log, processName: "framepipe bench").utf8), to: path(traceName))
+            let title = "\((summary.kernel as NSString).lastPathComponent) \(summary.size), \(summary.workers) worker"
+                + (summary.workers == 1 ? "" : "s") + " — \(summary.device.name)"
+            try OutputFiles.write(
+                Data(FrametimesSVG.render(log, title: title, targetIntervalMs: targetHz.map { 1000 / $0 }).utf8),
+                to: path(svgName))
+        }
+        // summary.json last: a directory whose summary.json exists has all its files.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do { data = try encoder.encode(summary) } catch {
+            throw FramepipeError(.failure, "cannot encode summary.json: \(error)")
+        }
+        try OutputFiles.write(data + Data("\n".utf8), to: path(summaryName))
+        return Written(summaryPath: path(summaryName), lastFramePath: path(lastFrameName))
+    }
+}

@@ -1,0 +1,200 @@
+import FrameTiming
+
+/// `summary.json`, schema `framepipe.bench/1` (documented field by field in docs/benchmarking.md).
+/// Fields are only ever added to this schema, never renamed or removed: scripts read it.
+public struct BenchSummary: Codable, Sendable {
+    public struct Device: Codable, Sendable {
+        public var name: String
+        public var type: String
+        public var index: Int
+        public var api_version: String
+    }
+    public struct Frames: Codable, Sendable {
+        public var measured: Int
+        public var failed: Int
+        public var dropped: UInt64
+        public var stale_rejected: UInt64
+        public var warmup: Int
+        /// Frames cancelled because a reload replaced their kernel mid-frame.
+        public var cancelled: Int
+    }
+    public struct Placement: Codable, Sendable {
+        /// CPUs per compute worker ([] = unpinned).
+        public var compute_cpus: [[Int32]]
+        public var render_cpus: [Int32]
+        public var warnings: [String]
+    }
+    public struct Limits: Codable, Sendable {
+        public var fuel_per_tile: UInt64
+        public var max_memory_mib: Int
+        public var max_failures: Int
+    }
+    public struct Reload: Codable, Sendable {
+        public var path: String
+        /// First frame computed by the new kernel; absent when refused.
+        public var first_frame: Int32?
+        /// Why the file was refused; absent when applied.
+        public var error: String?
+    }
+    public struct Failure: Codable, Sendable {
+        public var fault: String
+        public var message: String
+    }
+    /// Statistics of one series of durations, in milliseconds; all 0 with `count` 0 when the series
+    /// had no samples (e.g. GPU time on a queue without timestamps, or recording off).
+    public struct Stats: Codable, Sendable, Equatable {
+        public var count: Int
+        public var mean: Double
+        public var p50: Double
+        public var p90: Double
+        public var p95: Double
+        public var p99: Double
+        public var p999: Double
+        public var max: Double
+        public var min: Double
+        public var stddev: Double
+
+        init(_ statistics: DurationStatistics?) {
+            count = statistics?.count ?? 0
+            mean = statistics?.mean ?? 0
+            p50 = statistics?.p50 ?? 0
+            p90 = statistics?.p90 ?? 0
+            p95 = statistics?.p95 ?? 0
+            p99 = statistics?.p99 ?? 0
+            p999 = statistics?.p999 ?? 0
+            max = statistics?.max ?? 0
+            min = statistics?.min ?? 0
+            stddev = statistics?.stddev ?? 0
+        }
+    }
+    /// One entry per stage of a frame (FrameTiming.Stage; definitions in docs/benchmarking.md).
+    public struct Stages: Codable, Sendable {
+        public var compute: Stats
+        public var handoff_wait: Stats
+        public var upload: Stats
+        public var gpu: Stats
+        public var present: Stats
+
+        init(_ stages: [Stage: DurationStatistics]) {
+            compute = Stats(stages[.compute])
+            handoff_wait = Stats(stages[.handoffWait])
+            upload = Stats(stages[.upload])
+            gpu = Stats(stages[.gpu])
+            present = Stats(stages[.present])
+        }
+
+        public subscript(stage: Stage) -> Stats {
+            switch stage {
+            case .compute: compute
+            case .handoffWait: handoff_wait
+            case .upload: upload
+            case .gpu: gpu
+            case .present: present
+            }
+        }
+    }
+    public struct Jitter: Codable, Sendable {
+        public var stddev: Double
+        public var p99_minus_p50: Double
+    }
+    public struct LastFrame: Codable, Sendable {
+        public var generation: UInt64
+        public var frame: Int32
+        public var png: String
+    }
+    /// What the run was asked to do.
+    public struct Requested: Codable, Sendable {
+        /// Frames to measure (absent when the run was asked for a duration).
+        public var frames: Int?
+        /// Seconds to measure (absent when the run was asked for frames).
+        public var duration_s: Double?
+        public var warmup: Int
+        /// Pace: the render thread takes a frame every 1/target_hz s (absent: unpaced, as fast as it can).
+        public var target_hz: Double?
+        /// Frame records kept (`--no-record` turns them off to measure what they cost).
+        public var recording: Bool
+    }
+    /// What collecting the frame records cost.
+    public struct Instrumentation: Codable, Sendable {
+        /// Render-thread time spent draining telemetry and filling records, per rendered frame.
+        public var render_thread_us_per_frame: Double
+        /// Worker telemetry events lost because the render thread fell behind (0 expected).
+        public var telemetry_events_lost: UInt64
+    }
+    /// The report files beside summary.json (names relative to it; absent when not written).
+    public struct Reports: Codable, Sendable {
+        public var frames_csv: String?
+        public var trace: String?
+        public var frametimes_svg: String?
+        public var last_frame_png: String
+    }
+    /// `--baseline DIR`: each figure against the earlier run's.
+    public struct Baseline: Codable, Sendable {
+        public struct Figure: Codable, Sendable {
+            public var name: String
+            public var baseline: Double
+            public var current: Double
+            public var change_percent: Double
+            /// better, same or worse (beyond noise; docs/benchmarking.md gives the rule).
+            public var verdict: String
+        }
+        public var directory: String
+        public var figures: [Figure]
+        /// `--fail-on-regression PCT`: the limit, and whether frame_interval_ms.p99 got worse by more.
+        public var fail_on_regression_percent: Double?
+        public var regressed: Bool
+    }
+
+    public var schema = "framepipe.bench/1"
+    public var kernel: String
+    public var format: String
+    public var engine: String
+    public var device: Device
+    public var size: String
+    public var workers: Int
+    /// Stateful kernels run on one instance, frames in order, whatever `workers` says.
+    public var stateful: Bool
+    public var tiles_per_frame: Int
+    public var placement: Placement
+    public var limits: Limits
+    public var slots: Int
+    public var policy: String
+    /// Upload mode used: copy or zero-copy.
+    public var upload: String
+    /// Why that mode (e.g. "auto: cpu device, host memory is its memory").
+    public var upload_reason: String
+    public var requested: Requested
+    /// The run ended early on Ctrl-C (or a stop request); the figures cover the frames measured.
+    public var interrupted: Bool
+    public var frames: Frames
+    /// Frames per second over the measured window: 1000 / mean frame interval with records on.
+    public var fps: Double
+    /// Measured frames per second from the render thread's acquire times — the same formula with
+    /// records on or off (what the instrumentation-cost comparison uses).
+    public var throughput_fps: Double
+    public var frame_interval_ms: Stats
+    /// Jitter of the frame interval: its stddev and p99 − p50.
+    public var jitter_ms: Jitter
+    public var latency_ms: Stats
+    public var stages_ms: Stages
+    /// Same as stages_ms.compute (kept: scripts read it).
+    public var compute_ms: Stats
+    /// Same as stages_ms.gpu (kept: scripts read it); absent without GPU timestamps.
+    public var gpu_ms: Stats?
+    /// Share of the measured window in which the GPU queue ran a frame (union of GPU intervals).
+    public var gpu_busy_percent: Double?
+    /// Share of the workers' time spent computing tiles in the measured window.
+    public var compute_utilisation_percent: Double?
+    /// How GPU timestamps were put on the CPU clock.
+    public var gpu_timestamps: String
+    /// Paced runs: ticks the render thread missed by more than a whole period (absent: unpaced).
+    public var paced_missed_ticks: Int?
+    public var duration_s: Double
+    public var instrumentation: Instrumentation
+    public var last_frame: LastFrame
+    public var reports: Reports
+    public var reloads: [Reload]
+    /// The first faults (at most 10), in order.
+    public var failures: [Failure]
+    public var baseline: Baseline?
+}

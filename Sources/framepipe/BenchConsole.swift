@@ -1,0 +1,202 @@
+import Dispatch
+import Foundation
+import FrameTiming
+import Framepipe
+import KernelRuntime
+
+/// What `bench` shows while it runs and at the end: a progress bar on a terminal (plain lines every
+/// 10 % otherwise, so CI logs stay readable), log lines that do not tear the bar, and the summary
+/// table. Progress and log lines go to stderr, the report to stdout.
+final class BenchConsole: @unchecked Sendable {
+    // @unchecked: the mutable state below is only touched under `lock`.
+    private let lock = NSLock()
+    private let enabled: Bool
+    private let terminal: Bool
+    private var barVisible = false
+    private var lastDecile = -1
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+        terminal = isatty(STDERR_FILENO) == 1
+    }
+
+    private static func writeError(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    /// A log line (kernel output, faults, reloads), on its own line even while the bar is shown.
+    func log(_ line: String) {
+        lock.withLock {
+            if barVisible { Self.writeError("\r\u{1B}[K") }
+            Self.writeError(line + "\n")
+            barVisible = false
+        }
+    }
+
+    static func logLine(_ line: String) { writeError(line + "\n") }
+
+    func show(_ progress: BenchProgress) {
+        guard enabled else { return }
+        lock.withLock {
+            let percent = Int((progress.fraction * 100).rounded(.down))
+            let figures =
+                progress.warmingUp
+                ? "warming up"
+                : String(
+                    format: "%d frames  %.1f fps  p99 %.2f ms  dropped %llu  failed %d", progress.measured, progress.fps,
+                    progress.p99IntervalMs, progress.dropped, progress.failed)
+            if terminal {
+                let width = 24
+                let filled = min(width, Int(progress.fraction * Double(width)))
+                let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+                Self.writeError("\r\u{1B}[K[\(bar)] \(String(format: "%3d", percent)) %  \(figures)")
+                barVisible = true
+            } else if !progress.warmingUp {
+                let decile = percent / 10
+                guard decile > lastDecile, !(progress.finished && decile == 10 && lastDecile == 10) else { return }
+                lastDecile = decile
+                Self.writeError("bench: \(decile * 10) %  \(figures)\n")
+            }
+        }
+    }
+
+    /// Ends the bar's line before the report is printed.
+    func finish() {
+        lock.withLock {
+            if barVisible { Self.writeError("\n") }
+            barVisible = false
+        }
+    }
+
+    // MARK: The report
+
+    static func report(_ result: BenchResult) -> String {
+        let summary = result.summary
+        var lines: [String] = []
+        lines.append("  device  \(summary.device.name) [\(summary.device.type)], GPU clock: \(summary.gpu_timestamps)")
+        lines.append(
+            "  engine  \(summary.engine), \(summary.workers) worker\(summary.workers == 1 ? "" : "s")"
+                + (summary.stateful
+                    ? " (stateful kernel: one instance, in order)"
+                    : ", \(summary.tiles_per_frame) tile\(summary.tiles_per_frame == 1 ? "" : "s")/frame")
+                + ", upload \(summary.upload), \(summary.slots) slots, \(summary.policy)")
+        let placement = summary.placement
+        lines.append(
+            "  threads render on \(ThreadPlacement.describe(placement.render_cpus)); workers on "
+                + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
+        for warning in placement.warnings { lines.append("  warning \(warning)") }
+        lines.append(
+            String(
+                format: "  %d frames in %.2f s: %.1f fps%@", summary.frames.measured, summary.duration_s, summary.fps,
+                summary.interrupted ? " (interrupted)" : ""))
+        if summary.requested.recording {
+            lines.append("")
+            lines.append(table(summary))
+            lines.append("")
+            lines.append(
+                String(
+                    format: "  jitter ms: stddev %.3f  p99 − p50 %.3f", summary.jitter_ms.stddev,
+                    summary.jitter_ms.p99_minus_p50))
+            var busy: [String] = []
+            if let gpu = summary.gpu_busy_percent { busy.append(String(format: "GPU busy %.1f %%", gpu)) }
+            if let compute = summary.compute_utilisation_percent {
+                busy.append(String(format: "compute utilisation %.1f %%", compute))
+            }
+            if !busy.isEmpty { lines.append("  " + busy.joined(separator: ", ")) }
+        } else {
+            lines.append("  recording off: no statistics (fps from the render thread's frame count)")
+        }
+        if let missed = summary.paced_missed_ticks, let hz = summary.requested.target_hz {
+            lines.append(String(format: "  paced at %g Hz: %d tick%@ missed", hz, missed, missed == 1 ? "" : "s"))
+        }
+        lines.append(
+            "  dropped \(summary.frames.dropped), failed \(summary.frames.failed), stale rejected "
+                + "\(summary.frames.stale_rejected), cancelled \(summary.frames.cancelled)")
+        for reload in summary.reloads {
+            if let frame = reload.first_frame {
+                lines.append("  reload  \(reload.path) from frame \(frame)")
+            } else {
+                lines.append("  reload  refused: \(reload.error ?? "")")
+            }
+        }
+        if let baseline = summary.baseline { lines.append(""); lines.append(comparison(baseline)) }
+        let files = [
+            "summary.json", summary.reports.frames_csv, summary.reports.trace, summary.reports.frametimes_svg,
+            summary.reports.last_frame_png,
+        ].compactMap { $0 }
+        lines.append("  report  \(result.directory)/{\(files.joined(separator: ","))}")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Frame interval, latency and every stage: one row each, statistics in ms.
+    static func table(_ summary: BenchSummary) -> String {
+        let header = ["ms", "count", "mean", "p50", "p90", "p99", "p99.9", "max", "stddev"]
+        var rows: [[String]] = [header]
+        func row(_ name: String, _ stats: BenchSummary.Stats) {
+            guard stats.count > 0 else {
+                rows.append([name, "0", "NA", "NA", "NA", "NA", "NA", "NA", "NA"])
+                return
+            }
+            rows.append(
+                [name, "\(stats.count)"]
+                    + [stats.mean, stats.p50, stats.p90, stats.p99, stats.p999, stats.max, stats.stddev].map {
+                        String(format: "%.3f", $0)
+                    })
+        }
+        row("frame interval", summary.frame_interval_ms)
+        row("latency", summary.latency_ms)
+        for stage in Stage.allCases { row("  " + stage.rawValue.replacingOccurrences(of: "_", with: " "), summary.stages_ms[stage]) }
+        return align(rows)
+    }
+
+    static func comparison(_ baseline: BenchSummary.Baseline) -> String {
+        var rows: [[String]] = [["vs \(baseline.directory)", "baseline", "now", "change", "verdict"]]
+        for figure in baseline.figures {
+            rows.append([
+                figure.name, String(format: "%.3f", figure.baseline), String(format: "%.3f", figure.current),
+                String(format: "%+.1f %%", figure.change_percent), figure.verdict,
+            ])
+        }
+        return align(rows)
+    }
+
+    /// Left-aligned first column, right-aligned numbers, two spaces indent.
+    static func align(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = Array(repeating: 0, count: columns)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            "  "
+                + row.enumerated().map { i, cell in
+                    let pad = String(repeating: " ", count: widths[i] - cell.count)
+                    return i == 0 ? cell + pad : pad + cell
+                }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
+
+/// Ctrl-C during `bench`: the first one asks the run to stop (the reports are still written); a
+/// second one quits at once.
+enum InterruptHandler {
+    // Touched only from the main thread (install/uninstall around the run).
+    nonisolated(unsafe) private static var source: (any DispatchSourceSignal)?
+
+    static func install(_ stop: BenchStopRequest) {
+        signal(SIGINT, SIG_IGN)  // the dispatch source sees it instead of the default handler
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if stop.isRequested { _exit(ExitStatus.interrupted.rawValue) }
+            stop.request()
+            FileHandle.standardError.write(
+                Data("\nframepipe: stopping — writing the reports (Ctrl-C again to quit at once)\n".utf8))
+        }
+        source.resume()
+        self.source = source
+    }
+
+    static func uninstall() {
+        source?.cancel()
+        source = nil
+        signal(SIGINT, SIG_DFL)
+    }
+}
