@@ -41,7 +41,7 @@ final class ProbeTests: XCTestCase {
     static func stapsdtNotes(of path: String) throws -> [StapsdtNote] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["readelf", "-n", "--wide", path]
+        process.arguments = ["readelf", "-n", path]
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -58,16 +58,22 @@ final class ProbeTests: XCTestCase {
         return parseStapsdtNotes(String(decoding: stdout, as: UTF8.self))
     }
 
-    /// Each note's `Provider:` line starts a probe; its `Name:` and `Arguments:` lines follow.
+    /// Within the `.note.stapsdt` section, each note's `Provider:` starts a probe (on its own line, or
+    /// at the end of the owner line with `--wide`); its `Name:` and `Arguments:` lines follow.
     static func parseStapsdtNotes(_ text: String) -> [StapsdtNote] {
         var notes: [StapsdtNote] = []
-        for line in text.split(separator: "\n") {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if let provider = trimmed.value(after: "Provider:") {
+        var inStapsdtSection = false
+        for line in text.split(separator: "\n").map(String.init) {
+            if let section = line.value(after: "Displaying notes found in:") {
+                inStapsdtSection = section == ".note.stapsdt"
+                continue
+            }
+            guard inStapsdtSection else { continue }
+            if let provider = line.value(after: "Provider:") {
                 notes.append(StapsdtNote(provider: provider, name: "", arguments: []))
-            } else if let name = trimmed.value(after: "Name:"), !notes.isEmpty {
+            } else if let name = line.value(after: "Name:"), !notes.isEmpty {
                 notes[notes.count - 1].name = name
-            } else if let arguments = trimmed.value(after: "Arguments:"), !notes.isEmpty {
+            } else if let arguments = line.value(after: "Arguments:"), !notes.isEmpty {
                 notes[notes.count - 1].arguments = arguments.split(separator: " ").map(String.init)
             }
         }
@@ -76,6 +82,11 @@ final class ProbeTests: XCTestCase {
 
     func testTheNoteParserReadsReadelfOutput() {
         let sample = """
+            Displaying notes found in: .note.gnu.build-id
+              Owner                Data size \tDescription
+              GNU                  0x00000014\tNT_GNU_BUILD_ID (unique build ID bitstring)
+                Build ID: 5298832438d1add951ca99fdfb2fd74e9ca5cbb3
+
             Displaying notes found in: .note.stapsdt
               Owner                Data size \tDescription
               stapsdt              0x00000044\tNT_STAPSDT (SystemTap probe descriptors)
@@ -83,11 +94,13 @@ final class ProbeTests: XCTestCase {
                 Name: schedule
                 Location: 0x0000000000000019, Base: 0x0000000000000000, Semaphore: 0x0000000000000000
                 Arguments: 8@%rdi -4@%esi
-              stapsdt              0x00000036\tNT_STAPSDT (SystemTap probe descriptors)
-                Provider: other
+              stapsdt              0x00000036\tNT_STAPSDT (SystemTap probe descriptors)\t    Provider: other
                 Name: acquire
                 Location: 0x00000000000000b0, Base: 0x0000000000000000, Semaphore: 0x0000000000000000
                 Arguments:
+
+            Displaying notes found in: .note.other
+                Provider: not-a-probe
             """
         XCTAssertEqual(
             Self.parseStapsdtNotes(sample),
@@ -104,9 +117,9 @@ struct ReadelfFailed: Error, CustomStringConvertible {
 }
 
 extension String {
-    /// The rest of the line after `prefix`, trimmed; nil when the line does not start with it.
-    fileprivate func value(after prefix: String) -> String? {
-        guard hasPrefix(prefix) else { return nil }
-        return dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
+    /// What follows `key` on the line, trimmed; nil when the line does not contain it.
+    fileprivate func value(after key: String) -> String? {
+        guard let found = range(of: key) else { return nil }
+        return self[found.upperBound...].trimmingCharacters(in: .whitespaces)
     }
 }
