@@ -152,7 +152,7 @@ public enum Bench {
         let settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: true,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,
-            placement: options.placement)
+            placement: options.placement, recordTelemetry: options.recording)
         let compute = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host)
         let renderer: HeadlessRenderer

@@ -1,3 +1,4 @@
+import CSystemShim
 import FrameHandoff
 import FrameTiming
 import Foundation
@@ -239,9 +240,13 @@ public enum Viewer {
                 if let lease {
                     let generation = lease.handle.generation
                     timeline.acquired(generation: generation, at: monotonicNanos())
+                    fp_probe_acquire(generation)
                     presented = try ring.withReadableBytes(lease) { bytes in
-                        try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
+                        // drawFrame records, submits and presents: the probes bracket it.
+                        fp_probe_submit(generation)
+                        return try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
                     }
+                    if presented { fp_probe_present(generation) }
                     try ring.release(lease)
                     shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
                 } else if dirty {

@@ -21,7 +21,7 @@ public struct ComputeSettings: Sendable {
     /// Whether workers time their tiles and push `ComputeEvent`s into the telemetry rings. Off only
     /// to measure what that recording costs (the same bench with it off and on); the USDT probes
     /// stay either way (a `nop` each unless perf attaches).
-    public var recordTelemetry: Bool
+    public var recordTelemetry: Bool = true
 
     public init(
         width: Int, height: Int, limits: KernelLimits = KernelLimits(), deterministicTime: Bool = true,
@@ -549,6 +549,9 @@ public final class ComputePool: Sendable {
 
     /// Completes a tile in the ring (the last one publishes or frees the frame) and in the queue.
     private func complete(_ ticket: TileTicket, _ job: FrameJob, worker: Int) {
+        // Stamped before completeTile: once it publishes, a waiting renderer may acquire the frame
+        // at once, and publish must not be recorded after acquire.
+        let beforeCompletion = settings.recordTelemetry ? monotonicNanos() : 0
         let outcome = ring.completeTile(job.frame)
         var event = ComputeEvent(
             kind: .published, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
@@ -574,9 +577,8 @@ public final class ComputePool: Sendable {
             return
         }
         if settings.recordTelemetry {
-            let now = monotonicNanos()
-            event.startNanos = now
-            event.endNanos = now
+            event.startNanos = beforeCompletion
+            event.endNanos = beforeCompletion
             telemetry[worker].push(event)
         }
         queue.finish(ticket)

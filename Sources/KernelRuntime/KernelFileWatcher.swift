@@ -53,10 +53,11 @@ public final class KernelFileWatcher: Sendable {
     public func start() {
         guard !startedFlag.exchange(true, ordering: .relaxed) else { return }
         let thread = Thread { [self] in
+            // Foundation on Linux applies a name only when the thread sets it on itself.
+            Thread.current.name = "framepipe-watch"
             watch()
             exited.signal()
         }
-        thread.name = "framepipe-watch"
         thread.start()
     }
 

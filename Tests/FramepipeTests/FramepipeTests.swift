@@ -103,7 +103,7 @@ final class BenchTests: XCTestCase {
         for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max", "min"] {
             XCTAssertGreaterThan(interval[key] as? Double ?? 0, 0, key)
         }
-        XCTAssertEqual(interval["count"] as? Int, 11, "12 measured frames give 11 intervals")
+        XCTAssertEqual(interval["count"] as? Int, 12, "12 measured frames after warm-up give 12 intervals (the first from the last warm-up frame)")
         let jitter = try XCTUnwrap(json["jitter_ms"] as? [String: Any])
         XCTAssertEqual(jitter["stddev"] as? Double, interval["stddev"] as? Double)
         XCTAssertGreaterThanOrEqual(jitter["p99_minus_p50"] as? Double ?? -1, 0)
