@@ -111,13 +111,22 @@ struct FramePacer {
 
     init(hz: Double) { periodNanos = UInt64((1e9 / hz).rounded()) }
 
-    mutating func waitForTick() {
+    /// Sleeps until the next tick. While `poll` says frames are still on the GPU it wakes every
+    /// millisecond to let it collect them, so completions are seen on time during the wait too.
+    mutating func waitForTick(poll: () throws -> Bool) rethrows {
         let now = monotonicNanos()
         if nextNanos == 0 {
             nextNanos = now
         } else if nextNanos > now {
-            var deadline = timespec(tv_sec: Int(nextNanos / 1_000_000_000), tv_nsec: Int(nextNanos % 1_000_000_000))
-            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+            var framesOnGPU = try poll()
+            while true {
+                let now = monotonicNanos()
+                guard now < nextNanos else { break }
+                let wake = framesOnGPU ? min(nextNanos, now + 1_000_000) : nextNanos
+                var deadline = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
+                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+                if framesOnGPU { framesOnGPU = try poll() }
+            }
         } else if now - nextNanos > periodNanos {
             missedTicks += 1
             nextNanos = now
@@ -281,7 +290,10 @@ struct RenderLoop {
                 interrupted = true
                 break
             }
-            pacer?.waitForTick()
+            try pacer?.waitForTick {
+                for completed in try feed.collectCompleted() { record(completed) }
+                return feed.renderer.uncollectedFrameCount > 0
+            }
             // Zero-copy: wait for the GPU to finish a frame before taking another slot.
             for completed in try feed.reserveFrameSlot() { record(completed) }
             let lease: ReadLease?
