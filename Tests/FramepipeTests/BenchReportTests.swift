@@ -123,12 +123,8 @@ final class BenchReportTests: XCTestCase {
 
         // frametimes.svg renders.
         let png = directory + "/rendered-svg.png"
-        let rsvg = Process()
-        rsvg.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
-        rsvg.arguments = ["-o", png, directory + "/frametimes.svg"]
-        try rsvg.run()
-        rsvg.waitUntilExit()
-        XCTAssertEqual(rsvg.terminationStatus, 0, "rsvg-convert renders frametimes.svg")
+        let rsvg = try runProcess(URL(fileURLWithPath: "/usr/bin/rsvg-convert"), ["-o", png, directory + "/frametimes.svg"])
+        XCTAssertEqual(rsvg.status, 0, "rsvg-convert renders frametimes.svg: \(rsvg.stderr)")
         let pngSize = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
         XCTAssertGreaterThan(pngSize, 1000)
     }

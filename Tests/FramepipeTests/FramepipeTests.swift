@@ -27,6 +27,26 @@ struct ProcessOutcome {
     var stderr: String
 }
 
+/// Runs `executable ARGUMENTS` in the repository root to completion and collects what it printed.
+/// stdout is read to its end first; fine for tools whose stderr stays small (error lines).
+func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessOutcome {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.currentDirectoryURL = repositoryRoot
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessOutcome(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
 /// The built `framepipe` executable: the test bundle sits in the same products directory.
 var framepipeExecutable: URL {
     for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
@@ -140,65 +160,6 @@ final class BenchTests: XCTestCase {
             XCTAssertEqual((error as? FramepipeError)?.exitCode, .kernelFailed, "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: options.outputDirectory + "/summary.json"))
-    }
-}
-
-final class StatisticsTests: XCTestCase {
-    /// Relative precision of the HDR histogram (3 significant digits).
-    let precision = 0.001
-
-    func testPercentilesAndSpreadOfAKnownSeries() throws {
-        // 1...100 ms: p50 = 50, p90 = 90, p95 = 95, p99 = 99, p99.9 = 100; squared deviations sum to
-        // n(n²−1)/12 = 83325. Mean, stddev, min and max are exact; percentiles within 0.1 %.
-        let stats = try XCTUnwrap(DurationStatistics(milliseconds: (1...100).map(Double.init).shuffled()))
-        XCTAssertEqual(stats.count, 100)
-        XCTAssertEqual(stats.mean, 50.5, accuracy: 1e-9)
-        XCTAssertEqual(stats.stddev, (83325.0 / 99).squareRoot(), accuracy: 1e-9)
-        XCTAssertEqual(stats.min, 1)
-        XCTAssertEqual(stats.max, 100)
-        for (value, expected) in [(stats.p50, 50.0), (stats.p90, 90), (stats.p95, 95), (stats.p99, 99), (stats.p999, 100)] {
-            XCTAssertEqual(value, expected, accuracy: expected * precision)
-        }
-        XCTAssertNil(DurationStatistics(milliseconds: []))
-        XCTAssertEqual(DurationStatistics(milliseconds: [4])?.p99, 4)
-        XCTAssertEqual(DurationStatistics(milliseconds: [4])?.stddev, 0)
-    }
-
-    /// 200 000 samples of a normal (16.7 ms, σ 0.5) and an exponential (mean 2 ms) distribution from a
-    /// fixed seed: every reported percentile is within 0.1 % of the exact nearest-rank percentile of
-    /// the same samples, and mean and stddev match the distributions.
-    func testPercentilesMatchExactRanksOnKnownDistributions() throws {
-        var generator = SplitMix64(seed: 0x5EED)
-        func uniform() -> Double { (Double(generator.next() >> 11) + 0.5) / Double(1 << 53) }
-        let normal = (0..<200_000).map { _ in 16.7 + 0.5 * (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
-        let exponential = (0..<200_000).map { _ in -2 * log(uniform()) }
-        for (samples, mean, stddev) in [(normal, 16.7, 0.5), (exponential, 2.0, 2.0)] {
-            let stats = try XCTUnwrap(DurationStatistics(milliseconds: samples))
-            let sorted = samples.sorted()
-            func exact(_ percent: Double) -> Double {
-                sorted[Swift.max(0, Int((percent / 100 * Double(sorted.count)).rounded(.up)) - 1)]
-            }
-            for (value, percent) in [(stats.p50, 50.0), (stats.p90, 90), (stats.p95, 95), (stats.p99, 99), (stats.p999, 99.9)] {
-                XCTAssertEqual(value, exact(percent), accuracy: exact(percent) * precision + 1e-6, "p\(percent)")
-            }
-            XCTAssertEqual(stats.mean, mean, accuracy: mean * 0.01)
-            XCTAssertEqual(stats.stddev, stddev, accuracy: stddev * 0.02)
-            XCTAssertEqual(stats.min, sorted[0], accuracy: 1e-6)
-            XCTAssertEqual(stats.max, sorted[sorted.count - 1], accuracy: 1e-6)
-        }
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so distribution tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -39,23 +39,12 @@ final class ProbeTests: XCTestCase {
 
     /// Runs `readelf -n` (binutils) on `path` and parses its `stapsdt` notes.
     static func stapsdtNotes(of path: String) throws -> [StapsdtNote] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["readelf", "-n", path]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let readelf = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["readelf", "-n", path])
+        guard readelf.status == 0 else {
             throw ReadelfFailed(
-                message: "readelf -n \(path) exited \(process.terminationStatus) (apt-get install binutils): "
-                    + String(decoding: stderr, as: UTF8.self))
+                message: "readelf -n \(path) exited \(readelf.status) (apt-get install binutils): \(readelf.stderr)")
         }
-        return parseStapsdtNotes(String(decoding: stdout, as: UTF8.self))
+        return parseStapsdtNotes(readelf.stdout)
     }
 
     /// Within the `.note.stapsdt` section, each note's `Provider:` starts a probe (on its own line, or
