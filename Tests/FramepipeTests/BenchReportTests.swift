@@ -254,4 +254,18 @@ final class BenchReportTests: XCTestCase {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         XCTAssertEqual(files, ["last-frame.png", "summary.json"])
     }
+
+    /// On a terminal (a pseudo-terminal from util-linux `script`, Debian's essential bsdutils) the
+    /// progress is a bar redrawn in place; piped, it is plain `bench: N %` lines (the other tests).
+    func testProgressBarOnATerminal() throws {
+        let directory = try temporaryDirectory() + "/tty"
+        let command = [framepipeExecutable.path, "bench", "assets/kernels/plasma.wasm", "--frames", "30", "--warmup", "1",
+            "--size", "16x16", "--out", directory].joined(separator: " ")
+        let outcome = try runProcess(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
+        XCTAssertEqual(outcome.status, 0, outcome.stdout + outcome.stderr)
+        XCTAssertTrue(outcome.stdout.contains("\r\u{1B}[K["), "the bar is redrawn in place: \(outcome.stdout.debugDescription)")
+        XCTAssertTrue(outcome.stdout.contains("█"), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("100 %"), outcome.stdout)
+        XCTAssertFalse(outcome.stdout.contains("\nbench: "), "no plain progress lines on a terminal")
+    }
 }
