@@ -183,6 +183,9 @@ public enum Bench {
             settings: settings, host: host, slotCount: slotCount, policy: options.policy, watch: options.watch,
             payload: payload, log: log)
         let (ring, pool) = (run.ring, run.pool)
+        // In zero-copy mode the renderer owns the ring's memory: it must outlive the workers, whichever
+        // way this function leaves (every path stops them first).
+        defer { withExtendedLifetime(renderer) {} }
         let feed = try RenderFeed(ring: ring, renderer: renderer)
 
         pinCurrentThread(to: options.placement.renderCPUs)

@@ -36,14 +36,19 @@ public final class RenderFeed {
     }
 
     /// The ring payload to lend SlotRing (via ComputeSide.build / SlotRing(payload:)) for this renderer: its zero-copy
-    /// memory, or nil in copy mode (the ring allocates its own).
+    /// memory, or nil in copy mode (the ring allocates its own). The renderer owns that memory: keep it alive until
+    /// the compute side writing into the ring has stopped.
     public static func ringPayload(
         for renderer: HeadlessRenderer, slotCount: Int, slotByteCount: Int
     ) throws(FramepipeError) -> LentPayload? {
         guard renderer.uploadMode == .zeroCopy else { return nil }
         do {
             let memory = try renderer.makeRingPayload(slotCount: slotCount, slotByteCount: slotByteCount)
-            return LentPayload(base: memory.base, byteCount: memory.byteCount, owner: memory)
+            // No owner: the renderer keeps the memory (and its Vulkan device) alive, and the caller keeps
+            // the renderer until the compute side has stopped. Were the ring the owner, the last
+            // reference could go with a worker thread's closure as it exits, tearing the Vulkan device
+            // down on that thread while the process shuts down.
+            return LentPayload(base: memory.base, byteCount: memory.byteCount, owner: nil)
         } catch {
             throw FramepipeError(error)
         }

@@ -24,6 +24,9 @@ public struct ViewerOptions: Sendable {
     public var screenshotDirectory = "."
     /// Quit (exit 0) after this many presented frames (tests).
     public var exitAfterFrames: Int?
+    /// How frames reach the GPU (`--upload`): zero-copy (the slot ring lives in the renderer's host-visible memory and
+    /// the GPU reads the slot in place), copy (a staging copy per frame) or auto (HeadlessRenderer's rule).
+    public var upload: UploadMode = .auto
     /// Where log lines go (kernel `fp.log`, faults, reloads, screenshots, the disabled reason).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -135,28 +138,70 @@ public enum Viewer {
                 window: window, width: options.width, height: options.height,
                 content: compute.content(colormap: options.colormap),
                 presentMode: options.presentMode, deviceIndex: options.deviceIndex,
-                calibratedTimestamps: ProcessInfo.processInfo.environment[fenceTimestampsVariable] == nil)
+                calibratedTimestamps: ProcessInfo.processInfo.environment[fenceTimestampsVariable] == nil,
+                upload: options.upload)
         } catch {
             throw ViewerError(FramepipeError(error))
         }
         if let warning = renderer.presentModeWarning { log("warning: \(warning)") }
+        let zeroCopy = renderer.uploadMode == .zeroCopy
+        log("viewer: upload \(renderer.uploadMode.rawValue) (\(renderer.uploadReason)) on \(renderer.device.name)")
+        // Zero-copy: the ring lives in the renderer's memory and the loop holds a slot per frame in flight, so it needs
+        // more slots than the copy path's 3 (RenderFeed.requiredSlotCount explains the count).
+        let slotCount = max(
+            3, RenderFeed.requiredSlotCount(for: renderer.uploadMode, framesInFlight: renderer.framesInFlight))
         let run: ComputeRun
         do {
+            var payload: LentPayload?
+            if zeroCopy {
+                let memory = try renderer.makeRingPayload(
+                    slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
+                // No owner: the renderer keeps `memory` (and its Vulkan device) alive, and it outlives every write to
+                // the ring, because the defer below stops the workers before its last use. A ring owning it could
+                // drop the last reference on a worker thread as that thread exits, destroying the Vulkan instance
+                // (and unloading its layers) there while this thread shuts GLFW down: a crash at exit.
+                payload = LentPayload(base: memory.base, byteCount: memory.byteCount, owner: nil)
+            }
             run = try compute.build(
-                settings: settings, host: host, slotCount: 3, policy: .latest, watch: options.watch, log: log)
-        } catch {
+                settings: settings, host: host, slotCount: slotCount, policy: .latest, watch: options.watch,
+                payload: payload, log: log)
+        } catch let error as RenderError {
+            throw ViewerError(FramepipeError(error))
+        } catch let error as FramepipeError {
             throw ViewerError(error)
+        } catch {
+            throw ViewerError(FramepipeError(.failure, "viewer setup failed: \(error)"))
         }
         let (ring, pool) = (run.ring, run.pool)
+        // Zero-copy: the leases of frames drawn from their ring slot whose GPU reads may not be over yet. Released when
+        // the renderer hands their tag back (collectFinishedRingFrames), or at the end once the device is idle.
+        var held: [ReadLease] = []
+        held.reserveCapacity(renderer.framesInFlight + 1)
+        var heldReleaseFailure: String?
+        /// Gives back the slot of every frame whose GPU reads are over (no allocation).
+        func releaseFinishedRingFrames() throws(RenderError) {
+            try renderer.collectFinishedRingFrames { tag in
+                guard let i = held.firstIndex(where: { $0.handle.generation == tag }) else { return }
+                let lease = held.remove(at: i)
+                do { try ring.release(lease) } catch { heldReleaseFailure = "releasing \(lease.handle) failed: \(error)" }
+            }
+        }
         run.start()
         defer {
-            _ = run.stop()
+            _ = run.stop()  // no worker writes the ring from here on
             renderer.waitIdle()
+            // The GPU is idle: nothing reads a ring slot any more.
+            for lease in held { try? ring.release(lease) }
+            // The zero-copy ring memory and the Vulkan objects are released with the renderer, on this thread.
+            withExtendedLifetime(renderer) {}
         }
 
         var state = LoopState()
         var timeline = ViewerTimeline()
         var hud = HudOverlay(targetMs: 1000.0 / (window.displayRefreshHz ?? 60))
+        // Timings collected this turn, folded into the records at the next (reserved: no allocation per frame).
+        var timingsToFold: [WindowFrameTiming] = []
+        timingsToFold.reserveCapacity(16)
         var shownFrame: (generation: UInt64, frame: Int32)?
         var shownDisabledReason: String?
         var dirty = true
@@ -234,33 +279,71 @@ public enum Viewer {
             }
 
             pool.drainTelemetry { timeline.add($0) }
-            let lease = dirty ? ring.acquire() : ring.waitForFrame(timeoutNanos: 8_000_000)
+            for timing in timingsToFold { hud.append(ViewerTimeline.hudStages(of: timeline.rendered(timing))) }
+            timingsToFold.removeAll(keepingCapacity: true)
             var presented = false
+            var drewNewFrame = false
             do {
+                if zeroCopy {
+                    // Before acquiring: wait for the frame slot the next draw uses, and give back the ring slots whose
+                    // frames the GPU finished, so the loop holds at most framesInFlight slots (requiredSlotCount).
+                    try renderer.waitForFreeFrameSlot()
+                    try releaseFinishedRingFrames()
+                }
+                let lease = dirty ? ring.acquire() : ring.waitForFrame(timeoutNanos: 8_000_000)
                 if let lease {
                     let generation = lease.handle.generation
                     timeline.acquired(generation: generation, at: monotonicNanos())
                     fp_probe_acquire(generation)
-                    presented = try ring.withReadableBytes(lease) { bytes in
-                        // drawFrame records, submits and presents: the probes bracket it.
-                        fp_probe_submit(generation)
-                        return try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
+                    if timeline.frameIndex(of: generation) == nil {
+                        // Published after the drain above: its tile events were pushed before the publish this
+                        // acquire saw, so they are there now (the screenshot's name needs the frame index).
+                        pool.drainTelemetry { timeline.add($0) }
                     }
-                    if presented { fp_probe_present(generation) }
-                    try ring.release(lease)
-                    shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
+                    if zeroCopy {
+                        // Invariant 2: the handle is checked before the slot is bound; a stale one is counted by the
+                        // ring and skipped (there is nothing to release: the slot is no longer ours).
+                        if ring.validate(lease.handle) {
+                            held.append(lease)
+                            // drawFrame records, submits and presents: the probes bracket it.
+                            fp_probe_submit(generation)
+                            presented = try renderer.drawFrame(
+                                ringSlot: lease.handle.slot, tag: generation, hud: state.hud ? hud : nil)
+                            drewNewFrame = true
+                            if presented { fp_probe_present(generation) }
+                            shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
+                        } else {
+                            state.staleSkipped += 1
+                        }
+                    } else {
+                        presented = try ring.withReadableBytes(lease) { bytes in
+                            // drawFrame records, submits and presents: the probes bracket it.
+                            fp_probe_submit(generation)
+                            return try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
+                        }
+                        drewNewFrame = true
+                        if presented { fp_probe_present(generation) }
+                        // The bytes were copied into the renderer's staging memory: the slot can go back now.
+                        try ring.release(lease)
+                        shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
+                    }
                 } else if dirty {
                     presented = try renderer.drawFrame(nil, hud: state.hud ? hud : nil)
                 }
-                try renderer.collectTimings { timing in
-                    hud.append(ViewerTimeline.hudStages(of: timeline.rendered(timing)))
-                }
+                if zeroCopy { try releaseFinishedRingFrames() }
+                if let failure = heldReleaseFailure { throw FramepipeError(.failure, failure) }
+                // Finished frames' timings are folded in at the next turn, after its telemetry drain: a
+                // frame's `published` event is pushed just after the frame became visible, so it may
+                // not have been drained yet when a fast GPU finishes the frame within this turn.
+                try renderer.collectTimings { timing in timingsToFold.append(timing) }
             } catch let error as RenderError {
                 throw ViewerError(FramepipeError(error))
+            } catch let error as FramepipeError {
+                throw ViewerError(error)
             } catch {
                 throw ViewerError(FramepipeError(.failure, "render loop failed: \(error)"))
             }
-            if lease != nil || dirty { dirty = !presented }
+            if drewNewFrame || dirty { dirty = !presented }
             if presented { state.presented(at: monotonicNanos()) }
 
             let now = monotonicNanos()
@@ -276,11 +359,15 @@ public enum Viewer {
             // Every submitted frame's fence, then its timing, so the report covers all presented frames.
             renderer.waitIdle()
             pool.drainTelemetry { timeline.add($0) }
+            for timing in timingsToFold { _ = timeline.rendered(timing) }
             try? renderer.collectTimings { _ = timeline.rendered($0) }
             print(
                 timeline.report(
                     calibration: renderer.timestampCalibration,
-                    loopCounts: [("hidden_waits", state.hiddenWaits), ("presents_since_hidden", state.presentsSinceHidden)]))
+                    loopCounts: [
+                        ("hidden_waits", state.hiddenWaits), ("presents_since_hidden", state.presentsSinceHidden),
+                        ("stale_skipped", state.staleSkipped),
+                    ]))
         }
     }
 
@@ -330,6 +417,8 @@ struct LoopState {
     /// it last was (for the timing report).
     var hiddenWaits = 0
     var hidden = false
+    /// Zero-copy: acquired frames whose handle failed validation before binding (skipped; the ring counts them too).
+    var staleSkipped = 0
     var presentsSinceHidden = 0
     private var lastPresent: UInt64?
     private var recentPresents: [UInt64] = []
@@ -387,7 +476,7 @@ struct ViewerTimeline {
     private(set) var presentBeforeGpuEnd = 0
     private(set) var presentedFrames = 0
     /// Frames whose publish was stamped after the render thread had already acquired them (the pool stamps publish
-    /// just after making the frame visible, so a waiting renderer can take it first): handoff_wait counts as 0.
+    /// just before making the frame visible, so this should stay 0): handoff_wait counts as 0.
     private(set) var publishAfterAcquire = 0
 
     init() {

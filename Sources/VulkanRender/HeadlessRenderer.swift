@@ -58,10 +58,10 @@ public enum UploadMode: String, Sendable, CaseIterable {
     case auto
 }
 
-/// The zero-copy slot-ring payload (`HeadlessRenderer.makeRingPayload`): `slotCount` slots of `slotByteCount`
-/// bytes, slot i at `base + i * slotStride`, `base` page-aligned, all of it HOST_VISIBLE|HOST_COHERENT Vulkan memory
-/// the GPU reads in place. Alive as long as this object is (it keeps the renderer's Vulkan objects alive), so a slot
-/// ring may hold it as the owner of its lent payload.
+/// The zero-copy slot-ring payload (`HeadlessRenderer.makeRingPayload`, `WindowRenderer.makeRingPayload`): `slotCount`
+/// slots of `slotByteCount` bytes, slot i at `base + i * slotStride`, `base` page-aligned, all of it
+/// HOST_VISIBLE|HOST_COHERENT Vulkan memory the GPU reads in place. Alive as long as this object is (it keeps the
+/// renderer's Vulkan objects alive), so a slot ring may hold it as the owner of its lent payload.
 public final class ZeroCopyRingMemory: @unchecked Sendable {
     // @unchecked: `objects` is held only to keep the mapping alive and is never touched through this reference; the
     // memory behind `base` is guarded by whoever lends it out (the slot ring's state machine).
@@ -74,7 +74,8 @@ public final class ZeroCopyRingMemory: @unchecked Sendable {
     public let slotStride: Int
     private let objects: VulkanObjects
 
-    fileprivate init(
+    /// Made only by VulkanObjects.makeZeroCopyRing (UploadModeDecision.swift), for either renderer.
+    init(
         base: UnsafeMutableRawPointer, slotCount: Int, slotByteCount: Int, slotStride: Int, objects: VulkanObjects
     ) {
         self.base = base
@@ -324,34 +325,14 @@ public final class HeadlessRenderer {
     /// Zero-copy only: allocates the slot ring's payload in host-visible, host-coherent Vulkan memory the GPU reads in
     /// place (once per renderer). `slotByteCount` must be one frame of `content`; `slotCount` the ring's.
     public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
-        guard uploadMode == .zeroCopy else {
-            throw .badRequest(
-                "the renderer uploads by copy (\(uploadReason)): a zero-copy ring needs --upload zero-copy")
+        if uploadMode == .zeroCopy, ringMemory != nil {
+            throw .badRequest("makeRingPayload: this renderer already lent its slot ring")
         }
-        guard ringMemory == nil else { throw .badRequest("makeRingPayload: this renderer already lent its slot ring") }
-        guard slotByteCount == frameBytes else {
-            throw .badRequest(
-                "ring slots of \(slotByteCount) bytes do not fit "
-                    + "\(content.frameDescription(width: width, height: height)) of \(frameBytes) bytes: "
-                    + "size the slots to one frame")
-        }
-        guard (1...64).contains(slotCount) else {
-            throw .badRequest("ring slot count \(slotCount) is invalid: use 1 to 64")
-        }
-        let page = Self.pageSize
-        let stride = (slotByteCount + page - 1) / page * page
-        let (ringBytes, overflow) = stride.multipliedReportingOverflow(by: slotCount)
-        guard !overflow, ringBytes < Int.max - page else {
-            throw .badRequest("a ring of \(slotCount) slots of \(slotByteCount) bytes is too large")
-        }
-        try vk.createRingPayload(
-            slotCount: slotCount, slotStride: stride, frameBytes: frameBytes, pageSize: page, content: content)
-        guard let mapped = vk.ringPayload.mapped else {
-            throw RenderError.vulkan("makeRingPayload (mapping missing)", VK_ERROR_MEMORY_MAP_FAILED)
-        }
-        let memory = ZeroCopyRingMemory(
-            base: mapped + vk.ringPayload.firstSlotOffset, slotCount: slotCount, slotByteCount: slotByteCount,
-            slotStride: stride, objects: vk)
+        // Shared with WindowRenderer (UploadModeDecision.swift): the checks, the layout and the allocation.
+        let memory = try vk.makeZeroCopyRing(
+            slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
+            frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,
+            uploadReason: uploadReason)
         ringMemory = memory
         return memory
     }
@@ -461,25 +442,8 @@ public final class HeadlessRenderer {
     static func resolveUpload(
         _ requested: UploadMode, memory: (index: UInt32, deviceLocal: Bool)?, deviceType: String, deviceName: String
     ) throws(RenderError) -> (UploadMode, String) {
-        switch requested {
-        case .copy:
-            return (.copy, "copy requested")
-        case .zeroCopy:
-            guard memory != nil else {
-                throw .badRequest(
-                    "\(deviceName) has no host-visible, host-coherent memory the GPU can read frames from: "
-                        + "use --upload copy")
-            }
-            return (.zeroCopy, "zero-copy requested")
-        case .auto:
-            guard let memory else { return (.copy, "auto: no host-visible coherent memory for the ring") }
-            if deviceType == "cpu" || deviceType == "integrated" {
-                return (.zeroCopy, "auto: \(deviceType) device, host memory is its memory")
-            }
-            if memory.deviceLocal { return (.zeroCopy, "auto: host-visible memory is also device-local") }
-            // Every sample / vertex fetch would cross the bus; one DMA copy per frame into device memory is cheaper.
-            return (.copy, "auto: \(deviceType) device, host memory is across the bus")
-        }
+        // The rule is shared with WindowRenderer (UploadModeDecision.swift).
+        try resolveUploadMode(requested, memory: memory, deviceType: deviceType, deviceName: deviceName)
     }
 
     // MARK: - Internals

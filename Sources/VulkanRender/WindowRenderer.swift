@@ -25,9 +25,24 @@
 // recalibrated about once a second right after a submit; otherwise the fence-anchored fallback, fed with the time the
 // fence was seen signalled. Frames therefore come back one or two draws after they were drawn.
 //
+// Upload (UploadMode, decided as HeadlessRenderer decides it: UploadModeDecision.swift): copy — drawFrame(_:) copies
+// the caller's bytes into the frame slot's staging buffer; zero-copy — the slot ring lives in the renderer's
+// host-visible memory (makeRingPayload) and drawFrame(ringSlot:) records commands that read the ring slot in place.
+// A ring frame's read is over once the fence of the frame slot that drew it was seen signalled (polled in
+// collectFinishedRingFrames, waited on in waitForFreeFrameSlot or before the slot's reuse); only then does
+// collectFinishedRingFrames hand its tag back, and only then may the caller release the ring slot. Redraws without a
+// new frame (pause, resize, HUD) blit the last target and never read the ring.
+//
 // Unsafe pointer invariants:
 // - slot.stagingMapped (content.byteCount bytes, HOST_COHERENT): written only in drawFrame, after slot i's fence
 //   signalled, i.e. once the GPU finished reading it; vkQueueSubmit makes the write visible to the device.
+// - The zero-copy ring payload (ZeroCopyRingMemory, made by VulkanObjects.makeZeroCopyRing): this class never reads or
+//   writes it on the host. The caller passes drawFrame(ringSlot:) only a ring slot it holds under a validated read
+//   lease and keeps that lease until collectFinishedRingFrames returned the frame's tag, i.e. until the host saw the
+//   fence of the frame that read it signalled (or the frame was never submitted). So no writer's host write to a
+//   slot overlaps a GPU read of it; host writes made before vkQueueSubmit are visible to the device without a flush
+//   (coherent memory; the submit is a host→device memory dependency). ZeroCopyRingMemory keeps VulkanObjects, and so
+//   the mapping, alive for as long as the slot ring holds it, even past this renderer.
 // - hudMapped[i] (HUD vertex buffer of slot i, HOST_COHERENT): written only in drawFrame after slot i's fence
 //   signalled, never past hudVertexCapacity vertices: HudGeometry.vertices writes only inside the buffer pointer of
 //   exactly that many vertices it is given (checked per quad). The HUD geometry below this class is pure Swift.
@@ -95,6 +110,12 @@ public final class WindowRenderer {
     public var hasFrame: Bool { lastTargetSlot != nil }
 
     static let framesInFlight = 2
+    /// Frames that may be in flight at once (the frame slots); a zero-copy reader holds a ring slot per frame in flight.
+    public var framesInFlight: Int { Self.framesInFlight }
+    /// The upload mode in use: `.copy` or `.zeroCopy` (`.auto` resolved at init, by HeadlessRenderer's rule).
+    public let uploadMode: UploadMode
+    /// Why that mode, in a few words: e.g. "auto: cpu device, host memory is its memory".
+    public let uploadReason: String
     /// HUD: the frames shown (HudHistory.capacity).
     public static let hudBarCount = HudHistory.capacity
     static let hudVertexCapacity = HudGeometry.maxVertices
@@ -126,11 +147,23 @@ public final class WindowRenderer {
     /// Harvested and not yet handed out (at most framesInFlight; capacity reserved once).
     private var harvested: [WindowFrameTiming] = []
 
+    /// The lent zero-copy ring, once makeRingPayload made it.
+    private var ringMemory: ZeroCopyRingMemory?
+    /// Zero-copy: ringReads[i] is the tag of the ring frame frame slot i's submitted commands read, until its fence is
+    /// seen signalled.
+    private var ringReads: [UInt64?] = Array(repeating: nil, count: WindowRenderer.framesInFlight)
+    /// Ring frames whose reads are over (or were never submitted), not yet handed out by collectFinishedRingFrames, in
+    /// the order they were seen finished (capacity reserved once).
+    private var finishedRingReads: [UInt64] = []
+
     /// - presentMode: "fifo", "mailbox" or "immediate" (checked by the caller); fifo when unsupported.
     /// - calibratedTimestamps: false forces the fence-anchored fallback even where VK_EXT_calibrated_timestamps exists.
+    /// - upload: how new frames reach the GPU (UploadMode; `auto` and the refusal of `zeroCopy` as in
+    ///   HeadlessRenderer). In zero-copy mode, build the slot ring on makeRingPayload and draw with
+    ///   drawFrame(ringSlot:tag:hud:).
     public init(
         window: ViewerWindow, width: Int, height: Int, content: FrameContent, presentMode: String,
-        deviceIndex: Int? = nil, calibratedTimestamps: Bool = true
+        deviceIndex: Int? = nil, calibratedTimestamps: Bool = true, upload: UploadMode = .copy
     ) throws(RenderError) {
         guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
             throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
@@ -211,6 +244,8 @@ public final class WindowRenderer {
             count: Self.framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
             timestamps: false)
         try vk.createReadback(width: UInt32(width), height: UInt32(height))
+        let (resolvedUpload, uploadReason) = try resolveUploadMode(
+            upload, memory: try vk.zeroCopyMemoryType(), deviceType: info.type, deviceName: info.name)
         try objects.createFrameObjects(
             count: Self.framesInFlight, timestampsPerFrame: timestamps ? Self.timestampsPerFrame : 0)
 
@@ -238,6 +273,8 @@ public final class WindowRenderer {
         self.height = height
         self.content = content
         self.frameBytes = frameBytes
+        self.uploadMode = resolvedUpload
+        self.uploadReason = uploadReason
         self.timestampMask =
             family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
         let mode: GPUClock.Mode
@@ -252,6 +289,7 @@ public final class WindowRenderer {
             mode: mode, timestampPeriod: Double(limits.timestampPeriod), timestampMask: timestampMask)
         if let device = vk.device { clock.calibrate(device: device) }
         harvested.reserveCapacity(Self.framesInFlight)
+        finishedRingReads.reserveCapacity(Self.framesInFlight + 1)
         let size = window.framebufferSize
         if size.width > 0, size.height > 0 {
             try objects.createSwapchain(
@@ -265,11 +303,12 @@ public final class WindowRenderer {
     /// Call after the window changed size; the swapchain is rebuilt before the next frame.
     public func windowResized() { needsRecreate = true }
 
-    /// Draws one frame into the window and presents it: `frame` (exactly content.byteCount bytes) when a new kernel
-    /// frame arrived, otherwise the last one again (black until the first). `tag`: with a new `frame`, time it (GPU
-    /// timestamps, submit, present) and hand the result to a later collectTimings under this tag. `hud`: drawn as the
-    /// frame-time graph on top (nil: no HUD). Returns false when nothing was presented: the window is minimised
-    /// (size 0) or the swapchain had to be rebuilt; a given `frame` is still kept as the last frame.
+    /// Draws one frame into the window and presents it: `frame` (exactly content.byteCount bytes, copied: copy
+    /// upload, whatever `uploadMode` is) when a new kernel frame arrived, otherwise the last one again (black until
+    /// the first). `tag`: with a new `frame`, time it (GPU timestamps, submit, present) and hand the result to a later
+    /// collectTimings under this tag. `hud`: drawn as the frame-time graph on top (nil: no HUD). Returns false when
+    /// nothing was presented: the window is minimised (size 0) or the swapchain had to be rebuilt; in the latter case a
+    /// given `frame` is still kept as the last frame.
     @discardableResult
     public func drawFrame(
         _ frame: UnsafeRawBufferPointer?, tag: UInt64? = nil, hud: HudOverlay?
@@ -279,8 +318,91 @@ public final class WindowRenderer {
                 "drawFrame got \(frame.count) bytes but \(content.frameDescription(width: width, height: height)) "
                     + "is \(frameBytes): pass exactly \(content.sizeRule)")
         }
+        return try draw(frame.map { NewFrame.bytes($0) } ?? .none, tag: tag, hud: hud)
+    }
+
+    /// Zero-copy: draws the new kernel frame that lies in slot `ringSlot` of the ring from makeRingPayload — the GPU
+    /// reads it there, in place — and presents like drawFrame(_:tag:hud:). `tag` (the frame's generation) times the
+    /// frame and names it in collectFinishedRingFrames, which hands it back once nothing on the GPU reads the slot any
+    /// more (or at once when nothing was drawn: minimised window). The caller must hold the ring slot (a validated read
+    /// lease) until then. After a throw, call waitIdle before giving the slot back.
+    @discardableResult
+    public func drawFrame(ringSlot: Int, tag: UInt64, hud: HudOverlay?) throws(RenderError) -> Bool {
+        guard let ring = ringMemory else {
+            throw .badRequest("drawFrame(ringSlot:) needs the zero-copy slot ring: call makeRingPayload first")
+        }
+        guard (0..<ring.slotCount).contains(ringSlot) else {
+            throw .badRequest("ring slot \(ringSlot) is invalid: the zero-copy ring has slots 0..<\(ring.slotCount)")
+        }
+        return try draw(.ringSlot(ringSlot), tag: tag, hud: hud)
+    }
+
+    /// Zero-copy only: allocates the slot ring's payload in host-visible, host-coherent Vulkan memory the GPU reads in
+    /// place (once per renderer), as HeadlessRenderer.makeRingPayload does. `slotByteCount` must be one frame of
+    /// `content`; `slotCount` the ring's (at least framesInFlight + 2, so the writer always finds a free slot).
+    public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
+        if uploadMode == .zeroCopy, ringMemory != nil {
+            throw .badRequest("makeRingPayload: this renderer already lent its slot ring")
+        }
+        let memory = try vk.makeZeroCopyRing(
+            slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
+            frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,
+            uploadReason: uploadReason)
+        ringMemory = memory
+        return memory
+    }
+
+    /// The zero-copy ring payload, once makeRingPayload made it.
+    public var zeroCopyRing: ZeroCopyRingMemory? { ringMemory }
+
+    /// Waits, if need be, until the next draw can start without waiting for the GPU (the next frame slot's previous
+    /// frame has completed); a ring frame it read is then returned by the next collectFinishedRingFrames. A zero-copy
+    /// reader calls it before acquiring, so it never holds more than framesInFlight ring slots while it waits.
+    public func waitForFreeFrameSlot() throws(RenderError) {
+        let i = frameSlot
+        var fenceRef: VkFence? = vk.slots[i].fence
+        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
+        try harvest(slot: i, fenceSeenNanos: monotonicNanos())
+        retireRingRead(slot: i)
+    }
+
+    /// Hands `body` the tag of every ring frame (drawFrame(ringSlot:)) whose GPU reads are over since the last call:
+    /// its frame slot's fence was seen signalled (checked here without waiting, or waited on earlier), or it was never
+    /// submitted. Its ring slot may be given back now. After waitIdle, every ring frame drawn comes back. No allocation.
+    public func collectFinishedRingFrames(_ body: (UInt64) -> Void) throws(RenderError) {
+        for s in ringReads.indices where ringReads[s] != nil {
+            let r = vkGetFenceStatus(vk.device, vk.slots[s].fence)
+            if r == VK_NOT_READY { continue }
+            try vkCheck(r, "vkGetFenceStatus")
+            retireRingRead(slot: s)
+        }
+        for tag in finishedRingReads { body(tag) }
+        finishedRingReads.removeAll(keepingCapacity: true)
+    }
+
+    /// A new frame for `draw`: none (redraw the last target), the caller's bytes (copied) or a ring slot (in place).
+    private enum NewFrame {
+        case none
+        case bytes(UnsafeRawBufferPointer)
+        case ringSlot(Int)
+    }
+
+    /// Frame slot s's fence is known signalled: its ring frame, if any, is no longer read.
+    private func retireRingRead(slot s: Int) {
+        guard let tag = ringReads[s] else { return }
+        ringReads[s] = nil
+        finishedRingReads.append(tag)
+    }
+
+    private func draw(_ newFrame: NewFrame, tag: UInt64?, hud: HudOverlay?) throws(RenderError) -> Bool {
+        var ringTag: UInt64?
+        if case .ringSlot = newFrame { ringTag = tag }
         let size = window.framebufferSize
-        if size.width == 0 || size.height == 0 { return false }  // minimised: nothing to draw into
+        if size.width == 0 || size.height == 0 {
+            // Minimised: nothing to draw into. A ring frame was not submitted, so its slot may go back at once.
+            if let ringTag { finishedRingReads.append(ringTag) }
+            return false
+        }
         if needsRecreate || objects.swapchain == nil || objects.extent.width != UInt32(size.width)
             || objects.extent.height != UInt32(size.height)
         {
@@ -295,10 +417,18 @@ public final class WindowRenderer {
         var fenceRef: VkFence? = fence
         try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
         // Slot i is idle now: its staging buffer, target, HUD buffer and queries may be written — after its timed
-        // frame, if any, has been read out of the queries.
+        // frame, if any, has been read out of the queries; the ring slot its last frame read may go back.
         try harvest(slot: i, fenceSeenNanos: monotonicNanos())
-        if let frame, let source = frame.baseAddress {
-            staging.copyMemory(from: source, byteCount: frameBytes)
+        retireRingRead(slot: i)
+        let source: KernelFrameSource?
+        switch newFrame {
+        case .none:
+            source = nil
+        case .bytes(let frame):
+            if let bytes = frame.baseAddress { staging.copyMemory(from: bytes, byteCount: frameBytes) }
+            source = .staging(of: slot)
+        case .ringSlot(let ringSlot):
+            source = vk.ringSource(ringSlot: ringSlot, frameSlot: i)
         }
 
         var imageIndex: UInt32 = 0
@@ -306,18 +436,22 @@ public final class WindowRenderer {
             vk.device, objects.swapchain, UInt64.max, objects.imageAvailable[i], nil, &imageIndex)
         if acquired == VK_ERROR_OUT_OF_DATE_KHR {
             needsRecreate = true
-            if frame != nil { try renderKernelFrameOnly(slot: i) }
+            if let source {
+                try renderKernelFrameOnly(slot: i, from: source)
+                ringReads[i] = ringTag
+            } else if let ringTag {
+                finishedRingReads.append(ringTag)
+            }
             return false
         }
         if acquired != VK_SUBOPTIMAL_KHR { try vkCheck(acquired, "vkAcquireNextImageKHR") }
         let k = Int(imageIndex)
 
         let hudVertices = hud.map { writeHud($0, slot: i) } ?? 0
-        let timedTag = frame != nil && objects.queryPools[i] != nil ? tag : nil
+        let timedTag = source != nil && objects.queryPools[i] != nil ? tag : nil
         try record(
-            commandBuffer, slot: i, newFrame: frame != nil, image: k, hudVertices: hudVertices,
-            timed: timedTag != nil)
-        if frame != nil { lastTargetSlot = i }
+            commandBuffer, slot: i, source: source, image: k, hudVertices: hudVertices, timed: timedTag != nil)
+        if source != nil { lastTargetSlot = i }
 
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
         var commandRef: VkCommandBuffer? = commandBuffer
@@ -345,6 +479,8 @@ public final class WindowRenderer {
             }
         }
         try vkCheck(r, "vkQueueSubmit")
+        // From here until slot i's fence is seen signalled, the GPU may read the ring slot.
+        ringReads[i] = ringTag
         frameSlot = (i + 1) % Self.framesInFlight
         if let timedTag { timed[i] = TimedFrame(tag: timedTag, submitNanos: submitNanos) }
         // About once a second, after the submit so the frame is not delayed by it; clocks drift.
@@ -460,11 +596,13 @@ public final class WindowRenderer {
 
     /// When the swapchain could not be acquired, a new frame is still rendered into its target so it becomes the
     /// last frame (shown once the swapchain is back).
-    private func renderKernelFrameOnly(slot i: Int) throws(RenderError) {
+    private func renderKernelFrameOnly(slot i: Int, from source: KernelFrameSource) throws(RenderError) {
         let slot = vk.slots[i]
-        guard let cb = slot.commandBuffer, let fence = slot.fence else { return }
+        guard let cb = slot.commandBuffer, let fence = slot.fence else {
+            throw RenderError.vulkan("drawFrame (slot \(i) incomplete)", VK_ERROR_INITIALIZATION_FAILED)
+        }
         try vk.beginOneTimeCommands(cb)
-        recordKernelFrame(slot, into: cb)
+        recordKernelFrame(slot, from: source, into: cb)
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
         var fenceRef: VkFence? = fence
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
@@ -486,7 +624,7 @@ public final class WindowRenderer {
     }
 
     private func record(
-        _ cb: VkCommandBuffer, slot i: Int, newFrame: Bool, image k: Int, hudVertices: Int, timed: Bool
+        _ cb: VkCommandBuffer, slot i: Int, source: KernelFrameSource?, image k: Int, hudVertices: Int, timed: Bool
     ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
         let queries = timed ? objects.queryPools[i] : nil
@@ -495,7 +633,8 @@ public final class WindowRenderer {
             vkCmdResetQueryPool(cb, queries, 0, Self.timestampsPerFrame)
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
         }
-        if newFrame { recordKernelFrame(vk.slots[i], into: cb) }
+        if let source { recordKernelFrame(vk.slots[i], from: source, into: cb) }
+        let newFrame = source != nil
         if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1) }
 
         let image = objects.swapchainImages[k]
@@ -564,8 +703,10 @@ public final class WindowRenderer {
 
     // MARK: - Kernel frame (the very commands HeadlessRenderer records: KernelFrameRecorder.swift)
 
-    private func recordKernelFrame(_ slot: VulkanObjects.Slot, into cb: VkCommandBuffer) {
-        vk.recordKernelFrame(slot, content: content, width: UInt32(width), height: UInt32(height), into: cb)
+    /// `source`: the slot's staging buffer (copy) or a ring slot's region (zero-copy).
+    private func recordKernelFrame(_ slot: VulkanObjects.Slot, from source: KernelFrameSource, into cb: VkCommandBuffer) {
+        vk.recordKernelFrame(
+            slot, from: source, content: content, width: UInt32(width), height: UInt32(height), into: cb)
     }
 }
 

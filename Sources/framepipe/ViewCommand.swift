@@ -25,6 +25,9 @@ struct ViewCommand: ParsableCommand {
     var screenshotDir = "."
     @Option(name: .customLong("exit-after-frames"), help: "Quit with exit 0 after N presented frames (for tests).")
     var exitAfterFrames: Int?
+    @Option(
+        help: "How frames reach the GPU: zero-copy (the GPU reads the ring slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).")
+    var upload: UploadMode = .auto
 
     func validate() throws {
         guard Viewer.presentModes.contains(presentMode) else {
@@ -46,6 +49,7 @@ struct ViewCommand: ParsableCommand {
         options.watch = pool.watch
         options.screenshotDirectory = screenshotDir
         options.exitAfterFrames = exitAfterFrames
+        options.upload = upload
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         do {
             try Viewer.run(options)

@@ -234,21 +234,103 @@ final class ViewerTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
-    /// Every kernel format reaches the window (RGBA8, f32 field, points): N frames, then exit 0, no validation noise.
-    func testEveryFormatPresentsFramesUnderXvfb() throws {
+    /// Every kernel format reaches the window (RGBA8, f32 field, points) in both upload modes — zero-copy (the GPU
+    /// reads the ring slot in place) and copy (staging) —: N frames, then exit 0, the mode named on the startup line,
+    /// no validation noise. With frames in flight the zero-copy loop holds ring slots until their fences signal, so
+    /// running past a handful of frames also checks that the slots come back (the writer would starve otherwise).
+    func testEveryFormatPresentsFramesInBothUploadModesUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        for kernel in ["plasma", "grayscott", "particles"] {
+        for upload in ["zero-copy", "copy"] {
+            for kernel in ["plasma", "grayscott", "particles"] {
+                let outcome = try run(
+                    xvfbRun,
+                    [
+                        "-a", "-s", "-screen 0 1024x768x24", executable.path, "view",
+                        repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path,
+                        "--size", "48x32", "--workers", "1", "--exit-after-frames", "12", "--present-mode", "mailbox",
+                        "--upload", upload,
+                    ],
+                    environment: windowEnvironment())
+                XCTAssertEqual(outcome.status, 0, "\(kernel) \(upload): \(outcome.stderr)")
+                XCTAssertTrue(
+                    outcome.stderr.contains("viewer: upload \(upload) (\(upload) requested)"),
+                    "\(kernel) \(upload): \(outcome.stderr)")
+                assertNoValidationMessages(outcome.stderr)
+            }
+        }
+    }
+
+    /// Takes one screenshot (S) of a live viewer, then quits: `bash -c SCRIPT bash FRAMEPIPE KERNEL SHOTS UPLOAD` inside
+    /// xvfb-run. Exit status as in xdotoolScript.
+    static let screenshotScript = #"""
+    set -u
+    bin="$1" kernel="$2" shots="$3" upload="$4"
+    "$bin" view "$kernel" --size 48x32 --workers 1 --upload "$upload" --screenshot-dir "$shots" &
+    viewer=$!
+    fail() { echo "viewer-screenshot: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+    window=""
+    for _ in $(seq 1 100); do
+      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
+      [ -n "$window" ] && break
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.2
+    done
+    [ -n "$window" ] || fail "no framepipe window appeared"
+    sleep 1.5                                 # frames keep arriving: the ring slots cycle through the GPU
+    xdotool key --window "$window" s
+    sleep 0.5
+    xdotool key --window "$window" Escape
+    for _ in $(seq 1 100); do
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.1
+    done
+    fail "the viewer did not quit on Escape"
+    """#
+
+    /// Zero-copy draws the frame straight from its ring slot: a screenshot of the live viewer (S, kernel frame as
+    /// drawn) equals, byte for byte, frame N of the kernel rendered by `capture` (which copies), N taken from the
+    /// screenshot's name. Stateful kernels depend on the frame count only, not on the viewer's real time: life (RGBA8,
+    /// the ring slot is copied to the texture on the GPU) and grayscott (f32 field, the compute shader reads the ring
+    /// slot). A slot read at the wrong offset, a frame's slot reused while the GPU read it, or a stale descriptor set
+    /// would all show up as differing bytes.
+    func testZeroCopyScreenshotEqualsTheKernelsOwnFrameUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        for kernel in ["life", "grayscott"] {
+            let shots = try temporaryDirectory()
+            let kernelPath = repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path
             let outcome = try run(
                 xvfbRun,
                 [
-                    "-a", "-s", "-screen 0 1024x768x24", executable.path, "view",
-                    repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path,
-                    "--size", "48x32", "--workers", "1", "--exit-after-frames", "4", "--present-mode", "mailbox",
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.screenshotScript, "bash", executable.path,
+                    kernelPath, shots, "zero-copy",
                 ],
                 environment: windowEnvironment())
-            XCTAssertEqual(outcome.status, 0, "\(kernel): \(outcome.stderr)")
+            XCTAssertEqual(outcome.status, 0, "\(kernel): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
             assertNoValidationMessages(outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("viewer: upload zero-copy"), outcome.stderr)
+
+            let path = try XCTUnwrap(
+                outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") }, outcome.stdout)
+            let prefix = shots + "/framepipe-\(kernel)-"
+            XCTAssertTrue(path.hasPrefix(prefix), path)
+            let frame = try XCTUnwrap(Int32(path.dropFirst(prefix.count).dropLast(".png".count)), path)
+            XCTAssertGreaterThan(frame, 2, "\(kernel): the screenshot should come from a running kernel, not frame \(frame)")
+            let png = try OutputFiles.readPNG(path)
+            XCTAssertEqual(png.width, 48)
+            XCTAssertEqual(png.height, 32)
+            let expected = try Capture.run(
+                Capture.Options(kernelPath: kernelPath, frame: frame, width: 48, height: 32, outputPath: "/dev/null"))
+            XCTAssertEqual(png.pixels.count, expected.count)
+            let differing = zip(png.pixels, expected).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "\(kernel) frame \(frame): bytes that differ from the kernel's own frame")
         }
+    }
+
+    func testBadUploadModeIsAUsageError() throws {
+        let outcome = try run(
+            executable.path, ["view", plasmaPath, "--upload", "fast"], environment: ProcessInfo.processInfo.environment)
+        XCTAssertEqual(outcome.status, 64, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("upload"), outcome.stderr)
     }
 
     /// A kernel that fails every frame is disabled, but the viewer keeps running: it says why (the
