@@ -268,18 +268,11 @@ public final class HeadlessRenderer {
         self.frameBytes = frameBytes
         self.targetBytes = width * height * 4
         self.timestampPeriod = Double(limits.timestampPeriod)
-        self.timestampMask =
-            family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
+        self.timestampMask = GPUClock.mask(validBits: family.timestampValidBits)
         self.slotBusy = Array(repeating: false, count: framesInFlight)
-        let mode: GPUClock.Mode
-        if !timestamps {
-            mode = .unavailable
-        } else if calibrate, let device = vk.device, let getTimestamps = GPUClock.loadCalibrate(device: device) {
-            mode = .calibrated(getTimestamps)
-        } else {
-            mode = .fenceAnchored
-        }
-        self.clock = GPUClock(mode: mode, timestampPeriod: timestampPeriod, timestampMask: timestampMask)
+        self.clock = GPUClock.forQueue(
+            timestamps: timestamps, calibrate: calibrate, device: vk.device, timestampPeriod: timestampPeriod,
+            validBits: family.timestampValidBits)
         if let device = vk.device { clock.calibrate(device: device) }
     }
 

@@ -237,15 +237,24 @@ extension VulkanObjects {
     /// frame's fence has signalled. The render pass's outgoing dependency already orders the colour writes (and the
     /// transition to TRANSFER_SRC_OPTIMAL) before this transfer read. Needs createSlotReadbacks first.
     func recordTargetReadback(_ slot: Slot, width: UInt32, height: UInt32, into cb: VkCommandBuffer) {
+        recordCopyToHost(slot.target, into: slot.readback, width: width, height: height, cb)
+    }
+
+    /// Copies `target` (in TRANSFER_SRC_OPTIMAL, as the render pass leaves it) into `buffer`, then the
+    /// TRANSFER→HOST barrier: device writes reach the host domain only through a barrier with HOST_READ; the
+    /// fence alone is not enough.
+    private func recordCopyToHost(
+        _ target: VkImage?, into buffer: VkBuffer?, width: UInt32, height: UInt32, _ cb: VkCommandBuffer
+    ) {
         var region = Self.fullImageCopy(width: width, height: height)
-        vkCmdCopyImageToBuffer(cb, slot.target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, slot.readback, 1, &region)
+        vkCmdCopyImageToBuffer(cb, target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, buffer, 1, &region)
         var toHost = VkBufferMemoryBarrier()
         toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
         toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
         toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
         toHost.srcQueueFamilyIndex = Self.queueFamilyIgnored
         toHost.dstQueueFamilyIndex = Self.queueFamilyIgnored
-        toHost.buffer = slot.readback
+        toHost.buffer = buffer
         toHost.offset = 0
         toHost.size = VkDeviceSize(width) * VkDeviceSize(height) * 4
         vkCmdPipelineBarrier(
@@ -264,22 +273,7 @@ extension VulkanObjects {
         try beginOneTimeCommands(commandBuffer)
         // The render pass left the target in TRANSFER_SRC_OPTIMAL and its outgoing dependency already orders the
         // colour writes before transfer reads in later submissions, so no image barrier is needed here.
-        var region = Self.fullImageCopy(width: width, height: height)
-        vkCmdCopyImageToBuffer(
-            commandBuffer, slots[slot].target, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, readbackBuffer, 1, &region)
-        // Device writes reach the host domain only through a barrier with HOST_READ; the fence alone is not enough.
-        var toHost = VkBufferMemoryBarrier()
-        toHost.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER
-        toHost.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
-        toHost.dstAccessMask = VK_ACCESS_HOST_READ_BIT.rawValue
-        toHost.srcQueueFamilyIndex = Self.queueFamilyIgnored
-        toHost.dstQueueFamilyIndex = Self.queueFamilyIgnored
-        toHost.buffer = readbackBuffer
-        toHost.offset = 0
-        toHost.size = VkDeviceSize(targetBytes)
-        vkCmdPipelineBarrier(
-            commandBuffer, VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue, VK_PIPELINE_STAGE_HOST_BIT.rawValue, 0,
-            0, nil, 1, &toHost, 0, nil)
+        recordCopyToHost(slots[slot].target, into: readbackBuffer, width: width, height: height, commandBuffer)
         try vkCheck(vkEndCommandBuffer(commandBuffer), "vkEndCommandBuffer")
 
         var fenceRef: VkFence? = fence

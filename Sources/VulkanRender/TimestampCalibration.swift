@@ -55,6 +55,27 @@ struct GPUClock {
         self.mask = timestampMask
     }
 
+    /// The counter mask for a queue family's timestampValidBits: differences are taken modulo it.
+    static func mask(validBits: UInt32) -> UInt64 {
+        validBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(validBits)) &- 1
+    }
+
+    /// The clock both renderers use for their queue: none without timestamps; calibrated where the
+    /// extension was enabled (`calibrate`) and its entry point loads; otherwise the fence-anchored estimate.
+    static func forQueue(
+        timestamps: Bool, calibrate: Bool, device: VkDevice?, timestampPeriod: Double, validBits: UInt32
+    ) -> GPUClock {
+        let mode: Mode
+        if !timestamps {
+            mode = .unavailable
+        } else if calibrate, let device, let getTimestamps = loadCalibrate(device: device) {
+            mode = .calibrated(getTimestamps)
+        } else {
+            mode = .fenceAnchored
+        }
+        return GPUClock(mode: mode, timestampPeriod: timestampPeriod, timestampMask: mask(validBits: validBits))
+    }
+
     /// True when `physical` offers VK_EXT_calibrated_timestamps with both the device and CLOCK_MONOTONIC domains.
     static func isSupported(instance: VkInstance, physical: VkPhysicalDevice) -> Bool {
         var count: UInt32 = 0

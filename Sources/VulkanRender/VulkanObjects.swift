@@ -615,43 +615,22 @@ final class VulkanObjects {
 
             // Buffers and views never change, so each descriptor is written once. Image descriptors name the layout
             // the image will be in whenever it is accessed (each frame's commands transition it there first).
-            var writes: [VkWriteDescriptorSet] = []
-            func write(
-                _ set: VkDescriptorSet?, binding: UInt32, _ type: VkDescriptorType,
-                image: VkDescriptorImageInfo? = nil, buffer: VkDescriptorBufferInfo? = nil
-            ) {
-                var w = VkWriteDescriptorSet()
-                w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-                w.dstSet = set
-                w.dstBinding = binding
-                w.descriptorCount = 1
-                w.descriptorType = type
-                if let image { w.pImageInfo = arena.pointer(image) }
-                if let buffer { w.pBufferInfo = arena.pointer(buffer) }
-                writes.append(w)
-            }
+            var writes = DescriptorWrites(arena: arena)
             let stagingRange = VkDescriptorBufferInfo(buffer: slot.staging, offset: 0, range: frameBytes)
             switch content {
             case .rgba8, .scalarField:
-                write(
+                writes.add(
                     slot.descriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
                     image: VkDescriptorImageInfo(
                         sampler: sampler, imageView: slot.textureView,
                         imageLayout: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL))
             case .points:
-                write(slot.descriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: stagingRange)
+                writes.add(slot.descriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: stagingRange)
             }
             if case .scalarField = content {
-                write(slot.computeDescriptorSet, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: stagingRange)
-                write(
-                    slot.computeDescriptorSet, binding: 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                    buffer: VkDescriptorBufferInfo(buffer: colormapBuffer, offset: 0, range: Self.colormapTableBytes))
-                write(
-                    slot.computeDescriptorSet, binding: 2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
-                    image: VkDescriptorImageInfo(
-                        sampler: nil, imageView: slot.textureView, imageLayout: VK_IMAGE_LAYOUT_GENERAL))
+                addColormapWrites(&writes, set: slot.computeDescriptorSet, field: stagingRange, texture: slot.textureView)
             }
-            vkUpdateDescriptorSets(device, UInt32(writes.count), arena.pointer(writes), 0, nil)
+            writes.apply(device)
         }
     }
 
@@ -805,19 +784,7 @@ final class VulkanObjects {
         var sets = [VkDescriptorSet?](repeating: nil, count: setCount)
         try vkCheck(vkAllocateDescriptorSets(device, &setInfo, &sets), "vkAllocateDescriptorSets")
 
-        var writes: [VkWriteDescriptorSet] = []
-        func write(_ set: VkDescriptorSet?, binding: UInt32, _ type: VkDescriptorType,
-                   image: VkDescriptorImageInfo? = nil, buffer: VkDescriptorBufferInfo? = nil) {
-            var w = VkWriteDescriptorSet()
-            w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-            w.dstSet = set
-            w.dstBinding = binding
-            w.descriptorCount = 1
-            w.descriptorType = type
-            if let image { w.pImageInfo = arena.pointer(image) }
-            if let buffer { w.pBufferInfo = arena.pointer(buffer) }
-            writes.append(w)
-        }
+        var writes = DescriptorWrites(arena: arena)
         func region(_ ringSlot: Int) -> VkDescriptorBufferInfo {
             VkDescriptorBufferInfo(
                 buffer: ringPayload.buffer, offset: VkDeviceSize(ringPayloadOffset(ringSlot)),
@@ -826,26 +793,31 @@ final class VulkanObjects {
         if graphicsSetCount > 0 {
             ringPayload.graphicsSets = sets
             for r in 0..<slotCount {
-                write(sets[r], binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: region(r))
+                writes.add(sets[r], binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: region(r))
             }
         } else {
             ringPayload.computeSets = sets
             for r in 0..<slotCount {
                 for f in slots.indices {
-                    let set = sets[r * slots.count + f]
-                    write(set, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: region(r))
-                    write(
-                        set, binding: 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                        buffer: VkDescriptorBufferInfo(
-                            buffer: colormapBuffer, offset: 0, range: Self.colormapTableBytes))
-                    write(
-                        set, binding: 2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
-                        image: VkDescriptorImageInfo(
-                            sampler: nil, imageView: slots[f].textureView, imageLayout: VK_IMAGE_LAYOUT_GENERAL))
+                    addColormapWrites(
+                        &writes, set: sets[r * slots.count + f], field: region(r), texture: slots[f].textureView)
                 }
             }
         }
-        vkUpdateDescriptorSets(device, UInt32(writes.count), arena.pointer(writes), 0, nil)
+        writes.apply(device)
+    }
+
+    /// The colour-map compute set: the f32 field (binding 0), the colour table (1), the texture it writes (2).
+    private func addColormapWrites(
+        _ writes: inout DescriptorWrites, set: VkDescriptorSet?, field: VkDescriptorBufferInfo, texture: VkImageView?
+    ) {
+        writes.add(set, binding: 0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, buffer: field)
+        writes.add(
+            set, binding: 1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            buffer: VkDescriptorBufferInfo(buffer: colormapBuffer, offset: 0, range: Self.colormapTableBytes))
+        writes.add(
+            set, binding: 2, VK_DESCRIPTOR_TYPE_STORAGE_IMAGE,
+            image: VkDescriptorImageInfo(sampler: nil, imageView: texture, imageLayout: VK_IMAGE_LAYOUT_GENERAL))
     }
 
     /// Byte offset of ring slot `ringSlot` in the ring payload buffer (and its mapping).

@@ -84,3 +84,31 @@ func stringFromCTuple<T>(_ tuple: T) -> String {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// Descriptor writes collected for one vkUpdateDescriptorSets; their image and buffer infos live in
+/// `arena` until the caller releases it (after `apply`).
+struct DescriptorWrites {
+    let arena: ScratchArena
+    private var writes: [VkWriteDescriptorSet] = []
+
+    init(arena: ScratchArena) { self.arena = arena }
+
+    mutating func add(
+        _ set: VkDescriptorSet?, binding: UInt32, _ type: VkDescriptorType, image: VkDescriptorImageInfo? = nil,
+        buffer: VkDescriptorBufferInfo? = nil
+    ) {
+        var w = VkWriteDescriptorSet()
+        w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+        w.dstSet = set
+        w.dstBinding = binding
+        w.descriptorCount = 1
+        w.descriptorType = type
+        if let image { w.pImageInfo = arena.pointer(image) }
+        if let buffer { w.pBufferInfo = arena.pointer(buffer) }
+        writes.append(w)
+    }
+
+    func apply(_ device: VkDevice?) {
+        vkUpdateDescriptorSets(device, UInt32(writes.count), arena.pointer(writes), 0, nil)
+    }
+}

@@ -275,18 +275,10 @@ public final class WindowRenderer {
         self.frameBytes = frameBytes
         self.uploadMode = resolvedUpload
         self.uploadReason = uploadReason
-        self.timestampMask =
-            family.timestampValidBits >= 64 ? UInt64.max : (UInt64(1) << UInt64(family.timestampValidBits)) &- 1
-        let mode: GPUClock.Mode
-        if !timestamps {
-            mode = .unavailable
-        } else if calibrate, let device = vk.device, let getTimestamps = GPUClock.loadCalibrate(device: device) {
-            mode = .calibrated(getTimestamps)
-        } else {
-            mode = .fenceAnchored
-        }
-        self.clock = GPUClock(
-            mode: mode, timestampPeriod: Double(limits.timestampPeriod), timestampMask: timestampMask)
+        self.timestampMask = GPUClock.mask(validBits: family.timestampValidBits)
+        self.clock = GPUClock.forQueue(
+            timestamps: timestamps, calibrate: calibrate, device: vk.device,
+            timestampPeriod: Double(limits.timestampPeriod), validBits: family.timestampValidBits)
         if let device = vk.device { clock.calibrate(device: device) }
         harvested.reserveCapacity(Self.framesInFlight)
         finishedRingReads.reserveCapacity(Self.framesInFlight + 1)
