@@ -66,6 +66,28 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// Shell shared by the window scripts (they define `viewer`, the viewer's pid, and `fail`): wait for the viewer's
+    /// window (its id in `window`), exiting with the viewer's status should it end first.
+    static let waitForWindow = #"""
+    window=""
+    for _ in $(seq 1 100); do
+      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
+      [ -n "$window" ] && break
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.2
+    done
+    [ -n "$window" ] || fail "no framepipe window appeared"
+    """#
+
+    /// After Escape: exit with the viewer's status once it has quit, or fail after 10 s.
+    static let waitForExit = #"""
+    for _ in $(seq 1 100); do
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
+      sleep 0.1
+    done
+    fail "the viewer did not quit on Escape"
+    """#
+
     /// Drives `framepipe view` with real X events; run with `bash -c SCRIPT bash FRAMEPIPE KERNEL SCREENSHOT_DIR`
     /// inside xvfb-run. Opens the viewer, waits for its window, resizes it, toggles the HUD, pauses and resumes, takes
     /// a screenshot (S), resizes again, then quits with Escape. Exits with the viewer's exit status (125 when the
@@ -80,14 +102,7 @@ final class ViewerTests: XCTestCase {
 
     fail() { echo "viewer-xdotool: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
 
-    window=""
-    for _ in $(seq 1 100); do
-      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
-      [ -n "$window" ] && break
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.2
-    done
-    [ -n "$window" ] || fail "no framepipe window appeared"
+    \#(ViewerTests.waitForWindow)
 
     sleep 1                                   # let frames arrive
     xdotool windowsize "$window" 400 300      # resize: the swapchain is rebuilt, aspect kept (pillarbox)
@@ -106,11 +121,7 @@ final class ViewerTests: XCTestCase {
     sleep 0.3
     xdotool key --window "$window" Escape     # quit
 
-    for _ in $(seq 1 100); do
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.1
-    done
-    fail "the viewer did not quit on Escape"
+    \#(ViewerTests.waitForExit)
     """#
 
     override func setUpWithError() throws {
@@ -268,23 +279,12 @@ final class ViewerTests: XCTestCase {
     "$bin" view "$kernel" --size 48x32 --workers 1 --upload "$upload" --screenshot-dir "$shots" &
     viewer=$!
     fail() { echo "viewer-screenshot: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
-    window=""
-    for _ in $(seq 1 100); do
-      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
-      [ -n "$window" ] && break
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.2
-    done
-    [ -n "$window" ] || fail "no framepipe window appeared"
+    \#(ViewerTests.waitForWindow)
     sleep 1.5                                 # frames keep arriving: the ring slots cycle through the GPU
     xdotool key --window "$window" s
     sleep 0.5
     xdotool key --window "$window" Escape
-    for _ in $(seq 1 100); do
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.1
-    done
-    fail "the viewer did not quit on Escape"
+    \#(ViewerTests.waitForExit)
     """#
 
     /// Zero-copy draws the frame straight from its ring slot: a screenshot of the live viewer (S, kernel frame as
@@ -408,14 +408,7 @@ final class ViewerTests: XCTestCase {
     "$bin" view "$kernel" --size 32x32 --workers 1 &
     viewer=$!
     fail() { echo "viewer-unmap: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
-    window=""
-    for _ in $(seq 1 100); do
-      window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
-      [ -n "$window" ] && break
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.2
-    done
-    [ -n "$window" ] || fail "no framepipe window appeared"
+    \#(ViewerTests.waitForWindow)
     sleep 1
     xdotool windowunmap --sync "$window"      # what a window manager does to an iconified window
     sleep 1
@@ -423,11 +416,7 @@ final class ViewerTests: XCTestCase {
     xdotool windowmap --sync "$window"        # restored
     sleep 1.5
     xdotool key --window "$window" Escape
-    for _ in $(seq 1 100); do
-      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
-      sleep 0.1
-    done
-    fail "the viewer did not quit on Escape"
+    \#(ViewerTests.waitForExit)
     """#
 
     /// The viewer stops drawing while its window is unmapped (minimised) and draws again once it is back.
