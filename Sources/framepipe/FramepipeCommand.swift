@@ -125,27 +125,31 @@ struct FramepipeCommand: ParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Headless benchmark: run a kernel, render every frame offscreen, write a report.",
-        discussion: """
-            Writes summary.json, frames.csv, trace.json (open in https://ui.perfetto.dev), frametimes.svg and
-            last-frame.png to --out. Ctrl-C ends the run early and still writes the reports (exit 130).
-            """)
+        discussion: "Writes summary.json, frames.csv, trace.json (open in https://ui.perfetto.dev), frametimes.svg and "
+            + "last-frame.png to --out. Ctrl-C ends the run early and still writes the reports (exit 130).")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Flag(help: "Render offscreen, without a window (bench always does; `framepipe view` opens one).") var headless = false
     @Option(help: "Frames to measure (default 120; or use --duration).") var frames: Int?
-    @Option(help: "Seconds to measure, instead of a frame count.") var duration: Double?
+    @Option(help: ArgumentHelp("Seconds to measure, instead of a frame count.", valueName: "seconds"))
+    var duration: Double?
     @Option(help: "Frames rendered before measuring starts.") var warmup = 5
-    @Option(name: .customLong("target-hz"), help: "Pace the render thread to this many frames per second (default: unpaced).")
+    @Option(
+        name: .customLong("target-hz"),
+        help: ArgumentHelp("Pace the render thread to this many frames per second (default: unpaced).", valueName: "hz"))
     var targetHz: Double?
     @Flag(name: .customLong("no-record"), help: "Keep no frame records (to measure what recording costs): fps and counts only.")
     var noRecord = false
     @Option(help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
     @Option(help: "Report directory (summary.json, frames.csv, trace.json, frametimes.svg, last-frame.png).")
     var out = "framepipe-bench"
-    @Option(help: "Compare with the summary.json of an earlier run's --out directory.") var baseline: String?
+    @Option(help: ArgumentHelp("Compare with the summary.json of an earlier run's --out directory.", valueName: "dir"))
+    var baseline: String?
     @Option(
         name: .customLong("fail-on-regression"),
-        help: "With --baseline: exit 4 when the frame-interval p99 is worse than the baseline's by more than PCT percent.")
+        help: ArgumentHelp(
+            "With --baseline: exit 4 when the frame-interval p99 is worse than the baseline's by more than PCT percent.",
+            valueName: "pct"))
     var failOnRegression: Double?
     @Option(help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
     @OptionGroup var pool: PoolOptions
@@ -157,7 +161,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Handoff policy: latest (drop unread frames, never block compute) or fifo (every frame, backpressure).")
     var policy: HandoffPolicy = .latest
     @Option(
-        help: "How frames reach the GPU: zero-copy (the GPU reads the slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).")
+        help: ArgumentHelp(
+            "How frames reach the GPU: zero-copy (the GPU reads the slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).",
+            valueName: "mode"))
     var upload: UploadMode = .auto
     @Flag(name: .customLong("no-progress"), help: "No progress bar or progress lines.") var noProgress = false
 
