@@ -8,10 +8,9 @@ struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
         abstract: "Desktop viewer: run a kernel in real time and draw it into a window (GLFW + Vulkan swapchain).",
-        discussion: """
-            Keys: Space pause, R reload the kernel from its file, H frame-time HUD, S screenshot (PNG of the
-            kernel frame as drawn), Esc quit. Exit code 6: no display (use `framepipe bench` headless).
-            """)
+        discussion: "Keys: Space pause, R reload the kernel from its file, H frame-time HUD (stacked by stage: compute, "
+            + "handoff wait, upload, GPU, present), S screenshot (PNG of the kernel frame as drawn), Esc quit. "
+            + "Exit code 6: no display (use `framepipe bench` headless).")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Option(help: "Kernel frame size WIDTHxHEIGHT (the window keeps its aspect ratio).")
@@ -26,7 +25,9 @@ struct ViewCommand: ParsableCommand {
     @Option(name: .customLong("exit-after-frames"), help: "Quit with exit 0 after N presented frames (for tests).")
     var exitAfterFrames: Int?
     @Option(
-        help: "How frames reach the GPU: zero-copy (the GPU reads the ring slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).")
+        help: ArgumentHelp(
+            "How frames reach the GPU: zero-copy (the GPU reads the ring slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).",
+            valueName: "mode"))
     var upload: UploadMode = .auto
 
     func validate() throws {
