@@ -26,4 +26,4 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
 fi
 echo "quickstart: no display: running the headless benchmark (run it in a desktop session for the viewer)"
 "$bin" bench assets/kernels/plasma.wasm --headless --frames 120 --size 512x512 --out "$out"
-echo "quickstart: report written to $out/summary.json and $out/last-frame.png"
+echo "quickstart: reports in $out/: summary.json, frames.csv, trace.json (open in https://ui.perfetto.dev), frametimes.svg, last-frame.png"

@@ -21,7 +21,9 @@
 //   lease until the frame's CompletedFrame came back, i.e. until the host saw the frame's fence signalled. So no host
 //   write to a slot overlaps a GPU read of it. Host writes before vkQueueSubmit are visible to the device without a
 //   flush (coherent memory; the submit is a host→device memory dependency). ZeroCopyRingMemory keeps VulkanObjects,
-//   and so the mapping, alive for as long as the ring may hold it.
+//   and so the mapping, alive while anyone holds it; the pipeline lends the ring only its address (LentPayload
+//   without owner) and keeps the renderer until the workers writing into the ring have stopped, so the device is
+//   never torn down on a worker thread.
 // - slot.readbackMapped (width*height*4 bytes): written only by the GPU, by the copy that submitFrame(readBack: true)
 //   records at the end of the slot's frame, followed by a TRANSFER→HOST barrier; the host copies it out in `harvest`,
 //   after that frame's fence signalled and before the slot can be submitted again (slotBusy), so the bytes are stable.
