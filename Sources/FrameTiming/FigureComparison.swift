@@ -101,17 +101,8 @@ public struct FigureComparison: Sendable {
                 row.verdict.rawValue,
             ]
         }
-        let table = [header] + body
-        let widths = (0..<header.count).map { column in table.map { $0[column].count }.max() ?? 0 }
-        let lines = table.map { cells in
-            cells.enumerated().map { column, cell in
-                let padding = String(repeating: " ", count: widths[column] - cell.count)
-                // Text columns left-aligned, numbers right-aligned.
-                return column == 0 || column == 4 ? cell + padding : padding + cell
-            }.joined(separator: "  ")
-        }
-        let trimmed = lines.map { line in String(line.reversed().drop { $0 == " " }.reversed()) }
-        return trimmed.joined(separator: "\n")
+        // Text columns (figure, verdict) left-aligned, numbers right-aligned.
+        return TextTable.render([header] + body, leftAligned: [0, 4])
             + "\nnoise: |change| > max(\(ReportFormatting.fixed(noiseFloorPercent, decimals: 1)) % of baseline, 2 × standard error for means)\n"
     }
 

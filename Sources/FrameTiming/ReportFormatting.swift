@@ -93,3 +93,20 @@ extension FrameOutcome {
         }
     }
 }
+
+/// A plain-text table for terminals: columns padded to their widest cell and separated by two
+/// spaces; text columns (`leftAligned`) padded on the right, numbers on the left; no trailing spaces.
+public enum TextTable {
+    public static func render(_ rows: [[String]], leftAligned: Set<Int> = [0], indent: String = "") -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = Array(repeating: 0, count: columns)
+        for row in rows { for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) } }
+        return rows.map { row in
+            let line = row.enumerated().map { column, cell in
+                let padding = String(repeating: " ", count: widths[column] - cell.count)
+                return leftAligned.contains(column) ? cell + padding : padding + cell
+            }.joined(separator: "  ")
+            return indent + String(line.reversed().drop { $0 == " " }.reversed())
+        }.joined(separator: "\n")
+    }
+}

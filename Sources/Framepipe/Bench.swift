@@ -192,13 +192,13 @@ public enum Bench {
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
 
         var loop = RenderLoop(
-            options: options, ring: ring, pool: pool, feed: feed,
+            options: options, pool: pool, feed: feed,
             expectedFrames: options.durationSeconds.map { Int(min($0 * 500, 1_000_000)) }
                 ?? (options.warmup + options.frames))
         let runStart = monotonicNanos()
         run.start()
         do {
-            try loop.run(stop: { run.stop() })
+            try loop.run()
         } catch let error as RenderError {
             _ = run.stop()
             throw FramepipeError(error)
@@ -244,9 +244,9 @@ public enum Bench {
 /// The render thread's loop: take a frame, submit it, collect completions, keep the records.
 struct RenderLoop {
     let options: BenchOptions
-    let ring: SlotRing
     let pool: ComputePool
     let feed: RenderFeed
+    var ring: SlotRing { feed.ring }
 
     private(set) var builder: FrameLogBuilder
     /// Frames rendered (warm-up included) and measured.
@@ -268,9 +268,8 @@ struct RenderLoop {
     /// The newest frame read back with it (pipelined readback).
     private(set) var lastPixels: (generation: UInt64, pixels: [UInt8])?
 
-    init(options: BenchOptions, ring: SlotRing, pool: ComputePool, feed: RenderFeed, expectedFrames: Int) {
+    init(options: BenchOptions, pool: ComputePool, feed: RenderFeed, expectedFrames: Int) {
         self.options = options
-        self.ring = ring
         self.pool = pool
         self.feed = feed
         builder = FrameLogBuilder(expectedFrames: expectedFrames, tilesPerFrame: pool.tilesPerFrame)
@@ -286,7 +285,9 @@ struct RenderLoop {
         return measured >= options.frames
     }
 
-    mutating func run(stop: () -> ComputeReport) throws {
+    /// Renders until the run is done, interrupted, or the kernel disabled. On a thrown error the
+    /// caller stops the compute side.
+    mutating func run() throws {
         var pacer = options.targetHz.map { FramePacer(hz: $0) }
         while !done(now: monotonicNanos()) {
             if options.stop?.isRequested ?? false {
@@ -294,19 +295,12 @@ struct RenderLoop {
                 break
             }
             try pacer?.waitForTick {
-                for completed in try feed.collectCompleted() { record(completed) }
+                try collectCompleted()
                 return feed.renderer.uncollectedFrameCount > 0
             }
             // Zero-copy: wait for the GPU to finish a frame before taking another slot.
             for completed in try feed.reserveFrameSlot() { record(completed) }
-            let lease: ReadLease?
-            do {
-                lease = try nextFrame()
-            } catch {
-                _ = stop()
-                throw error
-            }
-            guard let lease else {
+            guard let lease = try nextFrame() else {
                 // Disabled kernel (reported by the caller) or a stop request.
                 interrupted = options.stop?.isRequested ?? false
                 break
@@ -332,7 +326,7 @@ struct RenderLoop {
             if isMeasured { measured += 1 }
             let recordStart = options.recording ? monotonicNanos() : 0
             if options.recording { builder.submitted(generation, at: submitted.submitNanos) }
-            for completed in try feed.collectCompleted() { record(completed) }
+            try collectCompleted()
             if options.recording {
                 drainTelemetry()
                 recordingNanos &+= monotonicNanos() &- recordStart
@@ -354,7 +348,7 @@ struct RenderLoop {
         while monotonicNanos() < deadline {
             let onGPU = feed.renderer.uncollectedFrameCount > 0
             if let lease = ring.waitForFrame(timeoutNanos: onGPU ? 1_000_000 : 50_000_000) { return lease }
-            if onGPU { for completed in try feed.collectCompleted() { record(completed) } }
+            if onGPU { try collectCompleted() }
             if pool.isDisabled || options.stop?.isRequested == true { return nil }
         }
         throw FramepipeError(
@@ -364,8 +358,8 @@ struct RenderLoop {
 
     /// Whether the frame about to be submitted should come back with its pixels: the last one of a
     /// `--frames` run; for a `--duration` run, frames in about the last two intervals (the one that
-    /// ends the run is not known in advance). Reading back every frame would cost 5–8 % of a 512²
-    /// frame on lavapipe.
+    /// ends the run is not known in advance). Reading back every frame would cost 5–10 % of a 512²
+    /// frame on lavapipe (docs/performance.md).
     private func wantsReadBack(isMeasured: Bool) -> Bool {
         guard isMeasured else { return false }
         if let seconds = options.durationSeconds {
@@ -374,6 +368,11 @@ struct RenderLoop {
             return elapsed + 2 * interval >= seconds * 1e9
         }
         return measured + 1 == options.frames
+    }
+
+    /// Records the frames the GPU has finished since the last call (never waits).
+    private mutating func collectCompleted() throws {
+        for completed in try feed.collectCompleted() { record(completed) }
     }
 
     private mutating func record(_ completed: CompletedFrame) {

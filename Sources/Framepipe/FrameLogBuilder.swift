@@ -32,29 +32,20 @@ struct FrameLogBuilder {
         return index
     }
 
-    /// Folds one worker event into its frame's record.
+    /// Folds one worker event into its frame's record (and keeps the tile's span for the trace).
     mutating func add(_ event: ComputeEvent) {
         guard let i = index(of: event.generation) else { return }
-        if records[i].scheduleNanos == 0 { records[i].scheduleNanos = event.scheduleNanos }
-        records[i].frameIndex = event.frameIndex
-        records[i].tileCount = event.tileCount
+        records[i].fold(event)
         switch event.kind {
         case .tile:
-            records[i].tilesRecorded &+= 1
-            let start = records[i].computeStartNanos
-            records[i].computeStartNanos = start == 0 ? event.startNanos : min(start, event.startNanos)
-            records[i].computeEndNanos = max(records[i].computeEndNanos, event.endNanos)
             tiles.append(
                 TileSpan(
                     generation: event.generation, worker: event.worker, tile: event.tile, startNanos: event.startNanos,
                     endNanos: event.endNanos))
-        case .published:
-            records[i].publishNanos = event.endNanos
         case .failed:
-            records[i].outcome = .failed
             failedFrames += 1
-        case .cancelled:
-            records[i].outcome = .cancelled
+        case .published, .cancelled:
+            break
         }
     }
 
@@ -100,5 +91,30 @@ struct FrameLogBuilder {
         return FrameLog(
             records: final, tiles: tiles, workers: workers, measureStartNanos: measureStartNanos,
             measureEndNanos: measureEndNanos)
+    }
+}
+
+extension FrameRecord {
+    /// Folds one worker telemetry event into this frame's record: schedule, frame index and tile
+    /// count (the same in every event of a frame), the compute span over its tiles, publish, and a
+    /// failed or cancelled outcome. The bench's FrameLogBuilder and the viewer's timeline share it.
+    mutating func fold(_ event: ComputeEvent) {
+        if scheduleNanos == 0 { scheduleNanos = event.scheduleNanos }
+        frameIndex = event.frameIndex
+        tileCount = event.tileCount
+        switch event.kind {
+        case .tile:
+            tilesRecorded &+= 1
+            if event.startNanos != 0 {
+                computeStartNanos = computeStartNanos == 0 ? event.startNanos : min(computeStartNanos, event.startNanos)
+            }
+            computeEndNanos = max(computeEndNanos, event.endNanos)
+        case .published:
+            publishNanos = event.endNanos
+        case .failed:
+            outcome = .failed
+        case .cancelled:
+            outcome = .cancelled
+        }
     }
 }

@@ -494,27 +494,7 @@ struct ViewerTimeline {
     }
 
     mutating func add(_ event: ComputeEvent) {
-        withPending(event.generation) { record in
-            if record.scheduleNanos == 0 { record.scheduleNanos = event.scheduleNanos }
-            if record.frameIndex < 0 { record.frameIndex = event.frameIndex }
-            switch event.kind {
-            case .tile:
-                record.tileCount = event.tileCount
-                record.tilesRecorded &+= 1
-                if event.startNanos != 0 {
-                    record.computeStartNanos =
-                        record.computeStartNanos == 0 ? event.startNanos : min(record.computeStartNanos, event.startNanos)
-                }
-                record.computeEndNanos = max(record.computeEndNanos, event.endNanos)
-            case .published:
-                record.publishNanos = event.endNanos
-                record.tileCount = event.tileCount
-            case .failed:
-                record.outcome = .failed
-            case .cancelled:
-                record.outcome = .cancelled
-            }
-        }
+        withPending(event.generation) { $0.fold(event) }
     }
 
     mutating func acquired(generation: UInt64, at nanos: UInt64) {

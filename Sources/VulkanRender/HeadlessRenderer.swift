@@ -320,10 +320,8 @@ public final class HeadlessRenderer {
     /// Zero-copy only: allocates the slot ring's payload in host-visible, host-coherent Vulkan memory the GPU reads in
     /// place (once per renderer). `slotByteCount` must be one frame of `content`; `slotCount` the ring's.
     public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
-        if uploadMode == .zeroCopy, ringMemory != nil {
-            throw .badRequest("makeRingPayload: this renderer already lent its slot ring")
-        }
-        // Shared with WindowRenderer (UploadModeDecision.swift): the checks, the layout and the allocation.
+        // Shared with WindowRenderer (UploadModeDecision.swift): the checks (zero-copy mode, once per renderer),
+        // the layout and the allocation.
         let memory = try vk.makeZeroCopyRing(
             slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
             frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,

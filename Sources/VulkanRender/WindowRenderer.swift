@@ -335,9 +335,6 @@ public final class WindowRenderer {
     /// place (once per renderer), as HeadlessRenderer.makeRingPayload does. `slotByteCount` must be one frame of
     /// `content`; `slotCount` the ring's (at least framesInFlight + 2, so the writer always finds a free slot).
     public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
-        if uploadMode == .zeroCopy, ringMemory != nil {
-            throw .badRequest("makeRingPayload: this renderer already lent its slot ring")
-        }
         let memory = try vk.makeZeroCopyRing(
             slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
             frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,

@@ -146,7 +146,7 @@ final class BenchConsole: @unchecked Sendable {
         row("frame interval", summary.frame_interval_ms)
         row("latency", summary.latency_ms)
         for stage in Stage.allCases { row("  " + stage.rawValue.replacingOccurrences(of: "_", with: " "), summary.stages_ms[stage]) }
-        return align(rows)
+        return TextTable.render(rows, indent: "  ")
     }
 
     static func comparison(_ baseline: BenchSummary.Baseline) -> String {
@@ -157,21 +157,7 @@ final class BenchConsole: @unchecked Sendable {
                 String(format: "%+.1f %%", figure.change_percent), figure.verdict,
             ])
         }
-        return align(rows)
-    }
-
-    /// Left-aligned first column, right-aligned numbers, two spaces indent.
-    static func align(_ rows: [[String]]) -> String {
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = Array(repeating: 0, count: columns)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
-            "  "
-                + row.enumerated().map { i, cell in
-                    let pad = String(repeating: " ", count: widths[i] - cell.count)
-                    return i == 0 ? cell + pad : pad + cell
-                }.joined(separator: "  ")
-        }.joined(separator: "\n")
+        return TextTable.render(rows, indent: "  ")
     }
 }
 
