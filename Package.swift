@@ -9,6 +9,9 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The WasmKit release the engine is built from; also reported by it (CSystemShim's fp_wasmkit_version).
+let wasmKitVersion: Version = "0.4.2"
+
 let package = Package(
     name: "Framepipe",
     platforms: [.macOS(.v15)],
@@ -17,7 +20,7 @@ let package = Package(
         .library(name: "Framepipe", targets: ["Framepipe"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: wasmKitVersion),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
@@ -32,7 +35,10 @@ let package = Package(
             providers: [.apt(["libglfw3-dev"])]),
         // What Swift cannot import or should not do itself. CSystemShim: futex, pthread affinity
         // (no dependencies, so the handoff may use it); CFramepipe: PNG through libpng.
-        .target(name: "CSystemShim"),
+        .target(name: "CSystemShim", cSettings: [.define("FP_WASMKIT_VERSION", to: "\"\(wasmKitVersion)\"")]),
+        // wasmtime's C API, declared by hand (the PyPI wheel ships no headers) and dlopen()ed at run
+        // time, so Framepipe builds and runs without the library.
+        .target(name: "CWasmtime", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "CFramepipe",
             linkerSettings: [.linkedLibrary("png16")]),
@@ -45,7 +51,7 @@ let package = Package(
         .target(
             name: "KernelRuntime",
             dependencies: [
-                "FrameHandoff", "CSystemShim",
+                "FrameHandoff", "CSystemShim", "CWasmtime",
                 .product(name: "WasmKit", package: "WasmKit"),
             ],
             swiftSettings: strictSwift),

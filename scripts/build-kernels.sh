@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # build-kernels.sh — builds Framepipe's WebAssembly kernel assets.
 #
-#   assets/kernels/*.c                        -> assets/kernels/*.wasm            (clang, wasm-ld)
-#   Tests/KernelRuntimeTests/BadModules/*.wat -> .../BadModules/*.wasm            (wat2wasm, wabt)
+#   assets/kernels/*.c                          -> assets/kernels/*.wasm          (clang, wasm-ld)
+#   assets/kernels/NAME.c, NAME in SIMD_KERNELS -> assets/kernels/NAME.simd.wasm  (same + simd128)
+#   Tests/KernelRuntimeTests/BadModules/*.wat   -> .../BadModules/*.wasm          (wat2wasm, wabt)
 #   assets/kernels/plasma.wasm (first 40 bytes) -> .../BadModules/truncated.wasm
+#
+# NAME.wasm is MVP + bulk memory (ABI v1), for every engine; NAME.simd.wasm adds simd128 and is
+# what a compiling engine (wasmtime) loads instead, while the WasmKit interpreter keeps NAME.wasm.
+# SIMD_KERNELS lists only kernels whose SIMD build measured faster in wasmtime and gives the same
+# output bytes as the MVP build (scripts/simd-check.py checks both).
 #
 # Each kernel source is also compiled natively (syntax and warnings only): the same .c is
 # built into Sources/NativeKernels for kernel-bench, through a wrapper native_NAME.c that
 # must exist for every kernel.
 #
 # Usage:
-#   scripts/build-kernels.sh           build in place
+#   scripts/build-kernels.sh           build in place (and delete any NAME.simd.wasm
+#                                      whose NAME is not in SIMD_KERNELS)
 #   scripts/build-kernels.sh --check   build into a temp dir; exit 1 listing every
-#                                      committed .wasm that is missing or differs
+#                                      committed .wasm that is missing or differs, and
+#                                      every NAME.simd.wasm not in SIMD_KERNELS
 #
 # Output is deterministic: the same toolchain gives byte-identical .wasm files.
 # Compiler: /opt/swift/usr/bin/clang (Swift toolchain, ships wasm-ld) when present,
@@ -31,7 +39,7 @@ mode="build"
 case "${1:-}" in
     "") ;;
     --check) mode="check" ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (expected --check or nothing)" ;;
 esac
 [ "$#" -le 1 ] || die "too many arguments"
@@ -59,6 +67,12 @@ CFLAGS=(
     -I "$KERNEL_DIR/include"
     -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first
 )
+# Kernels that also get NAME.simd.wasm: CFLAGS plus simd128 (still MVP + bulk memory otherwise).
+# Chosen by scripts/simd-check.py (wasmtime, 512x512): plasma 0.37x, particles ~0.8x the MVP
+# build's time. Left out: grayscott and life (only setup/output loops vectorise, the stencil
+# stays scalar: no faster), mandelbrot (clang emits no SIMD: the same bytes).
+SIMD_KERNELS=(plasma particles)
+SIMD_CFLAGS=("${CFLAGS[@]}" -msimd128)
 # The native side of the dual-target header (framepipe.h without __wasm__), as NativeKernels
 # compiles it. -Wno-unused-function: natively FP_EXPORT functions are static, and only the
 # NativeKernels wrapper uses them.
@@ -86,6 +100,15 @@ build_all() {
         [ -f "$NATIVE_DIR/native_$stem.c" ] ||
             die "$NATIVE_DIR/native_$stem.c is missing: add a wrapper for $src (see $NATIVE_DIR/native_kernel_entry.h) and list it in native_kernels.c"
     done
+    local name
+    for name in "${SIMD_KERNELS[@]}"; do
+        src="$KERNEL_DIR/$name.c"
+        [ -f "$src" ] || die "SIMD_KERNELS lists '$name' but $src does not exist"
+        dst="$pre$KERNEL_DIR/$name.simd.wasm"
+        echo "clang    $src -> $dst (simd128)"
+        "$CLANG" "${SIMD_CFLAGS[@]}" -o "$dst" "$src"
+        chmod 644 "$dst"
+    done
     for src in "$BAD_DIR"/*.wat; do
         dst="$pre${src%.wat}.wasm"
         echo "wat2wasm $src -> $dst"
@@ -98,8 +121,24 @@ build_all() {
     head -c 40 "$pre$KERNEL_DIR/plasma.wasm" > "$pre$BAD_DIR/truncated.wasm"
 }
 
+# stale_simd: each committed NAME.simd.wasm whose NAME is not in SIMD_KERNELS (a host would
+# still pick it up as the SIMD build).
+stale_simd() {
+    local f name
+    shopt -s nullglob
+    for f in "$KERNEL_DIR"/*.simd.wasm; do
+        name="$(basename "${f%.simd.wasm}")"
+        [[ " ${SIMD_KERNELS[*]} " == *" $name "* ]] || echo "$f"
+    done
+    shopt -u nullglob
+}
+
 if [ "$mode" = "build" ]; then
     build_all "."
+    while IFS= read -r f; do
+        echo "rm       $f (not in SIMD_KERNELS)"
+        rm -f "$f"
+    done < <(stale_simd)
     echo "done."
     exit 0
 fi
@@ -117,6 +156,9 @@ while IFS= read -r built; do
         echo "differs: $rel"; stale=1
     fi
 done < <(find "$tmp" -type f -name '*.wasm' | LC_ALL=C sort)
+while IFS= read -r f; do
+    echo "stale:   $f (not in SIMD_KERNELS)"; stale=1
+done < <(stale_simd)
 if [ "$stale" -ne 0 ]; then
     echo "build-kernels: committed .wasm files are out of date; run scripts/build-kernels.sh" >&2
     exit 1

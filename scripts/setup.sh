@@ -53,6 +53,29 @@ else
   say "installed ${#missing[@]} package(s)"
 fi
 
+# wasmtime's C API library for the compiling engine (--engine wasmtime), from the pinned PyPI wheel
+# into a project-local folder (kept out of git); framepipe finds it there (docs/cli.md, --engine).
+WASMTIME_WHEEL="wasmtime==50.0.1"
+WASMTIME_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/wasmtime"
+if [ -f "$WASMTIME_DIR/wasmtime-50.0.1.dist-info/METADATA" ] && [ -f "$WASMTIME_DIR/wasmtime/linux-x86_64/_libwasmtime.so" ]; then
+  say "wasmtime: $WASMTIME_WHEEL in .deps/wasmtime"
+elif [ "${1:-}" = "--check" ]; then
+  say "missing: $WASMTIME_WHEEL in .deps/wasmtime"; exit 1
+else
+  PYTHON="$(command -v python3 || true)"
+  [ -n "$PYTHON" ] || { say "error: python3 not found; install Debian packages python3 and python3-pip" >&2; exit 2; }
+  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    say "installing: python3-pip (to fetch $WASMTIME_WHEEL)"
+    export DEBIAN_FRONTEND=noninteractive
+    ${SUDO:-} apt-get update -q >/dev/null
+    ${SUDO:-} apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+  fi
+  say "installing: $WASMTIME_WHEEL into .deps/wasmtime"
+  rm -rf "$WASMTIME_DIR.tmp"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --root-user-action=ignore --target "$WASMTIME_DIR.tmp" "$WASMTIME_WHEEL"
+  rm -rf "$WASMTIME_DIR" && mv "$WASMTIME_DIR.tmp" "$WASMTIME_DIR"
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
   say "error: swift not on PATH; install Swift 6.1 or newer (https://swift.org/install) and retry" >&2; exit 2
 fi

@@ -48,3 +48,9 @@ size_t fp_available_cpu_list(int32_t *out, size_t capacity) {
     }
     return count;
 }
+
+// Package.swift pins WasmKit and passes its version here: the one place it is written.
+#ifndef FP_WASMKIT_VERSION
+#error "FP_WASMKIT_VERSION is defined by Package.swift"
+#endif
+const char *fp_wasmkit_version(void) { return FP_WASMKIT_VERSION; }

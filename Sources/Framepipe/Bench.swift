@@ -24,6 +24,8 @@ public struct BenchOptions: Sendable {
     public var outputDirectory: String = "framepipe-bench"
     public var deviceIndex: Int?
     public var limits = KernelLimits()
+    /// Which engine (and kernel build) runs the kernel (`--engine`, `--kernel-build`).
+    public var engine = EngineRequest()
     /// Compute worker threads (each with its own instance).
     public var workers = ThreadPlacement.defaultWorkerCount
     public var placement = ThreadPlacement.automatic()
@@ -136,9 +138,6 @@ struct FramePacer {
 }
 
 public enum Bench {
-    public static let engine: any KernelEngine = WasmKitEngine()
-    public static var engineDescription: String { engine.description }
-
     /// Runs the kernel on the compute pool into the slot ring and renders every frame it acquires
     /// offscreen with Vulkan on the calling (render) thread; writes the reports (BenchReports).
     public static func run(_ options: BenchOptions) throws(FramepipeError) -> BenchResult {
@@ -163,7 +162,8 @@ public enum Bench {
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,
             placement: options.placement, recordTelemetry: options.recording)
         let compute = try ComputeSide.load(
-            path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host)
+            path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host,
+            engine: options.engine, log: log)
         let renderer: HeadlessRenderer
         do {
             renderer = try HeadlessRenderer(
@@ -229,8 +229,8 @@ public enum Bench {
         let frameLog = loop.frameLog(runStart: runStart)
         let statistics = RunStatistics(log: frameLog)
         var summary = BenchSummary(
-            options: options, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop, slots: slotCount,
-            statistics: statistics, durationNanos: runEnd - runStart)
+            options: options, compute: compute, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop,
+            slots: slotCount, statistics: statistics, durationNanos: runEnd - runStart)
         summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
         let written = try BenchReports.write(
             summary: &summary, log: options.recording ? frameLog : nil, lastFrame: pixels, width: options.width,

@@ -33,7 +33,7 @@ struct BenchBaseline {
         else {
             throw FramepipeError(.usage, "--baseline \(directory): \(BenchReports.summaryName) is not a framepipe bench summary (not JSON or no schema)")
         }
-        guard schema == BenchSummary.schemaName else {
+        guard BenchSummary.readableSchemas.contains(schema) else {
             throw FramepipeError(
                 .usage, "--baseline \(directory): schema \"\(schema)\" is not \(BenchSummary.schemaName); rerun the baseline with this framepipe")
         }
@@ -61,7 +61,9 @@ struct BenchBaseline {
 }
 
 extension BenchSummary {
-    public static let schemaName = "framepipe.bench/1"
+    public static let schemaName = "framepipe.bench/2"
+    /// Summaries a baseline may be: figures are read by key path, and /1 differs only in `engine`.
+    static let readableSchemas: Set<String> = ["framepipe.bench/1", schemaName]
 }
 
 extension BenchBaseline {

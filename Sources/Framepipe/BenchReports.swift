@@ -7,7 +7,7 @@ import VulkanRender
 extension BenchSummary {
     /// The summary of a finished run (everything but `baseline`, which compares it afterwards).
     init(
-        options: BenchOptions, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
+        options: BenchOptions, compute: ComputeSide, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
         loop: RenderLoop, slots: Int, statistics: RunStatistics, durationNanos: UInt64
     ) {
         let counters = ring.counters
@@ -20,8 +20,10 @@ extension BenchSummary {
         let gpu = stages[.gpu]
         self.init(
             kernel: options.kernelPath,
+            kernel_file: compute.path,
+            kernel_sha256: compute.kernelDigest,
             format: pool.format.name,
-            engine: Bench.engine.description,
+            engine: .init(compute.engine, limits: options.limits),
             device: .init(
                 name: renderer.device.name, type: renderer.device.type, index: renderer.device.index,
                 api_version: renderer.device.apiVersion),

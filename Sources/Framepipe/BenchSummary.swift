@@ -1,8 +1,23 @@
 import FrameTiming
+import KernelRuntime
 
-/// `summary.json`, schema `framepipe.bench/1` (documented field by field in docs/benchmarking.md).
-/// Fields are only ever added to this schema, never renamed or removed: scripts read it.
+/// `summary.json`, schema `framepipe.bench/2` (documented field by field in docs/benchmarking.md).
+/// Fields are only ever added to a schema, never renamed or removed: scripts read it. /2 made `engine`
+/// an object (it was the description string in /1, now `engine.description`); nothing else changed.
 public struct BenchSummary: Codable, Sendable {
+    /// The engine that ran the kernel, as it describes itself.
+    public struct Engine: Codable, Sendable {
+        /// "WasmKit" or "wasmtime".
+        public var name: String
+        public var version: String
+        /// "compiler" or "interpreter".
+        public var kind: String
+        public var mode: String
+        /// What stops a runaway kernel, e.g. "deadline 5000 ms per call (epoch interruption)".
+        public var runaway_guard: String
+        /// One line: name, version, kind and mode (what /1 had as `engine`).
+        public var description: String
+    }
     public struct Device: Codable, Sendable {
         public var name: String
         public var type: String
@@ -145,10 +160,14 @@ public struct BenchSummary: Codable, Sendable {
         public var regressed: Bool
     }
 
-    public var schema = "framepipe.bench/1"
+    public var schema = BenchSummary.schemaName
     public var kernel: String
+    /// The file run: `kernel`, or its SIMD build (`--kernel-build`).
+    public var kernel_file: String
+    /// SHA-256 of `kernel_file`'s bytes.
+    public var kernel_sha256: String
     public var format: String
-    public var engine: String
+    public var engine: Engine
     public var device: Device
     public var size: String
     public var workers: Int
@@ -197,4 +216,13 @@ public struct BenchSummary: Codable, Sendable {
     /// The first faults (at most 10), in order.
     public var failures: [Failure]
     public var baseline: Baseline?
+}
+
+extension BenchSummary.Engine {
+    init(_ engine: any KernelEngine, limits: KernelLimits) {
+        let identity = engine.identity
+        self.init(
+            name: identity.name, version: identity.version, kind: identity.kind.rawValue, mode: identity.mode,
+            runaway_guard: engine.runawayGuard(under: limits), description: identity.description)
+    }
 }

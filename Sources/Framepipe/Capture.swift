@@ -11,6 +11,10 @@ public enum Capture {
         public var outputPath: String
         public var deviceIndex: Int?
         public var limits = KernelLimits()
+        /// Which engine (and kernel build) runs the kernel (`--engine`, `--kernel-build`).
+        public var engine = EngineRequest()
+        /// Where the note goes when `--engine auto` falls back to WasmKit.
+        public var log: @Sendable (String) -> Void = { _ in }
         public var colormap: Colormap = .viridis
 
         public init(kernelPath: String, frame: Int32, width: Int, height: Int, outputPath: String, deviceIndex: Int? = nil) {
@@ -56,7 +60,7 @@ public enum Capture {
     ) {
         let instance = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
-            host: .headless
+            host: .headless, engine: options.engine, log: options.log
         ).probe
         do throws(KernelError) {
             let first = instance.isStateful ? 0 : options.frame

@@ -1,4 +1,5 @@
 import FrameHandoff
+import Foundation
 import KernelRuntime
 import VulkanRender
 
@@ -7,20 +8,40 @@ import VulkanRender
 /// renderer's content and the slot size); `start` builds the slot ring, the worker pool and, with
 /// `--watch`, the file watcher.
 struct ComputeSide {
+    /// The file loaded: the kernel asked for, or its SIMD build (`--kernel-build`).
     let path: String
+    /// The run's one engine (built here, from the request): compiles the kernel and every reload.
+    let engine: any KernelEngine
     let kernel: any CompiledKernel
     let probe: any KernelInstance
 
+    /// `log` gets the note when `--engine auto` falls back to WasmKit.
     static func load(
-        path: String, width: Int, height: Int, limits: KernelLimits, host: KernelHost
+        path: String, width: Int, height: Int, limits: KernelLimits, host: KernelHost, engine request: EngineRequest,
+        log: (String) -> Void
     ) throws(FramepipeError) -> ComputeSide {
+        let engine: any KernelEngine
+        let file: String
+        do throws(EngineUnavailable) {
+            let resolved = try request.resolve()
+            if let note = resolved.note { log(note) }
+            engine = resolved.engine
+            file = try request.kernelFile(for: path, on: engine)
+        } catch {
+            throw FramepipeError(.engineUnavailable, error.message)
+        }
         do {
-            let kernel = try Bench.engine.load(path: path)
+            let kernel = try engine.load(path: file)
             let probe = try kernel.instantiate(width: width, height: height, limits: limits, host: host)
-            return ComputeSide(path: path, kernel: kernel, probe: probe)
+            return ComputeSide(path: file, engine: engine, kernel: kernel, probe: probe)
         } catch {
             throw FramepipeError(error)
         }
+    }
+
+    /// SHA-256 of the loaded file, for reports (a baseline compares kernels by content).
+    var kernelDigest: String {
+        FileManager.default.contents(atPath: path).map { SHA256.hex([UInt8]($0)) } ?? ""
     }
 
     /// What the renderer draws for this kernel.
@@ -48,7 +69,7 @@ struct ComputeSide {
         } catch {
             throw FramepipeError(error)
         }
-        let watcher = watch ? KernelFileWatcher(path: path, engine: Bench.engine, pool: pool, log: log) : nil
+        let watcher = watch ? KernelFileWatcher(path: path, engine: engine, pool: pool, log: log) : nil
         return ComputeRun(ring: ring, pool: pool, watcher: watcher)
     }
 }

@@ -18,6 +18,8 @@ public enum ExitStatus: Int32, Sendable {
     case kernelFailed = 5
     /// `view` found no display to open a window on.
     case noDisplay = 6
+    /// `--engine wasmtime`, but wasmtime's library cannot be found or loaded (or is another version).
+    case engineUnavailable = 7
     /// Bad command-line arguments (ArgumentParser's own code for usage errors).
     case usage = 64
     /// `bench` ended early on Ctrl-C (SIGINT); the reports of the frames measured were written.

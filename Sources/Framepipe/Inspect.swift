@@ -3,6 +3,8 @@ import KernelRuntime
 /// What `framepipe inspect` tells about a kernel: its exports and what it declares at run time.
 public struct KernelInspection: Sendable {
     public let path: String
+    public let engine: EngineIdentity
+    public let runawayGuard: String
     public let byteCount: Int
     public let exports: [String]
     public let imports: [String]
@@ -17,11 +19,15 @@ public struct KernelInspection: Sendable {
     public let memoryByteCount: Int
 
     /// Loads, instantiates and initialises the kernel at `width`×`height`; every ABI check applies.
-    public static func inspect(path: String, width: Int, height: Int) throws(FramepipeError) -> KernelInspection {
-        let loaded = try ComputeSide.load(path: path, width: width, height: height, limits: KernelLimits(), host: .headless)
+    public static func inspect(
+        path: String, width: Int, height: Int, limits: KernelLimits = KernelLimits(), engine: EngineRequest = EngineRequest(),
+        log: (String) -> Void = { _ in }
+    ) throws(FramepipeError) -> KernelInspection {
+        let loaded = try ComputeSide.load(
+            path: path, width: width, height: height, limits: limits, host: .headless, engine: engine, log: log)
         let (module, instance) = (loaded.kernel, loaded.probe)
         return KernelInspection(
-            path: path, byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
+            path: loaded.path, engine: loaded.engine.identity, runawayGuard: loaded.engine.runawayGuard(under: limits), byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
             abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
             width: width, height: height, units: instance.unitCount, outputOffset: instance.outputOffset,
             outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount)
@@ -31,6 +37,7 @@ public struct KernelInspection: Sendable {
         let unitName = format.unitName
         return """
             kernel    \(path) (\(byteCount) bytes)
+            engine    \(engine.description); guard: \(runawayGuard)
             abi       v\(abiVersion)
             format    \(format.rawValue) (\(format.name))
             stateful  \(isStateful ? "yes (one instance, frames in order)" : "no (tiles may run in parallel)")

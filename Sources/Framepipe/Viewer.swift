@@ -13,6 +13,8 @@ public struct ViewerOptions: Sendable {
     public var height = 512
     public var deviceIndex: Int?
     public var limits = KernelLimits()
+    /// Which engine (and kernel build) runs the kernel (`--engine`, `--kernel-build`).
+    public var engine = EngineRequest()
     public var workers = ThreadPlacement.defaultWorkerCount
     public var maxConsecutiveFailures = 3
     public var colormap: Colormap = .viridis
@@ -128,7 +130,7 @@ public enum Viewer {
         do {
             compute = try ComputeSide.load(
                 path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
-                host: host)
+                host: host, engine: options.engine, log: log)
         } catch {
             throw ViewerError(error)
         }
@@ -224,10 +226,10 @@ public enum Viewer {
                     dirty = true
                 case .r:
                     do {
-                        try pool.reload(path: options.kernelPath, engine: Bench.engine)
+                        try pool.reload(path: compute.path, engine: compute.engine)
                         state.reloadError = nil
                         shownDisabledReason = nil
-                        log("reloaded \(options.kernelPath)")
+                        log("reloaded \(compute.path)")
                     } catch {
                         state.reloadError = error.message
                         log("reload refused, the previous kernel keeps running: \(error.message)")

@@ -5,8 +5,8 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
         case unreadable
         /// The module is refused at load: not wasm, truncated, invalid, or not ABI v1.
         case invalidModule
-        /// The kernel ran and failed: trap, out of fuel, refused memory growth, non-zero return,
-        /// output region outside memory.
+        /// The kernel ran and failed: trap, out of fuel or time, refused memory growth, non-zero
+        /// return, output region outside memory.
         case runtimeFault
     }
 
@@ -14,6 +14,8 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Fault: String, Sendable, CaseIterable {
         case trap
         case fuelExhausted = "fuel-exhausted"
+        /// The call ran past its wall-clock deadline (`--tile-timeout`).
+        case timeout
         case memoryRefused = "memory-refused"
         case errorCode = "error-code"
         case outputOutsideMemory = "output-outside-memory"

@@ -1,90 +1,229 @@
+import CSystemShim
 import Foundation
-import WasmKit
+import Synchronization
+@_spi(Fuzzing) import WasmKit  // Store.resourceLimiter is SPI in 0.4.2: the only way to cap memory growth
 
 /// The WasmKit engine: an interpreter with eager compilation (every function is translated at
-/// instantiation, so no frame pays for translation) and fuel metering (the per-tile budget).
+/// instantiation, so no frame pays for translation) and fuel metering (the per-tile budget). A thin
+/// adapter: the ABI, its checks and its messages are in ABIKernel.swift.
 public struct WasmKitEngine: KernelEngine {
     public init() {}
 
-    public var description: String { "WasmKit 0.4.2 (interpreter, eager compilation, fuel metering)" }
-
-    public func compile(bytes: [UInt8], path: String) throws(KernelError) -> any CompiledKernel {
-        try WasmKitKernel(bytes: bytes, path: path)
+    public var identity: EngineIdentity {
+        EngineIdentity(
+            name: "WasmKit", version: String(cString: fp_wasmkit_version()), kind: .interpreter,
+            mode: "eager compilation, fuel metering")
     }
 
-    /// ABI v1 export signatures, as WasmKit types.
-    static let requiredFunctions: [(name: String, type: FunctionType)] = [
-        ("fp_abi_version", FunctionType(parameters: [], results: [.i32])),
-        ("fp_init", FunctionType(parameters: [.i32, .i32], results: [.i32])),
-        ("fp_format", FunctionType(parameters: [], results: [.i32])),
-        ("fp_output", FunctionType(parameters: [], results: [.i32])),
-        ("fp_frame", FunctionType(parameters: [.i32, .f64, .i32, .i32], results: [.i32])),
-    ]
-    static let pointsFunction = ("fp_points", FunctionType(parameters: [], results: [.i32]))
-    static let statefulFunction = ("fp_stateful", FunctionType(parameters: [], results: [.i32]))
+    public func runawayGuard(under limits: KernelLimits) -> String {
+        "fuel \(limits.fuelPerTile) per tile (no wall-clock deadline: the interpreter cannot be interrupted)"
+    }
 
-    static func describe(_ type: FunctionType) -> String {
-        func names(_ types: [ValueType]) -> String { types.map { "\($0)" }.joined(separator: ", ") }
-        return "(\(names(type.parameters))) -> (\(names(type.results)))"
+    public func compileModule(bytes: [UInt8], path: String) throws(EngineFailure) -> any EngineModule {
+        do {
+            return WasmKitModule(module: try parseWasm(bytes: bytes))
+        } catch {
+            throw .invalidModule(WasmKitModule.oneLine(error))
+        }
     }
 }
 
-/// A kernel file that parsed as WebAssembly and asks only for imports the host provides.
-/// Immutable and shareable: every worker instantiates it into a store of its own.
-public struct WasmKitKernel: CompiledKernel {
-    public let path: String
-    public let name: String
-    public let byteCount: Int
+struct WasmKitModule: EngineModule {
     let module: Module
 
-    public init(bytes: [UInt8], path: String) throws(KernelError) {
-        self.path = path
-        self.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        self.byteCount = bytes.count
-        let magic: [UInt8] = [0x00, 0x61, 0x73, 0x6D]
-        guard bytes.count >= 4, Array(bytes[0..<4]) == magic else {
-            throw KernelError(
-                .invalidModule,
-                "\(path): not a WebAssembly module (no \\0asm header); build kernels with scripts/build-kernels.sh")
-        }
-        let parsed: Module
-        do {
-            parsed = try parseWasm(bytes: bytes)
-        } catch {
-            throw KernelError(
-                .invalidModule,
-                "\(path): invalid or truncated WebAssembly module: \(error); rebuild it with scripts/build-kernels.sh")
-        }
-        for entry in parsed.imports {
-            let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
-            guard allowed, case .function = entry.descriptor else {
-                throw KernelError(
-                    .invalidModule,
-                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log and fp.input (docs/kernel-abi.md)"
-                )
+    var imports: [ModuleImport] {
+        module.imports.map { entry in
+            let kind: ExternKind
+            switch entry.descriptor {
+            case .function: kind = .function
+            case .table: kind = .table
+            case .memory: kind = .memory
+            case .global: kind = .global
+            default: kind = .tag
             }
+            return ModuleImport(module: entry.module, name: entry.name, kind: kind)
         }
-        let exported = Set(parsed.exports.map(\.name))
-        guard parsed.exports.contains(where: { if case .memory = $0.descriptor, $0.name == "memory" { true } else { false } })
-        else {
-            throw KernelError(
-                .invalidModule, "\(path): kernel does not export its linear memory as `memory` (docs/kernel-abi.md)")
+    }
+    var exports: [ModuleExport] {
+        module.exports.map { export in
+            let kind: ExternKind
+            switch export.descriptor {
+            case .function: kind = .function
+            case .table: kind = .table
+            case .memory: kind = .memory
+            case .global: kind = .global
+            default: kind = .tag
+            }
+            return ModuleExport(name: export.name, kind: kind)
         }
-        for required in WasmKitEngine.requiredFunctions where !exported.contains(required.name) {
-            throw KernelError(
-                .invalidModule,
-                "\(path): kernel is missing required export `\(required.name)` \(WasmKitEngine.describe(required.type)) (docs/kernel-abi.md)"
-            )
-        }
-        self.module = parsed
     }
 
-    public var exportNames: [String] { module.exports.map(\.name) }
-    public var importNames: [String] { module.imports.map { "\($0.module).\($0.name)" } }
+    func instantiate(limits: KernelLimits, imports: KernelImports) throws(EngineFailure) -> any EngineInstance {
+        try WasmKitInstance(module: module, limits: limits, imports: imports)
+    }
 
-    public func instantiate(width: Int, height: Int, limits: KernelLimits, host: KernelHost) throws(KernelError)
-        -> any KernelInstance
+    /// WasmKit's errors, in their first line, without Swift value syntax.
+    static func oneLine(_ error: any Error) -> String {
+        let text = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown error"
+        return text.replacingOccurrences(of: "Trap: ", with: "")
+    }
+}
+
+/// Enforces `KernelLimits.maxMemoryBytes`: refuses growth past it and remembers the refusal, so a
+/// kernel that carries on after `memory.grow` returned −1 still has its frame marked failed.
+final class MemoryLimiter: ResourceLimiter {
+    let maxBytes: Int
+    /// The largest size asked for and refused since the last `takeRefusal()` (0 = none).
+    private let refusedBytes = Atomic<Int>(0)
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    func limitMemoryGrowth(to desired: Int) throws -> Bool {
+        guard desired <= maxBytes else {
+            refusedBytes.store(desired, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 1 << 20 }
+
+    func takeRefusal() -> Int? {
+        let bytes = refusedBytes.exchange(0, ordering: .relaxed)
+        return bytes == 0 ? nil : bytes
+    }
+}
+
+/// One WasmKit instance: its own engine, store and linear memory.
+final class WasmKitInstance: EngineInstance {
+    private let store: Store
+    private let memory: Memory
+    private let limiter: MemoryLimiter
+    private let functions: [ABIFunction: Function]
+    private var stack: ExecutionStack
+
+    init(module: Module, limits: KernelLimits, imports kernelImports: KernelImports) throws(EngineFailure) {
+        let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
+        let store = Store(engine: engine)
+        let limiter = MemoryLimiter(maxBytes: limits.maxMemoryBytes)
+        store.resourceLimiter = limiter
+        self.store = store
+        self.limiter = limiter
+
+        var imports = Imports()
+        imports.define(
+            module: KernelABI.importModule, name: "log",
+            Function(store: store, parameters: [.i32, .i32], results: []) { caller, arguments in
+                guard case .i32(let pointer) = arguments[0], case .i32(let length) = arguments[1],
+                    let memory = caller.instance?.exports[memory: "memory"], memory.byteCount > 0
+                else { return [] }
+                memory.withUnsafeBufferPointer(offset: 0, count: memory.byteCount) {
+                    kernelImports.log(
+                        pointer: Int32(bitPattern: pointer), length: Int32(bitPattern: length), memory: $0)
+                }
+                return []
+            })
+        imports.define(
+            module: KernelABI.importModule, name: "input",
+            Function(store: store, parameters: [.i32], results: [.f32]) { _, arguments in
+                guard case .i32(let what) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
+                return [.f32(kernelImports.input(Int32(bitPattern: what)).bitPattern)]
+            })
+
+        let instance: Instance
+        do {
+            store.fuel = Fuel(remaining: limits.setupBudget.fuel)
+            instance = try module.instantiate(store: store, imports: imports)
+        } catch {
+            if let refused = limiter.takeRefusal() { throw .initialMemoryTooLarge(bytes: refused) }
+            throw .instantiation(WasmKitModule.oneLine(error))
+        }
+        guard let memory = instance.exports[memory: "memory"] else {
+            throw .instantiation("kernel does not export its linear memory as `memory`")
+        }
+        self.memory = memory
+        var functions: [ABIFunction: Function] = [:]
+        for function in ABIFunction.allCases {
+            functions[function] = instance.exports[function: function.rawValue]
+        }
+        self.functions = functions
+        self.stack = ExecutionStack(engine: engine)
+    }
+
+    func functionType(ofExport name: String) -> WasmFunctionType? {
+        guard let function = ABIFunction(rawValue: name).flatMap({ functions[$0] }) else { return nil }
+        func convert(_ types: [ValueType]) -> [WasmValueType] {
+            types.map { type in
+                switch type {
+                case .i32: return .i32
+                case .i64: return .i64
+                case .f32: return .f32
+                case .f64: return .f64
+                case .v128: return .v128
+                default: return .reference
+                }
+            }
+        }
+        return WasmFunctionType(convert(function.type.parameters), convert(function.type.results))
+    }
+
+    private(set) var fuelUsedByLastCall: UInt64?
+
+    func call(_ function: ABIFunction, _ arguments: ABIArguments, budget: CallBudget) throws(EngineFailure) -> Int32 {
+        guard let callee = functions[function] else { throw .engine("kernel has no export `\(function.rawValue)`") }
+        let values: [Value]
+        switch arguments {
+        case .none: values = []
+        case .size(let width, let height): values = [.i32(UInt32(bitPattern: width)), .i32(UInt32(bitPattern: height))]
+        case .frame(let frame, let time, let begin, let end):
+            values = [
+                .i32(UInt32(bitPattern: frame)), .f64(time.bitPattern), .i32(UInt32(bitPattern: begin)),
+                .i32(UInt32(bitPattern: end)),
+            ]
+        }
+        store.fuel = Fuel(remaining: budget.fuel)
+        let results: [Value]
+        do {
+            results = try callee.invoke(values, on: &stack)
+        } catch {
+            throw Self.failure(error)
+        }
+        fuelUsedByLastCall = budget.fuel - (store.fuel?.remaining ?? budget.fuel)
+        guard case .i32(let bits) = results.first else { throw .engine("\(function.rawValue) returned no i32") }
+        return Int32(bitPattern: bits)
+    }
+
+    var memoryByteCount: Int { memory.byteCount }
+
+    func withMemory<Result>(offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows
+        -> Result
     {
-        try WasmKitInstance(kernel: self, width: width, height: height, limits: limits, host: host)
+        precondition(offset >= 0 && count >= 0 && offset + count <= memory.byteCount, "caller checks the range")
+        return try memory.withUnsafeBufferPointer(offset: UInt(offset), count: count, body)
+    }
+
+    func takeRefusedGrowth() -> Int? { limiter.takeRefusal() }
+
+    /// A WasmKit trap as an engine-neutral failure. WasmKit's trap reasons are package-internal, so
+    /// they are read from its description: "Trap: REASON" then frame lines "    0: (0x…) NAME".
+    static func failure(_ error: any Error) -> EngineFailure {
+        let lines = "\(error)".split(whereSeparator: \.isNewline).map(String.init)
+        let text = (lines.first ?? "unknown error").replacingOccurrences(of: "Trap: ", with: "")
+        let frames = lines.dropFirst().compactMap { line -> BacktraceFrame? in
+            guard let close = line.firstIndex(of: ")") else { return nil }
+            let name = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
+            return name.isEmpty || name == "unknown" ? BacktraceFrame(functionIndex: nil, name: nil) : BacktraceFrame(functionIndex: nil, name: name)
+        }
+        if text.contains("out of fuel") { return .outOfFuel(backtrace: frames) }
+        let known: [(String, TrapReason)] = [
+            ("unreachable", .unreachable), ("out of bounds memory access", .memoryOutOfBounds),
+            ("call stack exhausted", .callStackExhausted), ("integer divide by zero", .integerDivideByZero),
+            ("integer overflow", .integerOverflow), ("invalid conversion to integer", .invalidConversionToInteger),
+            ("out of bounds table access", .tableOutOfBounds), ("indirect call to null", .indirectCallToNull),
+            ("indirect call type mismatch", .indirectCallTypeMismatch), ("null function reference", .nullReference),
+            ("null reference", .nullReference), ("unaligned atomic", .unalignedAccess),
+        ]
+        let reason = known.first { text.hasPrefix($0.0) }?.1 ?? .other(text)
+        return .trap(reason, backtrace: frames)
     }
 }

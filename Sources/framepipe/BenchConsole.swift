@@ -75,7 +75,7 @@ final class BenchConsole: @unchecked Sendable {
         var lines: [String] = []
         lines.append("  device  \(summary.device.name) [\(summary.device.type)], GPU clock: \(summary.gpu_timestamps)")
         lines.append(
-            "  engine  \(summary.engine), \(summary.workers) worker\(summary.workers == 1 ? "" : "s")"
+            "  engine  \(summary.engine.description), \(summary.workers) worker\(summary.workers == 1 ? "" : "s")"
                 + (summary.stateful
                     ? " (stateful kernel: one instance, in order)"
                     : ", \(summary.tiles_per_frame) tile\(summary.tiles_per_frame == 1 ? "" : "s")/frame")

@@ -8,6 +8,8 @@ import VulkanRender
 extension Colormap: ExpressibleByArgument {}
 extension HandoffPolicy: ExpressibleByArgument {}
 extension UploadMode: ExpressibleByArgument {}
+extension EngineChoice: ExpressibleByArgument {}
+extension KernelBuild: ExpressibleByArgument {}
 
 /// A CPU list such as 0-3,6 (as `taskset -c` takes it).
 struct CPUList: ExpressibleByArgument, Sendable {
@@ -18,22 +20,62 @@ struct CPUList: ExpressibleByArgument, Sendable {
     }
 }
 
-/// Options every command that runs a kernel shares.
+/// Options every command that runs a kernel shares: the engine and the limits it runs under.
 struct KernelLimitOptions: ParsableArguments {
-    @Option(help: "Fuel (≈ wasm operators) one tile — one fp_frame call — may burn before it is stopped.")
-    var fuel: UInt64 = KernelLimits.defaultFuelPerTile
+    @Option(
+        help: ArgumentHelp(
+            "WebAssembly engine: wasmtime (Cranelift JIT), wasmkit (interpreter) or auto (wasmtime when its library loads, else WasmKit).",
+            valueName: "engine"))
+    var engine: EngineChoice = .auto
+    @Option(
+        name: .customLong("wasmtime-lib"),
+        help: ArgumentHelp(
+            "wasmtime's C API library (_libwasmtime.so); default: FRAMEPIPE_WASMTIME_LIB, then .deps/wasmtime (scripts/setup.sh), then Python's wasmtime package.",
+            valueName: "path"))
+    var wasmtimeLibrary: String?
+    @Option(
+        name: .customLong("kernel-build"),
+        help: ArgumentHelp(
+            "Kernel build: auto (NAME.simd.wasm beside the kernel on wasmtime, NAME.wasm on WasmKit), mvp or simd.",
+            valueName: "build"))
+    var kernelBuild: KernelBuild = .auto
+    @Option(
+        name: .customLong("tile-timeout"),
+        help: ArgumentHelp(
+            "Wall-clock deadline of one call into the kernel, in ms (wasmtime; WasmKit is bounded by --fuel).",
+            valueName: "ms"))
+    var tileTimeout: Double = Double(KernelLimits.defaultTileTimeoutNanos) / 1e6
+    @Option(
+        help: ArgumentHelp(
+            "Fuel (≈ wasm operators) one tile — one fp_frame call — may burn before it is stopped (default \(KernelLimits.defaultFuelPerTile); given, wasmtime meters fuel too).",
+            valueName: "units"))
+    var fuel: UInt64?
     @Option(name: .customLong("max-memory"), help: "Largest linear memory of one kernel instance, in MiB.")
     var maxMemory: Int = KernelLimits.defaultMaxMemoryBytes >> 20
 
     func validate() throws {
-        guard fuel > 0 else { throw ValidationError("--fuel must be positive") }
+        if let fuel { guard fuel > 0 else { throw ValidationError("--fuel must be positive") } }
         guard (1...4096).contains(maxMemory) else {
             throw ValidationError("--max-memory must be 1...4096 MiB (a wasm32 memory is at most 4 GiB)")
         }
+        guard tileTimeout >= 1, tileTimeout <= 3_600_000 else {
+            throw ValidationError("--tile-timeout must be 1...3600000 ms")
+        }
     }
 
-    var limits: KernelLimits { KernelLimits(fuelPerTile: fuel, maxMemoryBytes: maxMemory << 20) }
+    var limits: KernelLimits {
+        KernelLimits(
+            fuelPerTile: fuel ?? KernelLimits.defaultFuelPerTile, maxMemoryBytes: maxMemory << 20,
+            tileTimeoutNanos: UInt64((tileTimeout * 1e6).rounded()))
+    }
+
+    var engineRequest: EngineRequest {
+        EngineRequest(choice: engine, wasmtimeLibrary: wasmtimeLibrary, meterFuel: fuel != nil, build: kernelBuild)
+    }
 }
+
+/// Writes a note line (e.g. the engine fallback) to stderr.
+func printNote(_ line: String) { FileHandle.standardError.write(Data("framepipe: \(line)\n".utf8)) }
 
 /// How `bench` and `view` run a kernel on the worker pool: the same flags, checked the same way.
 struct PoolOptions: ParsableArguments {
@@ -106,7 +148,8 @@ struct FramepipeCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 ok, 1 run-time failure, 2 unusable kernel, 3 no Vulkan loader or device,
             4 bench regression (--fail-on-regression), 5 kernel failed (bench: disabled after repeated
-            failed frames; capture: the frame failed), 6 no display (view), 64 bad arguments,
+            failed frames; capture: the frame failed), 6 no display (view), 7 --engine wasmtime without
+            its library (or another version), 64 bad arguments,
             130 bench interrupted by Ctrl-C (reports written). See docs/cli.md.
             """,
         subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
@@ -217,6 +260,7 @@ struct BenchCommand: ParsableCommand {
             options.failOnRegressionPercent = failOnRegression
             options.deviceIndex = gpu
             options.limits = pool.limits.limits
+            options.engine = pool.limits.engineRequest
             options.workers = pool.workers
             options.placement = placement
             options.maxConsecutiveFailures = pool.maxFailures
@@ -275,6 +319,8 @@ struct CaptureCommand: ParsableCommand {
                 kernelPath: kernel, frame: frame, width: size.width, height: size.height, outputPath: out, deviceIndex: gpu)
             options.colormap = colormap
             options.limits = limits.limits
+            options.engine = limits.engineRequest
+            options.log = { printNote($0) }
             try Capture.run(options)
             print("framepipe capture: frame \(frame) of \(kernel) at \(size.width)x\(size.height) → \(out)")
         }
@@ -287,10 +333,14 @@ struct InspectCommand: ParsableCommand {
 
     @Argument(help: "The kernel (.wasm).") var kernel: String
     @Option(help: "Frame size passed to fp_init for the check.") var size = FrameSize(width: 256, height: 256)
+    @OptionGroup var limits: KernelLimitOptions
 
     func run() throws {
         try reportingErrors { () throws(FramepipeError) in
-            print(try KernelInspection.inspect(path: kernel, width: size.width, height: size.height).text)
+            let inspection = try KernelInspection.inspect(
+                path: kernel, width: size.width, height: size.height, limits: limits.limits,
+                engine: limits.engineRequest, log: { printNote($0) })
+            print(inspection.text)
         }
     }
 }

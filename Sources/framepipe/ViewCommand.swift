@@ -43,6 +43,7 @@ struct ViewCommand: ParsableCommand {
         options.height = size.height
         options.deviceIndex = gpu
         options.limits = pool.limits.limits
+        options.engine = pool.limits.engineRequest
         options.workers = pool.workers
         options.maxConsecutiveFailures = pool.maxFailures
         options.colormap = pool.colormap

@@ -481,7 +481,7 @@ for name in comparisons.map(\.name) {
     do {
         let kernel = try engine.load(path: "\(options.kernelDirectory)/\(name).wasm")
         guard let instance = try kernel.instantiate(
-            width: options.width, height: options.height, limits: benchLimits, host: .headless) as? WasmKitInstance
+            width: options.width, height: options.height, limits: benchLimits, host: .headless) as? ABIInstance
         else { continue }
         let elapsed = try milliseconds { () throws(KernelError) in
             try instance.run(frame: 0, time: 0, units: 0..<instance.unitCount)

@@ -27,3 +27,6 @@ static inline void fp_cpu_relax(void) {
 /// The CPUs this process may run on (sched_getaffinity), in increasing order: writes up to
 /// `capacity` ids to `out` and returns how many there are.
 size_t fp_available_cpu_list(int32_t *out, size_t capacity);
+
+/// The WasmKit version Package.swift pins (the engine reports it in summaries).
+const char *fp_wasmkit_version(void);

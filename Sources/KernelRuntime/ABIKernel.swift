@@ -1,0 +1,323 @@
+import Foundation
+
+/// A module that passed the ABI v1 checks that need no instance (magic, imports, exports), compiled by
+/// one engine. Immutable and shareable: every worker instantiates it into a store of its own.
+/// Every check and message here is the same for every engine (KernelEngine.swift).
+public struct ABIKernel: CompiledKernel {
+    public let path: String
+    public let name: String
+    public let byteCount: Int
+    public let engine: any KernelEngine
+    let module: any EngineModule
+    /// Function index → export name, to name backtrace frames of modules without a name section.
+    let exportedFunctionNames: [UInt32: String]
+
+    public init(engine: any KernelEngine, bytes: [UInt8], path: String) throws(KernelError) {
+        self.path = path
+        self.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.byteCount = bytes.count
+        self.engine = engine
+        guard bytes.count >= 4, bytes[0..<4].elementsEqual([0x00, 0x61, 0x73, 0x6D]) else {
+            throw KernelError(
+                .invalidModule,
+                "\(path): not a WebAssembly module (no \\0asm header); build kernels with scripts/build-kernels.sh")
+        }
+        let module: any EngineModule
+        do {
+            module = try engine.compileModule(bytes: bytes, path: path)
+        } catch {
+            throw KernelError(
+                .invalidModule,
+                "\(path): invalid or truncated WebAssembly module: \(ABIInstance.reason(of: error)); rebuild it with scripts/build-kernels.sh"
+            )
+        }
+        for entry in module.imports {
+            let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
+            guard allowed, entry.kind == .function else {
+                throw KernelError(
+                    .invalidModule,
+                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log and fp.input (docs/kernel-abi.md)"
+                )
+            }
+        }
+        guard module.exports.contains(ModuleExport(name: "memory", kind: .memory)) else {
+            throw KernelError(
+                .invalidModule, "\(path): kernel does not export its linear memory as `memory` (docs/kernel-abi.md)")
+        }
+        let exported = Set(module.exports.map(\.name))
+        for function in ABIFunction.allCases where function.isRequired && !exported.contains(function.rawValue) {
+            throw KernelError(
+                .invalidModule,
+                "\(path): kernel is missing required export `\(function.rawValue)` \(function.type) (docs/kernel-abi.md)")
+        }
+        self.module = module
+        self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
+    }
+
+    public var exportNames: [String] { module.exports.map(\.name) }
+    public var importNames: [String] { module.imports.map { "\($0.module).\($0.name)" } }
+
+    public func instantiate(width: Int, height: Int, limits: KernelLimits, host: KernelHost) throws(KernelError)
+        -> any KernelInstance
+    {
+        try ABIInstance(kernel: self, width: width, height: height, limits: limits, host: host)
+    }
+}
+
+/// One isolated, initialised instance on any engine: the ABI handshake, the frame calls, the
+/// output-region checks and the fault messages.
+/// `@unchecked Sendable`: used by one thread at a time (engine stores are not thread-safe); the pool
+/// hands an instance to another thread only through a lock, which orders every access.
+public final class ABIInstance: KernelInstance, @unchecked Sendable {
+    public let kernel: ABIKernel
+    public let width: Int
+    public let height: Int
+    public let format: KernelFormat
+    public let isStateful: Bool
+    public let unitCount: Int
+    public let bytesPerUnit: Int
+    /// Where the output is, as `fp_output` last said: asked again after every `fp_frame`, so a kernel
+    /// may move (double-buffer) its output between frames, and one that lies is caught.
+    public private(set) var outputOffset: Int
+    public let limits: KernelLimits
+    private let raw: any EngineInstance
+
+    /// Instantiates and initialises the kernel for a `width`×`height` frame, checking the whole ABI.
+    public init(
+        kernel: ABIKernel, width: Int, height: Int, limits: KernelLimits = KernelLimits(), host: KernelHost = .headless
+    ) throws(KernelError) {
+        let path = kernel.path
+        guard (1...KernelABI.maxSide).contains(width), (1...KernelABI.maxSide).contains(height) else {
+            throw KernelError(
+                .invalidModule, "frame size \(width)x\(height) is outside 1x1...\(KernelABI.maxSide)x\(KernelABI.maxSide)")
+        }
+        self.kernel = kernel
+        self.width = width
+        self.height = height
+        self.limits = limits
+        let raw: any EngineInstance
+        do {
+            raw = try kernel.module.instantiate(limits: limits, imports: KernelImports(host: host))
+        } catch {
+            if case .initialMemoryTooLarge(let bytes) = error {
+                throw KernelError(
+                    .invalidModule,
+                    "\(path): the kernel's initial memory (\(Self.mebibytes(bytes))) exceeds the limit of \(Self.mebibytes(limits.maxMemoryBytes)); raise --max-memory",
+                    fault: .memoryRefused)
+            }
+            throw KernelError(.invalidModule, "\(path): cannot instantiate kernel: \(Self.reason(of: error))")
+        }
+        self.raw = raw
+
+        // Signatures: checked on the instance, where every engine resolves export types.
+        for function in ABIFunction.allCases {
+            guard let type = raw.functionType(ofExport: function.rawValue) else {
+                if function.isRequired {
+                    throw KernelError(
+                        .invalidModule,
+                        "\(path): kernel is missing required export `\(function.rawValue)` \(function.type) (docs/kernel-abi.md)")
+                }
+                continue
+            }
+            guard type == function.type else {
+                throw KernelError(
+                    .invalidModule,
+                    "\(path): export `\(function.rawValue)` has type \(type), expected \(function.type) (docs/kernel-abi.md)")
+            }
+        }
+        let hasPoints = raw.functionType(ofExport: ABIFunction.points.rawValue) != nil
+        let hasStateful = raw.functionType(ofExport: ABIFunction.stateful.rawValue) != nil
+
+        func setup(_ function: ABIFunction, _ arguments: ABIArguments = .none) throws(KernelError) -> Int32 {
+            let result: Int32
+            do {
+                result = try raw.call(function, arguments, budget: limits.setupBudget)
+            } catch {
+                let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: limits.setupBudget)
+                throw KernelError(.invalidModule, "\(path): \(function.rawValue) failed: \(reason)", fault: fault)
+            }
+            if let refused = raw.takeRefusedGrowth() {
+                throw KernelError(
+                    .invalidModule,
+                    "\(path): \(function.rawValue) asked to grow memory to \(Self.mebibytes(refused)), over the limit of \(Self.mebibytes(limits.maxMemoryBytes)); raise --max-memory or use a smaller --size",
+                    fault: .memoryRefused)
+            }
+            return result
+        }
+
+        let abiVersion = try setup(.abiVersion)
+        guard abiVersion == KernelABI.version else {
+            throw KernelError(
+                .invalidModule,
+                "\(path): kernel ABI version \(abiVersion) is not supported; this host runs ABI v\(KernelABI.version) (docs/kernel-abi.md)"
+            )
+        }
+        let formatCode = try setup(.format)
+        guard let format = KernelFormat(rawValue: formatCode) else {
+            throw KernelError(
+                .invalidModule,
+                "\(path): fp_format returned \(formatCode); it must be 1 (RGBA8), 2 (f32 field) or 3 (points)")
+        }
+        self.format = format
+        if hasStateful {
+            let answer = try setup(.stateful)
+            guard answer == 0 || answer == 1 else {
+                throw KernelError(
+                    .invalidModule, "\(path): fp_stateful returned \(answer); it must be 0 (stateless) or 1 (stateful)")
+            }
+            self.isStateful = answer == 1
+        } else {
+            self.isStateful = false
+        }
+
+        let initResult = try setup(.initialize, .size(width: Int32(width), height: Int32(height)))
+        guard initResult == 0 else {
+            throw KernelError(
+                .invalidModule, "\(path): fp_init(\(width), \(height)) returned error code \(initResult)", fault: .errorCode)
+        }
+
+        switch format {
+        case .rgba8, .f32Field:
+            unitCount = height
+            bytesPerUnit = width * 4
+        case .points:
+            guard hasPoints else {
+                throw KernelError(.invalidModule, "\(path): format 3 (points) kernels must export `fp_points` () -> (i32)")
+            }
+            let points = try setup(.points)
+            guard points > 0, Int(points) <= KernelABI.maxPoints else {
+                throw KernelError(
+                    .invalidModule, "\(path): fp_points returned \(points); it must be in 1...\(KernelABI.maxPoints)")
+            }
+            unitCount = Int(points)
+            bytesPerUnit = KernelABI.bytesPerPoint
+        }
+        outputOffset = Int(UInt32(bitPattern: try setup(.output)))
+        do {
+            try checkOutputRegion()
+        } catch {
+            throw KernelError(.invalidModule, error.message, fault: error.fault)
+        }
+    }
+
+    /// The output region must lie inside linear memory; checked after every call that may move it.
+    private func checkOutputRegion(after call: String? = nil) throws(KernelError) {
+        let end = outputOffset + outputByteCount
+        let memoryBytes = raw.memoryByteCount
+        guard end <= memoryBytes else {
+            throw KernelError(
+                .runtimeFault,
+                "\(kernel.path): \(call.map { "after \($0), " } ?? "")output region \(outputOffset)..<\(end) (\(outputByteCount) bytes for \(unitCount) \(format.unitName)) lies outside the kernel's \(memoryBytes)-byte memory",
+                fault: .outputOutsideMemory)
+        }
+    }
+
+    /// Fuel the last `fp_frame` call burned, where the engine meters fuel (for sizing `--fuel`;
+    /// see kernel-bench --fuel-report).
+    public private(set) var fuelUsedByLastRun: UInt64 = 0
+
+    public func run(frame: Int32, time: Double, units: Range<Int>) throws(KernelError) {
+        guard units.lowerBound >= 0, units.upperBound <= unitCount, !units.isEmpty else {
+            throw KernelError(.runtimeFault, "units \(units) are outside 0..<\(unitCount)")
+        }
+        let call = "fp_frame(frame \(frame), \(format.unitName) \(units.lowerBound)..<\(units.upperBound))"
+        let budget = limits.tileBudget
+        let code: Int32
+        do {
+            code = try raw.call(
+                .frame, .frame(frame: frame, time: time, begin: Int32(units.lowerBound), end: Int32(units.upperBound)),
+                budget: budget)
+        } catch {
+            let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget)
+            throw KernelError(.runtimeFault, "\(kernel.path): \(call) \(reason)", fault: fault)
+        }
+        fuelUsedByLastRun = raw.fuelUsedByLastCall ?? 0
+        if let refused = raw.takeRefusedGrowth() {
+            throw KernelError(
+                .runtimeFault,
+                "\(kernel.path): \(call) asked to grow memory to \(Self.mebibytes(refused)), over the limit of \(Self.mebibytes(limits.maxMemoryBytes)) (raise --max-memory)",
+                fault: .memoryRefused)
+        }
+        if code != 0 {
+            throw KernelError(.runtimeFault, "\(kernel.path): \(call) returned error code \(code)", fault: .errorCode)
+        }
+        do {
+            outputOffset = Int(UInt32(bitPattern: try raw.call(.output, .none, budget: limits.setupBudget)))
+        } catch {
+            let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: limits.setupBudget)
+            throw KernelError(.runtimeFault, "\(kernel.path): fp_output after \(call) \(reason)", fault: fault)
+        }
+        try checkOutputRegion(after: call)
+    }
+
+    public func withOutput<Result>(units: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Result) throws
+        -> Result
+    {
+        try checkOutputRegion()
+        guard units.lowerBound >= 0, units.upperBound <= unitCount else {
+            throw KernelError(.runtimeFault, "units \(units) are outside 0..<\(unitCount)")
+        }
+        return try raw.withMemory(
+            offset: outputOffset + units.lowerBound * bytesPerUnit, count: units.count * bytesPerUnit, body)
+    }
+
+    public var memoryByteCount: Int { raw.memoryByteCount }
+
+    static func mebibytes(_ bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : String(format: "%.1f MiB", Double(bytes) / 1048576)
+    }
+
+    /// The one-line reason of an engine failure that is not a run-time fault (compile, link).
+    static func reason(of failure: EngineFailure) -> String {
+        switch failure {
+        case .invalidModule(let text), .instantiation(let text), .engine(let text): return text
+        case .initialMemoryTooLarge(let bytes): return "initial memory of \(mebibytes(bytes)) is over the limit"
+        case .trap(let reason, _): return "trapped: \(reason.text)"
+        case .outOfFuel: return "ran out of fuel"
+        case .deadlineExceeded: return "ran past its deadline"
+        }
+    }
+
+    /// The words and the fault kind of a failed call, then the wasm backtrace when there is one
+    /// ("backtrace: shade ← fp_frame"), innermost first. A refused memory growth comes first: a
+    /// kernel that trapped after it was refused memory failed for want of memory.
+    static func describe(
+        _ failure: EngineFailure, refusedGrowth: Int?, kernel: ABIKernel, limits: KernelLimits, budget: CallBudget
+    )
+        -> (String, KernelError.Fault)
+    {
+        func backtrace(_ frames: [BacktraceFrame]) -> String {
+            let names = frames.map { frame in
+                frame.name ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
+                    ?? frame.functionIndex.map { "wasm function[\($0)]" } ?? "unknown"
+            }
+            return names.isEmpty ? "" : "; backtrace: " + names.joined(separator: " ← ")
+        }
+        switch failure {
+        case .outOfFuel(let frames):
+            return (
+                "ran out of fuel after \(budget.fuel) units (an endless loop? raise --fuel if the kernel really needs more)\(backtrace(frames))",
+                .fuelExhausted
+            )
+        case .deadlineExceeded(let frames):
+            return (
+                "ran past its deadline of \(formatMilliseconds(budget.deadlineNanos)) (an endless loop? raise --tile-timeout if the kernel really needs more)\(backtrace(frames))",
+                .timeout
+            )
+        case .trap(let reason, let frames):
+            if let refusedGrowth {
+                return (
+                    "failed after its memory growth to \(mebibytes(refusedGrowth)) was refused (limit \(mebibytes(limits.maxMemoryBytes)), raise --max-memory): \(reason.text)\(backtrace(frames))",
+                    .memoryRefused
+                )
+            }
+            return ("trapped: \(reason.text)\(backtrace(frames))", .trap)
+        case .invalidModule, .instantiation, .initialMemoryTooLarge, .engine:
+            return ("failed: \(reason(of: failure))", .trap)
+        }
+    }
+
+    static func formatMilliseconds(_ nanos: UInt64) -> String {
+        nanos % 1_000_000 == 0 ? "\(nanos / 1_000_000) ms" : String(format: "%.1f ms", Double(nanos) / 1e6)
+    }
+}

@@ -1,0 +1,59 @@
+/// Reads what the ABI layer needs straight from a module's bytes, whatever the engine: the exported
+/// function names by function index (to name backtrace frames of modules without a name section)
+/// and the function names of the name section. Only well-formed sections are read; anything
+/// malformed gives what was read so far (the engine refuses such a module anyway).
+enum WasmBinary {
+    /// Function index → export name (the first export of each function).
+    static func exportedFunctionNames(_ bytes: [UInt8]) -> [UInt32: String] {
+        var names: [UInt32: String] = [:]
+        forEachSection(bytes) { id, reader in
+            guard id == 7, let count = reader.leb() else { return }
+            for _ in 0..<count {
+                guard let name = reader.name(), let kind = reader.byte(), let index = reader.leb() else { return }
+                if kind == 0, names[index] == nil { names[index] = name }
+            }
+        }
+        return names
+    }
+
+    private static func forEachSection(_ bytes: [UInt8], _ body: (UInt8, inout Reader) -> Void) {
+        guard bytes.count >= 8, bytes[0..<4].elementsEqual([0, 0x61, 0x73, 0x6D]) else { return }
+        var reader = Reader(bytes: bytes, position: 8, end: bytes.count)
+        while let id = reader.byte(), let size = reader.leb() {
+            let start = reader.position
+            guard Int(size) <= reader.end - start else { return }
+            var section = Reader(bytes: bytes, position: start, end: start + Int(size))
+            body(id, &section)
+            reader.position = start + Int(size)
+        }
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var position: Int
+        let end: Int
+
+        mutating func byte() -> UInt8? {
+            guard position < end else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        /// An unsigned LEB128 of at most 32 bits.
+        mutating func leb() -> UInt32? {
+            var result: UInt32 = 0
+            for shift in stride(from: 0, to: 35, by: 7) {
+                guard let byte = byte() else { return nil }
+                result |= UInt32(byte & 0x7F) << UInt32(shift)
+                if byte & 0x80 == 0 { return result }
+            }
+            return nil
+        }
+
+        mutating func name() -> String? {
+            guard let length = leb(), Int(length) <= end - position else { return nil }
+            defer { position += Int(length) }
+            return String(decoding: bytes[position..<position + Int(length)], as: UTF8.self)
+        }
+    }
+}

@@ -1,0 +1,294 @@
+import CWasmtime
+import Foundation
+
+/// One wasmtime instance: its own store, linear memory (WasmtimeMemory.swift) and `fp` imports.
+/// Used by one thread at a time (a wasmtime store is not thread-safe).
+final class WasmtimeInstance: EngineInstance {
+    private let module: WasmtimeModule
+    private let api: fp_wasmtime_api
+    private let store: OpaquePointer
+    private let context: OpaquePointer
+    private var memory: wasmtime_memory_t
+    private var functions: [ABIFunction: wasmtime_func_t]
+    private var types: [ABIFunction: WasmFunctionType]
+    private let growth: GrowthRecord
+    private let host: Unmanaged<HostImports>
+    /// Argument and result slots of a call, allocated once (every ABI call has at most 4 arguments).
+    private let arguments = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 4)
+    private let results = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 1)
+    private let meterFuel: Bool
+
+    /// What the `fp` host functions reach through their environment pointer.
+    final class HostImports {
+        let imports: KernelImports
+        let api: fp_wasmtime_api
+        init(imports: KernelImports, api: fp_wasmtime_api) {
+            self.imports = imports
+            self.api = api
+        }
+    }
+
+    init(module: WasmtimeModule, limits: KernelLimits, imports: KernelImports) throws(EngineFailure) {
+        let api = module.engine.library.api
+        self.module = module
+        self.api = api
+        self.meterFuel = module.engine.meterFuel
+        store = api.wasmtime_store_new(module.engine.engine, nil, nil)
+        context = api.wasmtime_store_context(store)
+        // Memory is capped by the host memory creator; tables as WasmKit caps them.
+        api.wasmtime_store_limiter(store, -1, 1 << 20, -1, -1, -1)
+        growth = GrowthRecord(limitBytes: limits.maxMemoryBytes)
+        host = Unmanaged.passRetained(HostImports(imports: imports, api: api))
+        memory = wasmtime_memory_t()
+        var functions: [ABIFunction: wasmtime_func_t] = [:]
+        var types: [ABIFunction: WasmFunctionType] = [:]
+        // From here on deinit cleans up whatever init leaves.
+        self.functions = [:]
+        self.types = [:]
+
+        let linker = api.wasmtime_linker_new(module.engine.engine)
+        defer { api.wasmtime_linker_delete(linker) }
+        try define(linker, "log", type: KernelABI.imports[0].type, callback: Self.log)
+        try define(linker, "input", type: KernelABI.imports[1].type, callback: Self.input)
+
+        try setBudget(limits.setupBudget)
+        var instance = wasmtime_instance_t()
+        var trap: OpaquePointer?
+        fp_wasmtime_set_memory_owner(Unmanaged.passUnretained(growth).toOpaque())
+        let error = api.wasmtime_linker_instantiate(linker, context, module.module, &instance, &trap)
+        fp_wasmtime_set_memory_owner(nil)
+        if error != nil || trap != nil {
+            if let refused = growth.takeRefusal() {
+                _ = Self.failure(error: error, trap: trap, api: api)
+                throw .initialMemoryTooLarge(bytes: refused)
+            }
+            let failure = Self.failure(error: error, trap: trap, api: api)
+            if case .instantiation = failure { throw failure }
+            throw .instantiation(ABIInstance.reason(of: failure))
+        }
+
+        var export = wasmtime_extern_t()
+        guard api.wasmtime_instance_export_get(context, &instance, "memory", 6, &export),
+            Int(export.kind) == FP_WASMTIME_EXTERN_MEMORY
+        else { throw .instantiation("kernel does not export its linear memory as `memory`") }
+        memory = export.of.memory
+        for function in ABIFunction.allCases {
+            let name = function.rawValue
+            var export = wasmtime_extern_t()
+            guard api.wasmtime_instance_export_get(context, &instance, name, name.utf8.count, &export),
+                Int(export.kind) == FP_WASMTIME_EXTERN_FUNC
+            else { continue }
+            var function_ = export.of.func
+            functions[function] = function_
+            let type = api.wasmtime_func_type(context, &function_)
+            types[function] = WasmFunctionType(
+                Self.valueTypes(api.wasm_functype_params(type), api: api), Self.valueTypes(api.wasm_functype_results(type), api: api))
+            api.wasm_functype_delete(type)
+        }
+        self.functions = functions
+        self.types = types
+    }
+
+    deinit {
+        api.wasmtime_store_delete(store)  // finalizes the memories (WasmtimeMemory.swift, invariant 4)
+        host.release()
+        arguments.deallocate()
+        results.deallocate()
+    }
+
+    private func define(
+        _ linker: OpaquePointer, _ name: String, type: WasmFunctionType, callback: wasmtime_func_callback_t
+    ) throws(EngineFailure) {
+        func valueTypes(_ types: [WasmValueType]) -> wasm_valtype_vec_t {
+            var vector = wasm_valtype_vec_t()
+            let kinds = types.map { type -> OpaquePointer in
+                switch type {
+                case .i32: return api.wasm_valtype_new(UInt8(FP_WASM_I32))
+                case .i64: return api.wasm_valtype_new(UInt8(FP_WASM_I64))
+                case .f32: return api.wasm_valtype_new(UInt8(FP_WASM_F32))
+                default: return api.wasm_valtype_new(UInt8(FP_WASM_F64))
+                }
+            }
+            if kinds.isEmpty {
+                api.wasm_valtype_vec_new_empty(&vector)
+            } else {
+                kinds.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: OpaquePointer?.self) { api.wasm_valtype_vec_new(&vector, $0.count, $0.baseAddress) }
+                }
+            }
+            return vector
+        }
+        var parameters = valueTypes(type.parameters)
+        var results = valueTypes(type.results)
+        let functionType = api.wasm_functype_new(&parameters, &results)  // takes both vectors
+        defer { api.wasm_functype_delete(functionType) }
+        let module = KernelABI.importModule
+        if let error = api.wasmtime_linker_define_func(
+            linker, module, module.utf8.count, name, name.utf8.count, functionType, callback, host.toOpaque(), nil)
+        {
+            throw .instantiation("cannot define \(module).\(name): \(WasmtimeErrors.message(of: error, api: api))")
+        }
+    }
+
+    /// `fp.log(pointer, length)`.
+    private static let log: wasmtime_func_callback_t = { environment, caller, arguments, count, _, _ in
+        guard let environment, let caller, let arguments, count == 2 else { return nil }
+        let host = Unmanaged<HostImports>.fromOpaque(environment).takeUnretainedValue()
+        var export = wasmtime_extern_t()
+        guard host.api.wasmtime_caller_export_get(caller, "memory", 6, &export),
+            Int(export.kind) == FP_WASMTIME_EXTERN_MEMORY
+        else { return nil }
+        let context = host.api.wasmtime_caller_context(caller)
+        var memory = export.of.memory
+        let size = host.api.wasmtime_memory_data_size(context, &memory)
+        guard size > 0 else { return nil }
+        let data = host.api.wasmtime_memory_data(context, &memory)
+        host.imports.log(
+            pointer: arguments[0].of.i32, length: arguments[1].of.i32,
+            memory: UnsafeRawBufferPointer(start: data, count: size))
+        return nil
+    }
+
+    /// `fp.input(what) -> f32`.
+    private static let input: wasmtime_func_callback_t = { environment, _, arguments, count, results, resultCount in
+        guard let environment, let arguments, let results, count == 1, resultCount == 1 else { return nil }
+        let host = Unmanaged<HostImports>.fromOpaque(environment).takeUnretainedValue()
+        results[0].kind = UInt8(FP_WASMTIME_F32)
+        results[0].of.f32 = host.imports.input(arguments[0].of.i32)
+        return nil
+    }
+
+    func functionType(ofExport name: String) -> WasmFunctionType? {
+        ABIFunction(rawValue: name).flatMap { types[$0] }
+    }
+
+    private(set) var fuelUsedByLastCall: UInt64?
+
+    private func setBudget(_ budget: CallBudget) throws(EngineFailure) {
+        api.wasmtime_context_set_epoch_deadline(context, WasmtimeEngine.deadlineTicks(budget.deadlineNanos))
+        if meterFuel, let error = api.wasmtime_context_set_fuel(context, budget.fuel) {
+            throw .engine("cannot set fuel: \(WasmtimeErrors.message(of: error, api: api))")
+        }
+    }
+
+    func call(_ function: ABIFunction, _ arguments: ABIArguments, budget: CallBudget) throws(EngineFailure) -> Int32 {
+        guard var callee = functions[function] else { throw .engine("kernel has no export `\(function.rawValue)`") }
+        func set(_ index: Int, i32 value: Int32) {
+            self.arguments[index].kind = UInt8(FP_WASMTIME_I32)
+            self.arguments[index].of.i32 = value
+        }
+        let count: Int
+        switch arguments {
+        case .none:
+            count = 0
+        case .size(let width, let height):
+            set(0, i32: width)
+            set(1, i32: height)
+            count = 2
+        case .frame(let frame, let time, let begin, let end):
+            set(0, i32: frame)
+            self.arguments[1].kind = UInt8(FP_WASMTIME_F64)
+            self.arguments[1].of.f64 = time
+            set(2, i32: begin)
+            set(3, i32: end)
+            count = 4
+        }
+        try setBudget(budget)
+        var trap: OpaquePointer?
+        let error = api.wasmtime_func_call(context, &callee, self.arguments, count, results, 1, &trap)
+        if error != nil || trap != nil { throw Self.failure(error: error, trap: trap, api: api) }
+        if meterFuel {
+            var remaining: UInt64 = 0
+            if let error = api.wasmtime_context_get_fuel(context, &remaining) {
+                api.wasmtime_error_delete(error)
+            } else {
+                fuelUsedByLastCall = budget.fuel - min(remaining, budget.fuel)
+            }
+        }
+        guard Int(results[0].kind) == FP_WASMTIME_I32 else { throw .engine("\(function.rawValue) returned no i32") }
+        return results[0].of.i32
+    }
+
+    var memoryByteCount: Int {
+        withUnsafePointer(to: memory) { api.wasmtime_memory_data_size(context, $0) }
+    }
+
+    func withMemory<Result>(offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows
+        -> Result
+    {
+        // Re-read after every call: memory may have grown (the base stays: WasmtimeMemory.swift).
+        let (data, size) = withUnsafePointer(to: memory) {
+            (api.wasmtime_memory_data(context, $0), api.wasmtime_memory_data_size(context, $0))
+        }
+        precondition(offset >= 0 && count >= 0 && offset + count <= size, "caller checks the range")
+        return try body(UnsafeRawBufferPointer(start: data + offset, count: count))
+    }
+
+    func takeRefusedGrowth() -> Int? { growth.takeRefusal() }
+
+    private static func valueTypes(_ vector: UnsafePointer<wasm_valtype_vec_t>, api: fp_wasmtime_api) -> [WasmValueType] {
+        (0..<vector.pointee.size).map { index in
+            guard let type = vector.pointee.data?[index] else { return .reference }
+            switch Int(api.wasm_valtype_kind(type)) {
+            case FP_WASM_I32: return .i32
+            case FP_WASM_I64: return .i64
+            case FP_WASM_F32: return .f32
+            case FP_WASM_F64: return .f64
+            case FP_WASM_V128: return .v128
+            default: return .reference
+            }
+        }
+    }
+
+    /// A failed call or instantiation as an engine-neutral failure; deletes `error` and `trap`.
+    static func failure(error: OpaquePointer?, trap: OpaquePointer?, api: fp_wasmtime_api) -> EngineFailure {
+        if let trap {
+            defer { api.wasm_trap_delete(trap) }
+            var frames = wasm_frame_vec_t()
+            api.wasm_trap_trace(trap, &frames)
+            let backtrace = Self.backtrace(frames, api: api)
+            api.wasm_frame_vec_delete(&frames)
+            var code: UInt8 = 0
+            if api.wasmtime_trap_code(trap, &code) {
+                switch Int(code) {
+                case FP_WASMTIME_TRAP_INTERRUPT: return .deadlineExceeded(backtrace: backtrace)
+                case FP_WASMTIME_TRAP_OUT_OF_FUEL: return .outOfFuel(backtrace: backtrace)
+                case FP_WASMTIME_TRAP_STACK_OVERFLOW: return .trap(.callStackExhausted, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_MEMORY_OUT_OF_BOUNDS: return .trap(.memoryOutOfBounds, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_HEAP_MISALIGNED: return .trap(.unalignedAccess, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_TABLE_OUT_OF_BOUNDS: return .trap(.tableOutOfBounds, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_INDIRECT_CALL_TO_NULL: return .trap(.indirectCallToNull, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_BAD_SIGNATURE: return .trap(.indirectCallTypeMismatch, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_INTEGER_OVERFLOW: return .trap(.integerOverflow, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_INTEGER_DIVISION_BY_ZERO: return .trap(.integerDivideByZero, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_BAD_CONVERSION_TO_INTEGER: return .trap(.invalidConversionToInteger, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_UNREACHABLE_CODE_REACHED: return .trap(.unreachable, backtrace: backtrace)
+                case FP_WASMTIME_TRAP_NULL_REFERENCE: return .trap(.nullReference, backtrace: backtrace)
+                default: break
+                }
+            }
+            var message = wasm_byte_vec_t()
+            api.wasm_trap_message(trap, &message)
+            let text = withUnsafePointer(to: message) { WasmtimeErrors.string($0) }
+            api.wasm_byte_vec_delete(&message)
+            if let error { api.wasmtime_error_delete(error) }
+            return .trap(.other(WasmtimeErrors.oneLine(text).replacingOccurrences(of: "wasm trap: ", with: "")), backtrace: backtrace)
+        }
+        guard let error else { return .engine("wasmtime failed without an error") }
+        var frames = wasm_frame_vec_t()
+        api.wasmtime_error_wasm_trace(error, &frames)
+        let backtrace = Self.backtrace(frames, api: api)
+        api.wasm_frame_vec_delete(&frames)
+        let message = WasmtimeErrors.message(of: error, api: api)
+        return backtrace.isEmpty ? .instantiation(message) : .trap(.other(message), backtrace: backtrace)
+    }
+
+    /// Frames innermost first, each with its function index and its name-section name if any.
+    private static func backtrace(_ frames: wasm_frame_vec_t, api: fp_wasmtime_api) -> [BacktraceFrame] {
+        (0..<frames.size).compactMap { index in
+            guard let frame = frames.data?[index] else { return nil }
+            let name = api.wasmtime_frame_func_name(frame).map { WasmtimeErrors.string($0) }
+            return BacktraceFrame(functionIndex: api.wasm_frame_func_index(frame), name: name)
+        }
+    }
+}
