@@ -53,6 +53,7 @@ const fp_wasmtime_api *fp_wasmtime_api_load(const char *path, char *error, size_
     FP_LOAD(wasmtime_config_max_wasm_stack_set);
     FP_LOAD(wasmtime_config_parallel_compilation_set);
     FP_LOAD(wasmtime_config_host_memory_creator_set);
+    FP_LOAD(wasmtime_config_memory_init_cow_set);
     FP_LOAD(wasm_engine_new_with_config);
     FP_LOAD(wasm_engine_delete);
     FP_LOAD(wasmtime_engine_increment_epoch);

@@ -36,7 +36,8 @@ extension BenchSummary {
                 warnings: report.placementWarnings),
             limits: .init(
                 fuel_per_tile: options.limits.fuelPerTile, max_memory_mib: options.limits.maxMemoryBytes >> 20,
-                max_failures: options.maxConsecutiveFailures),
+                max_failures: options.maxConsecutiveFailures,
+                tile_timeout_ms: Double(options.limits.tileTimeoutNanos) / 1e6),
             slots: slots,
             policy: ring.policy.rawValue,
             upload: renderer.uploadMode.rawValue,

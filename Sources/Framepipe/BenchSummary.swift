@@ -43,6 +43,8 @@ public struct BenchSummary: Codable, Sendable {
         public var fuel_per_tile: UInt64
         public var max_memory_mib: Int
         public var max_failures: Int
+        /// `--tile-timeout`: wall-clock deadline of one call into the kernel, where the engine has one.
+        public var tile_timeout_ms: Double
     }
     public struct Reload: Codable, Sendable {
         public var path: String

@@ -21,14 +21,18 @@ struct ComputeSide {
         log: (String) -> Void
     ) throws(FramepipeError) -> ComputeSide {
         let engine: any KernelEngine
-        let file: String
         do throws(EngineUnavailable) {
             let resolved = try request.resolve()
             if let note = resolved.note { log(note) }
             engine = resolved.engine
-            file = try request.kernelFile(for: path, on: engine)
         } catch {
             throw FramepipeError(.engineUnavailable, error.message)
+        }
+        let file: String
+        do throws(EngineUnavailable) {
+            file = try request.kernelFile(for: path, on: engine)
+        } catch {
+            throw FramepipeError(.usage, error.message)  // --kernel-build simd without a SIMD build
         }
         do {
             let kernel = try engine.load(path: file)

@@ -213,7 +213,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     }
 
     /// Fuel the last `fp_frame` call burned, where the engine meters fuel (for sizing `--fuel`;
-    /// see kernel-bench --fuel-report).
+    /// kernel-bench prints it per gallery kernel).
     public private(set) var fuelUsedByLastRun: UInt64 = 0
 
     public func run(frame: Int32, time: Double, units: Range<Int>) throws(KernelError) {

@@ -209,10 +209,20 @@ final class WasmKitInstance: EngineInstance {
     static func failure(_ error: any Error) -> EngineFailure {
         let lines = "\(error)".split(whereSeparator: \.isNewline).map(String.init)
         let text = (lines.first ?? "unknown error").replacingOccurrences(of: "Trap: ", with: "")
+        // WasmKit names a wasm frame from the name section (and, only when there is one, from the
+        // exports), else "wasm function[N]": that one is handed on as index N, for the ABI layer to
+        // name from the exports as it does for wasmtime. "unknown" is the frame of the host's own
+        // call into the kernel, no wasm frame: left out, as wasmtime leaves it out.
         let frames = lines.dropFirst().compactMap { line -> BacktraceFrame? in
             guard let close = line.firstIndex(of: ")") else { return nil }
             let name = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
-            return name.isEmpty || name == "unknown" ? BacktraceFrame(functionIndex: nil, name: nil) : BacktraceFrame(functionIndex: nil, name: name)
+            if name.isEmpty || name == "unknown" { return nil }
+            if name.hasPrefix("wasm function["), name.hasSuffix("]"),
+                let index = UInt32(name.dropFirst("wasm function[".count).dropLast())
+            {
+                return BacktraceFrame(functionIndex: index, name: nil)
+            }
+            return BacktraceFrame(functionIndex: nil, name: name)
         }
         if text.contains("out of fuel") { return .outOfFuel(backtrace: frames) }
         let known: [(String, TrapReason)] = [

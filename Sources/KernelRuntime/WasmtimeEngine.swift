@@ -14,6 +14,9 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
     public let library: WasmtimeLibrary
     /// Fuel metering on (`--fuel` given): costs up to ×1.45 on tight loops, so off by default.
     public let meterFuel: Bool
+    /// The wall-clock deadline (epoch interruption). Always on in framepipe; off only in kernel-bench,
+    /// to measure what the guard costs.
+    public let deadline: Bool
     let engine: OpaquePointer
     private let ticker: EpochTicker
     let cache: CompileCache?
@@ -30,11 +33,11 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
 
     public init(
         library: WasmtimeLibrary, meterFuel: Bool = false, cacheDirectory: String? = WasmtimeEngine.defaultCacheDirectory,
-        profiling: Profiling = .fromEnvironment
+        profiling: Profiling = .fromEnvironment, deadline: Bool = true
     ) throws(KernelError) {
         let api = library.api
         let config = api.wasm_config_new()
-        api.wasmtime_config_epoch_interruption_set(config, true)
+        api.wasmtime_config_epoch_interruption_set(config, deadline)
         api.wasmtime_config_consume_fuel_set(config, meterFuel)
         api.wasmtime_config_wasm_simd_set(config, true)
         api.wasmtime_config_wasm_bulk_memory_set(config, true)
@@ -44,13 +47,18 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         api.wasmtime_config_parallel_compilation_set(config, false)
         api.wasmtime_config_profiler_set(config, profiling.strategy)
         WasmtimeMemoryCreator.install(on: config, library: library)
+        // Copy-on-write memory images need wasmtime's own mmap-based memories: with host memories a
+        // module with data segments panics at instantiation ("memory_image is Some only for
+        // mmap-based memories", wasmtime 50: life.wasm did). Data segments are copied in instead.
+        api.wasmtime_config_memory_init_cow_set(config, false)
         guard let engine = api.wasm_engine_new_with_config(config) else {
             throw KernelError(.invalidModule, "wasmtime refused its configuration (library \(library.path))")
         }
         self.library = library
         self.meterFuel = meterFuel
+        self.deadline = deadline
         self.engine = engine
-        self.configuration = "opt=speed;simd=1;bulk-memory=1;epoch=1;fuel=\(meterFuel ? 1 : 0);memory=host"
+        self.configuration = "opt=speed;simd=1;bulk-memory=1;epoch=\(deadline ? 1 : 0);fuel=\(meterFuel ? 1 : 0);memory=host"
         self.cache = cacheDirectory.map { CompileCache(directory: $0) }
         let handle = EngineHandle(api: api, engine: engine)
         self.ticker = EpochTicker { handle.api.wasmtime_engine_increment_epoch(handle.engine) }
@@ -88,8 +96,10 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
     }
 
     public func runawayGuard(under limits: KernelLimits) -> String {
+        let fuel = "fuel \(limits.fuelPerTile) per tile"
+        guard deadline else { return meterFuel ? fuel : "none (kernel-bench only)" }
         let deadline = "deadline \(ABIInstance.formatMilliseconds(limits.tileTimeoutNanos)) per call (epoch interruption)"
-        return meterFuel ? "\(deadline) and fuel \(limits.fuelPerTile) per tile" : deadline
+        return meterFuel ? "\(deadline) and \(fuel)" : deadline
     }
 
     public func compileModule(bytes: [UInt8], path: String) throws(EngineFailure) -> any EngineModule {
@@ -97,15 +107,14 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         let key = cache.map { _ in CompileCache.key(module: bytes, engineVersion: library.version, configuration: configuration) }
         if let cache, let key, let serialized = cache.lookup(key: key) {
             var module: OpaquePointer?
-            let error = serialized.withUnsafeBufferPointer { api.wasmtime_module_deserialize(engine, $0.baseAddress!, $0.count, &module) }
-            if let error {
+            if let error = api.wasmtime_module_deserialize(engine, serialized, serialized.count, &module) {
                 api.wasmtime_error_delete(error)
             } else if let module {
                 return WasmtimeModule(engine: self, module: module, compiledFrom: .cache)
             }
         }
         var module: OpaquePointer?
-        if let error = bytes.withUnsafeBufferPointer({ api.wasmtime_module_new(engine, $0.baseAddress!, $0.count, &module) }) {
+        if let error = api.wasmtime_module_new(engine, bytes, bytes.count, &module) {
             throw .invalidModule(WasmtimeErrors.message(of: error, api: api))
         }
         guard let module else { throw .engine("wasmtime returned no module") }
@@ -235,13 +244,15 @@ enum WasmtimeErrors {
 
     static func oneLine(_ message: String) -> String {
         let lines = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && $0 != "Caused by:" }
-        guard let first = lines.first else { return "unknown error" }
-        // "Caused by:" lines are numbered "0: reason"; the innermost is the most specific.
-        if let cause = lines.dropFirst().last(where: { $0.first?.isNumber ?? false }) {
-            let reason = cause.drop { $0.isNumber || $0 == ":" || $0 == " " }
-            return "\(first): \(reason)"
+            .filter { !$0.isEmpty }
+        guard let first = lines.first, first != "Caused by:" else { return "unknown error" }
+        // The lines after "Caused by:" are the causes, outermost first: numbered "0: reason" when
+        // there are several, unnumbered when there is one. The innermost is the most specific.
+        guard let marker = lines.firstIndex(of: "Caused by:"), let cause = lines[(marker + 1)...].last else { return first }
+        var reason = Substring(cause)
+        if let colon = reason.firstIndex(of: ":"), colon > reason.startIndex, reason[..<colon].allSatisfy(\.isNumber) {
+            reason = reason[reason.index(after: colon)...].drop { $0 == " " }
         }
-        return first
+        return "\(first): \(reason)"
     }
 }

@@ -17,6 +17,7 @@ final class WasmtimeInstance: EngineInstance {
     private let arguments = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 4)
     private let results = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 1)
     private let meterFuel: Bool
+    private let deadline: Bool
 
     /// What the `fp` host functions reach through their environment pointer.
     final class HostImports {
@@ -33,6 +34,7 @@ final class WasmtimeInstance: EngineInstance {
         self.module = module
         self.api = api
         self.meterFuel = module.engine.meterFuel
+        self.deadline = module.engine.deadline
         store = api.wasmtime_store_new(module.engine.engine, nil, nil)
         context = api.wasmtime_store_context(store)
         // Memory is capped by the host memory creator; tables as WasmKit caps them.
@@ -165,7 +167,7 @@ final class WasmtimeInstance: EngineInstance {
     private(set) var fuelUsedByLastCall: UInt64?
 
     private func setBudget(_ budget: CallBudget) throws(EngineFailure) {
-        api.wasmtime_context_set_epoch_deadline(context, WasmtimeEngine.deadlineTicks(budget.deadlineNanos))
+        if deadline { api.wasmtime_context_set_epoch_deadline(context, WasmtimeEngine.deadlineTicks(budget.deadlineNanos)) }
         if meterFuel, let error = api.wasmtime_context_set_fuel(context, budget.fuel) {
             throw .engine("cannot set fuel: \(WasmtimeErrors.message(of: error, api: api))")
         }

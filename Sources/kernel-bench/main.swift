@@ -1,6 +1,8 @@
 // kernel-bench: per gallery kernel, milliseconds per frame of the same C source compiled natively
-// (NativeKernels, clang -O2) and run in WasmKit alone (one instance, the whole frame in one call),
-// and a byte-for-byte check that both builds produced the same output. Build with -c release.
+// (NativeKernels, clang -O2) and run in each engine alone (one instance, the whole frame in one
+// call): WasmKit, wasmtime without and with its runaway guards, and wasmtime on the SIMD build; a
+// byte-for-byte check that every build produced the native output; then the pipeline's overhead and
+// 1 → 2 workers on each engine. Build with -c release.
 //
 //   swift build -c release --product kernel-bench
 //   .build/release/kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR]
@@ -24,15 +26,19 @@ struct Options {
     var kernelDirectory = "assets/kernels"
     /// Interleaved rounds of the pipeline section (0 skips it).
     var rounds = 5
+    var engines: [EngineChoice] = [.wasmkit, .wasmtime]
+    var wasmtimeLibrary: String?
 }
 
 let usage = """
-    usage: kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR] [--rounds N]
+    usage: kernel-bench [--size WxH] [--frames N] [--kernels a,b] [--kernel-dir DIR] [--rounds N] [--engines a,b]
       --size WxH        frame size (default 512x512)
       --frames N        frames per kernel, stateful kernels stepped in order (default 30, at least 1)
       --kernels a,b     kernels to run (default: all of \(nativeKernelNames().joined(separator: ",")))
       --kernel-dir DIR  where NAME.wasm lives (default assets/kernels: run from the repository root)
       --rounds N        interleaved rounds of the pipeline comparison (default 5; 0 skips it)
+      --engines a,b     engines to measure: wasmkit, wasmtime (default both)
+      --wasmtime-lib P  wasmtime's C API library (default: as framepipe finds it)
     """
 
 /// One line that says what is wrong with the command line.
@@ -91,6 +97,19 @@ func parseOptions(_ arguments: [String]) throws(UsageError) -> Options {
                 throw UsageError(message: "--rounds \(text): expected a whole number in 0...100")
             }
             options.rounds = rounds
+        case "--engines":
+            let text = try value(for: flag)
+            var engines: [EngineChoice] = []
+            for name in text.split(separator: ",") {
+                guard let engine = EngineChoice(rawValue: String(name)), engine != .auto else {
+                    throw UsageError(message: "--engines: '\(name)' is not wasmkit or wasmtime")
+                }
+                engines.append(engine)
+            }
+            guard !engines.isEmpty else { throw UsageError(message: "--engines needs wasmkit, wasmtime or both") }
+            options.engines = engines
+        case "--wasmtime-lib":
+            options.wasmtimeLibrary = try value(for: flag)
         case "-h", "--help":
             print(usage)
             exit(0)
@@ -187,6 +206,14 @@ func checkOutputs(
                        firstDifference: description)
 }
 
+/// One way of running a kernel: an engine (and its guard) and a build (MVP or SIMD).
+struct Variant {
+    let label: String
+    let engine: any KernelEngine
+    /// "" for NAME.wasm, ".simd" for NAME.simd.wasm.
+    let build: String
+}
+
 /// Everything measured for one kernel.
 struct KernelComparison {
     let name: String
@@ -194,34 +221,40 @@ struct KernelComparison {
     let isStateful: Bool
     let unitCount: Int
     let native: Distribution
-    let wasm: Distribution
+    /// Per variant label (nil: the variant does not apply, e.g. no SIMD build of this kernel).
+    let variants: [String: Distribution]
     let checks: [OutputCheck]
 
     var matched: Bool { checks.allSatisfy { $0.differingBytes == 0 } }
 }
 
-/// Runs one kernel natively and in WasmKit, frame by frame, timing each whole-frame call.
-/// Frame f runs at time f/60 (as `framepipe bench` does); frames 0 and the last are compared byte for byte.
+/// Runs one kernel natively and in every variant, frame by frame and interleaved (each frame runs
+/// natively, then in each variant, before the next frame), timing each whole-frame call. Frame f runs
+/// at time f/60 (as `framepipe bench` does); frames 0 and the last are compared byte for byte with
+/// the native build, for every variant.
 func compare(
-    kernelNamed name: String, options: Options, engine: WasmKitEngine
+    kernelNamed name: String, options: Options, variants: [Variant]
 ) throws(KernelRunError) -> KernelComparison {
-    let path = "\(options.kernelDirectory)/\(name).wasm"
     func failure(_ message: String) -> KernelRunError { KernelRunError(isMismatch: false, message: message) }
     func mismatch(_ message: String) -> KernelRunError {
         KernelRunError(isMismatch: true, message: "\(name): MISMATCH: \(message)")
     }
 
-    // WasmKit: the checked ABI sequence of a real run. Limits far above the defaults, so that a large
-    // --size is measured instead of stopped; fuel metering stays on, as in every real run.
-    let instance: any KernelInstance
-    do {
-        let compiled = try engine.load(path: path)
-        instance = try compiled.instantiate(
-            width: options.width, height: options.height,
-            limits: benchLimits, host: .headless)
-    } catch {
-        throw failure("\(error)")
+    // Each variant: the checked ABI sequence of a real run. Limits far above the defaults, so that a
+    // large --size is measured instead of stopped; each engine's guard stays on, as in every real run.
+    var instances: [(variant: Variant, instance: any KernelInstance)] = []
+    for variant in variants {
+        let path = "\(options.kernelDirectory)/\(name)\(variant.build).wasm"
+        if !variant.build.isEmpty && !FileManager.default.fileExists(atPath: path) { continue }
+        do {
+            let compiled = try variant.engine.load(path: path)
+            instances.append(
+                (variant, try compiled.instantiate(width: options.width, height: options.height, limits: benchLimits, host: .headless)))
+        } catch {
+            throw failure("\(variant.label): \(error)")
+        }
     }
+    guard let reference = instances.first?.instance else { throw failure("\(name): no engine to run it on") }
 
     // Native: the same exports, called directly; every answer must agree with the wasm build's.
     guard let kernel = native_kernel_named(name)?.pointee else {
@@ -230,34 +263,34 @@ func compare(
     guard kernel.abi_version() == KernelABI.version else {
         throw mismatch("native fp_abi_version is \(kernel.abi_version()), wasm passed the ABI v\(KernelABI.version) check")
     }
-    guard kernel.format() == instance.format.rawValue else {
-        throw mismatch("fp_format: native \(kernel.format()), wasm \(instance.format.rawValue)")
-    }
-    let nativeStateful = kernel.stateful?() == 1
-    guard nativeStateful == instance.isStateful else {
-        throw mismatch("fp_stateful: native \(nativeStateful), wasm \(instance.isStateful)")
+    for (variant, instance) in instances {
+        guard kernel.format() == instance.format.rawValue else {
+            throw mismatch("fp_format: native \(kernel.format()), \(variant.label) \(instance.format.rawValue)")
+        }
+        let nativeStateful = kernel.stateful?() == 1
+        guard nativeStateful == instance.isStateful else {
+            throw mismatch("fp_stateful: native \(nativeStateful), \(variant.label) \(instance.isStateful)")
+        }
     }
     let initResult = kernel.`init`(Int32(options.width), Int32(options.height))
     guard initResult == 0 else {
         throw failure("\(name): native fp_init(\(options.width), \(options.height)) returned error code \(initResult)")
     }
-    if instance.format == .points {
+    if reference.format == .points {
         let nativePoints = kernel.points?() ?? 0
-        guard Int(nativePoints) == instance.unitCount else {
-            throw mismatch("fp_points: native \(nativePoints), wasm \(instance.unitCount)")
+        guard Int(nativePoints) == reference.unitCount else {
+            throw mismatch("fp_points: native \(nativePoints), wasm \(reference.unitCount)")
         }
     }
     guard let nativeOutput = kernel.output_pointer() else {
         throw failure("\(name): native output pointer is null after fp_init")
     }
-    let nativeBytes = UnsafeRawBufferPointer(start: nativeOutput, count: instance.outputByteCount)
+    let nativeBytes = UnsafeRawBufferPointer(start: nativeOutput, count: reference.outputByteCount)
 
-    let units = 0..<instance.unitCount
+    let units = 0..<reference.unitCount
     var nativeSamples: [Double] = []
-    var wasmSamples: [Double] = []
+    var samples = [[Double]](repeating: [], count: instances.count)
     var checks: [OutputCheck] = []
-    nativeSamples.reserveCapacity(options.frames)
-    wasmSamples.reserveCapacity(options.frames)
     for frame in 0..<options.frames {
         let time = Double(frame) / 60
         var result: Int32 = 0
@@ -266,20 +299,21 @@ func compare(
         guard result == 0 else {
             throw failure("\(name): native fp_frame(frame \(frame), units 0..<\(units.upperBound)) returned error code \(result)")
         }
-        do {
-            wasmSamples.append(
-                try milliseconds { () throws(KernelError) in
-                    try instance.run(frame: Int32(frame), time: time, units: units)
-                })
-        } catch {
-            throw failure("\(error)")
-        }
-        if frame == 0 || frame == options.frames - 1 {
+        for (index, (variant, instance)) in instances.enumerated() {
+            do {
+                samples[index].append(
+                    try milliseconds { () throws(KernelError) in
+                        try instance.run(frame: Int32(frame), time: time, units: units)
+                    })
+            } catch {
+                throw failure("\(variant.label): \(error)")
+            }
+            guard frame == 0 || frame == options.frames - 1 else { continue }
             let wasmBytes: [UInt8]
             do {
                 wasmBytes = try instance.outputBytes()
             } catch {
-                throw failure("\(error)")
+                throw failure("\(variant.label): \(error)")
             }
             let check = checkOutputs(
                 frame: frame, native: nativeBytes, wasm: wasmBytes, bytesPerUnit: instance.bytesPerUnit,
@@ -287,15 +321,17 @@ func compare(
             if let difference = check.firstDifference {
                 // Loud at once, not only in the table: the figures below it compare different work.
                 printError(
-                    "\(name): MISMATCH at frame \(frame): \(check.differingBytes) of \(check.byteCount) output bytes differ between native and wasm; \(difference)"
+                    "\(name): MISMATCH at frame \(frame): \(check.differingBytes) of \(check.byteCount) output bytes differ between native and \(variant.label); \(difference)"
                 )
             }
             checks.append(check)
         }
     }
+    var distributions: [String: Distribution] = [:]
+    for (index, entry) in instances.enumerated() { distributions[entry.variant.label] = Distribution(samples[index]) }
     return KernelComparison(
-        name: name, format: instance.format, isStateful: instance.isStateful, unitCount: instance.unitCount,
-        native: Distribution(nativeSamples), wasm: Distribution(wasmSamples), checks: checks)
+        name: name, format: reference.format, isStateful: reference.isStateful, unitCount: reference.unitCount,
+        native: Distribution(nativeSamples), variants: distributions, checks: checks)
 }
 
 func printError(_ message: String) {
@@ -320,25 +356,58 @@ do {
     exit(2)
 }
 let selectedNames = options.kernelNames ?? nativeKernelNames()
-let engine = WasmKitEngine()
 var exitCode: Int32 = 0
 var mismatchSeen = false
 
+// The engines: WasmKit, and wasmtime three ways (no guard, the default deadline guard, deadline and
+// fuel), each on the MVP build, plus the deadline-guarded wasmtime on the SIMD build.
+var variants: [Variant] = []
+var wasmKit: (any KernelEngine)?
+var wasmtimeGuarded: (any KernelEngine)?
+if options.engines.contains(.wasmkit) {
+    let engine = WasmKitEngine()
+    wasmKit = engine
+    variants.append(Variant(label: "wasmkit", engine: engine, build: ""))
+}
+if options.engines.contains(.wasmtime) {
+    do {
+        let library = try WasmtimeLibrary.locate(explicitPath: options.wasmtimeLibrary)
+        let unguarded = try WasmtimeEngine(library: library, cacheDirectory: nil, deadline: false)
+        let guarded = try WasmtimeEngine(library: library, cacheDirectory: nil)
+        let fueled = try WasmtimeEngine(library: library, meterFuel: true, cacheDirectory: nil)
+        wasmtimeGuarded = guarded
+        variants.append(Variant(label: "wasmtime", engine: unguarded, build: ""))
+        variants.append(Variant(label: "+deadline", engine: guarded, build: ""))
+        variants.append(Variant(label: "+fuel", engine: fueled, build: ""))
+        variants.append(Variant(label: "simd+dl", engine: guarded, build: ".simd"))
+    } catch {
+        printError("error: --engines wasmtime: \(error)")
+        exit(2)
+    }
+}
+
 print(
-    "kernel-bench: \(options.width)x\(options.height), \(options.frames) frames per kernel (time = frame/60), ms per whole frame"
+    "kernel-bench: \(options.width)x\(options.height), \(options.frames) frames per kernel (time = frame/60), ms per whole frame (median; p90 in brackets)"
 )
-print("  native: the kernel's C source, clang -O2 -ffp-contract=off (NativeKernels), one call per frame")
-print("  wasm:   \(engine.description), one instance, fp_frame over all units per call")
+print("  native:    the kernel's C source, clang -O2 -ffp-contract=off (NativeKernels), one call per frame")
+if let wasmKit { print("  wasmkit:   \(wasmKit.description), fp_frame over all units per call, MVP build") }
+if let wasmtimeGuarded {
+    print("  wasmtime:  \(wasmtimeGuarded.description), MVP build, no runaway guard (epoch interruption off)")
+    print("  +deadline: wasmtime with its default guard, \(wasmtimeGuarded.runawayGuard(under: benchLimits)), MVP build")
+    print("  +fuel:     wasmtime with the deadline and fuel metering (framepipe --fuel N), MVP build")
+    print("  simd+dl:   wasmtime with the deadline guard on the SIMD build NAME.simd.wasm (kernels that have one)")
+}
+print("  every variant runs each frame in turn (interleaved); x = variant / native")
 #if DEBUG
     print("  note: debug build: WasmKit runs about 100x slower than in release; build with -c release for figures")
 #endif
 
-// MARK: Section 1: native vs WasmKit alone, with the output check
+// MARK: Section 1: native vs each engine alone, with the output check
 
 var comparisons: [KernelComparison] = []
 for name in selectedNames {
     do {
-        comparisons.append(try compare(kernelNamed: name, options: options, engine: engine))
+        comparisons.append(try compare(kernelNamed: name, options: options, variants: variants))
     } catch {
         printError(error.message)
         if error.isMismatch { mismatchSeen = true } else { exitCode = 2 }
@@ -346,33 +415,34 @@ for name in selectedNames {
 }
 
 print("")
-print(
-    [
-        column("kernel", 11), column("format", 10), column("units", 7, right: true),
-        column("native p50", 11, right: true), column("p90", 8, right: true),
-        column("wasm p50", 10, right: true), column("p90", 8, right: true),
-        column("wasm/native", 12, right: true), "  output",
-    ].joined())
+var header = [column("kernel", 11), column("format", 10), column("units", 7, right: true), column("native", 15, right: true)]
+for variant in variants { header.append(column(variant.label, 22, right: true)) }
+print((header + ["  output"]).joined())
 for comparison in comparisons {
-    let ratio = comparison.wasm.median / comparison.native.median
-    let checkedFrames = comparison.checks.map { String($0.frame) }.joined(separator: ", ")
+    let checkedFrames = Set(comparison.checks.map(\.frame)).sorted().map(String.init).joined(separator: ", ")
     let outcome =
         comparison.matched
         ? "identical (frames \(checkedFrames))"
-        : "MISMATCH (frames \(comparison.checks.filter { $0.differingBytes > 0 }.map { String($0.frame) }.joined(separator: ", ")))"
+        : "MISMATCH (frames \(Set(comparison.checks.filter { $0.differingBytes > 0 }.map(\.frame)).sorted().map(String.init).joined(separator: ", ")))"
     if !comparison.matched { mismatchSeen = true }
-    print(
-        [
-            column(comparison.name, 11),
-            column(comparison.format.name + (comparison.isStateful ? "*" : ""), 10),
-            column(String(comparison.unitCount), 7, right: true),
-            column(figure(comparison.native.median), 11, right: true),
-            column(figure(comparison.native.p90), 8, right: true),
-            column(figure(comparison.wasm.median), 10, right: true),
-            column(figure(comparison.wasm.p90), 8, right: true),
-            column(ratio.isFinite ? String(format: "%.1fx", ratio) : "-", 12, right: true),
-            "  " + outcome,
-        ].joined())
+    var row = [
+        column(comparison.name, 11),
+        column(comparison.format.name + (comparison.isStateful ? "*" : ""), 10),
+        column(String(comparison.unitCount), 7, right: true),
+        column("\(figure(comparison.native.median)) [\(figure(comparison.native.p90))]", 15, right: true),
+    ]
+    for variant in variants {
+        guard let distribution = comparison.variants[variant.label] else {
+            row.append(column("-", 22, right: true))
+            continue
+        }
+        let ratio = distribution.median / comparison.native.median
+        row.append(
+            column(
+                "\(figure(distribution.median)) [\(figure(distribution.p90))] \(ratio.isFinite ? String(format: "%.2fx", ratio) : "-")",
+                22, right: true))
+    }
+    print((row + ["  " + outcome]).joined())
 }
 print("  (* stateful: one instance, frames in order; units are rows, or points for the points format)")
 
@@ -407,7 +477,7 @@ func pipelineMillisecondsPerFrame(
     return Double(monotonicNanos() - start) / 1e6 / Double(options.frames)
 }
 
-/// WasmKit alone, measured the same way as the pipeline: one instance, frames 2 ..< frames + 2 in
+/// The engine alone, measured the same way as the pipeline: one instance, frames 2 ..< frames + 2 in
 /// order after 2 warm-up frames, whole frame per call; ms per frame.
 func engineAloneMillisecondsPerFrame(kernel: any CompiledKernel, options: Options) throws -> Double {
     let instance = try kernel.instantiate(
@@ -424,10 +494,12 @@ func engineAloneMillisecondsPerFrame(kernel: any CompiledKernel, options: Option
 /// different moments. So the three configurations run back to back in each of `rounds` rounds, and
 /// the ratios are taken within a round; the table shows the median round.
 let rounds = options.rounds
-if rounds > 0 {
+let pipelineEngines: [(String, any KernelEngine)] =
+    [wasmKit.map { ("wasmkit", $0) }, wasmtimeGuarded.map { ("wasmtime", $0) }].compactMap { $0 }
+for (engineLabel, engine) in pipelineEngines where rounds > 0 {
 print("")
 print(
-    "pipeline (ComputePool → slot ring, fifo; no renderer): ms per frame over \(options.frames) frames, "
+    "pipeline on \(engineLabel) (ComputePool → slot ring, fifo; no renderer; MVP builds): ms per frame over \(options.frames) frames, "
         + "\(rounds) interleaved rounds, median")
 print(
     [
@@ -469,14 +541,15 @@ for comparison in comparisons {
         exitCode = 2
     }
 }
-print("  overhead: 1-worker pipeline against WasmKit alone in the same round; speed-up: 1 → 2 workers")
+print("  overhead: 1-worker pipeline against \(engineLabel) alone in the same round; speed-up: 1 → 2 workers")
 print("  (* stateful: one instance, frames in order, so a second worker cannot help)")
 }
 
 // MARK: Section 3: fuel per whole frame (for sizing --fuel)
 
+if let engine = wasmKit {
 print("")
-print("fuel per whole frame in one tile (≈ executed wasm operators), frame 0, at \(options.width)x\(options.height)")
+print("WasmKit fuel per whole frame in one tile (≈ executed wasm operators), frame 0, at \(options.width)x\(options.height)")
 for name in comparisons.map(\.name) {
     do {
         let kernel = try engine.load(path: "\(options.kernelDirectory)/\(name).wasm")
@@ -494,6 +567,7 @@ for name in comparisons.map(\.name) {
         printError("\(name): fuel measurement failed: \(error)")
         exitCode = 2
     }
+}
 }
 
 // MARK: - Exit

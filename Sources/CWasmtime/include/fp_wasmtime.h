@@ -142,6 +142,7 @@ typedef struct fp_wasmtime_api {
     void (*_Nonnull wasmtime_config_max_wasm_stack_set)(wasm_config_t *, size_t);
     void (*_Nonnull wasmtime_config_parallel_compilation_set)(wasm_config_t *, bool);
     void (*_Nonnull wasmtime_config_host_memory_creator_set)(wasm_config_t *, wasmtime_memory_creator_t *);
+    void (*_Nonnull wasmtime_config_memory_init_cow_set)(wasm_config_t *, bool);
     wasm_engine_t *_Nullable (*_Nonnull wasm_engine_new_with_config)(wasm_config_t *);
     void (*_Nonnull wasm_engine_delete)(wasm_engine_t *);
     void (*_Nonnull wasmtime_engine_increment_epoch)(wasm_engine_t *);
