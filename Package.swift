@@ -86,16 +86,20 @@ let package = Package(
         .executableTarget(
             name: "kernel-bench", dependencies: ["KernelRuntime", "FrameHandoff", "NativeKernels"], swiftSettings: strictSwift),
 
-        // Tests.
+        // Tests. EngineTestSupport: the engines every test that runs a kernel runs on (WasmKit, wasmtime).
+        .target(
+            name: "EngineTestSupport", dependencies: ["KernelRuntime"], path: "Tests/EngineTestSupport",
+            swiftSettings: strictSwift),
         .testTarget(name: "FrameHandoffTests", dependencies: ["FrameHandoff"], swiftSettings: strictSwift),
         .testTarget(
-            name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "FrameHandoff"],
+            name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "FrameHandoff", "EngineTestSupport"],
             resources: [.copy("BadModules")],
             swiftSettings: strictSwift),
         .testTarget(name: "VulkanRenderTests", dependencies: ["VulkanRender", "FrameHandoff"], swiftSettings: strictSwift),
         .testTarget(name: "FrameTimingTests", dependencies: ["FrameTiming"], swiftSettings: strictSwift),
         .testTarget(
-            name: "FramepipeTests", dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming", "FrameHandoff"],
+            name: "FramepipeTests",
+            dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming", "FrameHandoff", "EngineTestSupport"],
             swiftSettings: strictSwift),
     ]
 )

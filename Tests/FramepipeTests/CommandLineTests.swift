@@ -1,7 +1,8 @@
+import EngineTestSupport
 import Foundation
 import XCTest
 
-/// Runs the built `framepipe` executable as a user would.
+/// Runs the built `framepipe` executable as a user would, with `--engine wasmkit` and `--engine wasmtime`.
 final class CommandLineTests: XCTestCase {
     typealias Outcome = ProcessOutcome
     var executable: URL { framepipeExecutable }
@@ -20,50 +21,100 @@ final class CommandLineTests: XCTestCase {
             ("truncated.wasm", "truncated"),
             ("missing-fp-frame.wasm", "fp_frame"),
         ]
-        for (file, problem) in cases {
-            let outcome = try run(["inspect", badModules.appendingPathComponent(file).path, "--size", "16x16"])
-            XCTAssertEqual(outcome.status, 2, file)
-            let lines = outcome.stderr.split(separator: "\n")
-            XCTAssertEqual(lines.count, 1, "\(file): \(outcome.stderr)")
-            XCTAssertTrue(lines.first?.contains(problem) ?? false, "\(file): \(outcome.stderr)")
-            XCTAssertTrue(outcome.stdout.isEmpty)
+        try TestEngines.forEach { which in
+            for (file, problem) in cases {
+                let outcome = try run(
+                    ["inspect", badModules.appendingPathComponent(file).path, "--size", "16x16"] + which.arguments)
+                let context = "\(which): \(file)"
+                XCTAssertEqual(outcome.status, 2, context)
+                let lines = outcome.stderr.split(separator: "\n")
+                XCTAssertEqual(lines.count, 1, "\(context): \(outcome.stderr)")
+                XCTAssertTrue(lines.first?.contains(problem) ?? false, "\(context): \(outcome.stderr)")
+                XCTAssertTrue(outcome.stdout.isEmpty, context)
+            }
         }
     }
 
+    /// Every module of the corpus: the same exit code from `inspect` on both engines, and the same
+    /// one-line error (but for the engine's own reason a module does not parse).
+    func testInspectOfEveryCorpusModuleIsTheSameOnBothEngines() throws {
+        _ = try TestEngines.wasmtimeLibrary()
+        let files = try FileManager.default.contentsOfDirectory(atPath: badModules.path)
+            .filter { $0.hasSuffix(".wasm") || $0.hasSuffix(".txt") }.sorted()
+        XCTAssertGreaterThan(files.count, 20)
+        var refused = 0
+        for file in files {
+            let arguments = ["inspect", badModules.appendingPathComponent(file).path, "--size", "16x16"]
+            let interpreted = try run(arguments + EngineUnderTest.wasmkit.arguments)
+            let compiled = try run(arguments + EngineUnderTest.wasmtime.arguments)
+            XCTAssertEqual(interpreted.status, compiled.status, "\(file): exit codes\n\(interpreted.stderr)\(compiled.stderr)")
+            XCTAssertEqual(
+                Self.engineNeutral(interpreted.stderr), Self.engineNeutral(compiled.stderr), "\(file): the error line")
+            if interpreted.status != 0 {
+                refused += 1
+                XCTAssertEqual(interpreted.status, 2, "\(file): \(interpreted.stderr)")
+                XCTAssertEqual(compiled.stderr.split(separator: "\n").count, 1, "\(file): \(compiled.stderr)")
+                XCTAssertTrue(compiled.stderr.hasPrefix("framepipe: error: "), "\(file): \(compiled.stderr)")
+            } else {
+                XCTAssertTrue(interpreted.stdout.contains("engine    WasmKit"), "\(file): \(interpreted.stdout)")
+                XCTAssertTrue(compiled.stdout.contains("engine    wasmtime"), "\(file): \(compiled.stdout)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(refused, 11, "the modules refused at load")
+    }
+
+    /// The engine's own reason a module does not parse, cut out (EngineEquivalenceTests does the same).
+    static func engineNeutral(_ text: String) -> String {
+        let marker = "invalid or truncated WebAssembly module: "
+        guard let start = text.range(of: marker), let end = text.range(of: "; rebuild it", range: start.upperBound..<text.endIndex)
+        else { return text }
+        return text.replacingCharacters(in: start.upperBound..<end.lowerBound, with: "…")
+    }
+
     func testInspectDescribesPlasma() throws {
-        let outcome = try run(["inspect", "assets/kernels/plasma.wasm"])
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        XCTAssertTrue(outcome.stdout.contains("abi       v1"))
-        XCTAssertTrue(outcome.stdout.contains("format    1 (rgba8)"))
-        XCTAssertTrue(outcome.stdout.contains("fp_frame"))
-        XCTAssertEqual(outcome.stderr, "", "no noise on stderr")
+        try TestEngines.forEach { which in
+            let outcome = try run(["inspect", "assets/kernels/plasma.wasm"] + which.arguments)
+            XCTAssertEqual(outcome.status, 0, "\(which): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stdout.contains("engine    \(which.description) "), "\(which): \(outcome.stdout)")
+            XCTAssertTrue(outcome.stdout.contains("abi       v1"), "\(which)")
+            XCTAssertTrue(outcome.stdout.contains("format    1 (rgba8)"), "\(which)")
+            XCTAssertTrue(outcome.stdout.contains("fp_frame"), "\(which)")
+            XCTAssertEqual(outcome.stderr, "", "\(which): no noise on stderr")
+        }
     }
 
     func testBenchAndCaptureFromTheCommandLine() throws {
-        let directory = try temporaryDirectory()
-        let bench = try run([
-            "bench", "assets/kernels/plasma.wasm", "--headless", "--frames", "6", "--warmup", "1", "--size", "16x16",
-            "--out", directory,
-        ])
-        XCTAssertEqual(bench.status, 0, bench.stderr)
-        XCTAssertTrue(bench.stdout.contains("fps"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/summary.json"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/last-frame.png"))
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let bench = try run(
+                [
+                    "bench", "assets/kernels/plasma.wasm", "--headless", "--frames", "6", "--warmup", "1", "--size", "16x16",
+                    "--out", directory,
+                ] + which.arguments)
+            XCTAssertEqual(bench.status, 0, "\(which): \(bench.stderr)")
+            XCTAssertTrue(bench.stdout.contains("fps"), "\(which)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/summary.json"), "\(which)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/last-frame.png"), "\(which)")
 
-        let capture = try run([
-            "capture", "assets/kernels/plasma.wasm", "--frame", "3", "--size", "16x8", "--out", directory + "/c.png",
-        ])
-        XCTAssertEqual(capture.status, 0, capture.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/c.png"))
+            let capture = try run(
+                ["capture", "assets/kernels/plasma.wasm", "--frame", "3", "--size", "16x8", "--out", directory + "/c.png"]
+                    + which.arguments)
+            XCTAssertEqual(capture.status, 0, "\(which): \(capture.stderr)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/c.png"), "\(which)")
+        }
     }
 
     func testBadArgumentsAndMissingFilesHaveDistinctExitCodes() throws {
-        let badSize = try run(["bench", "assets/kernels/plasma.wasm", "--size", "huge"])
-        XCTAssertEqual(badSize.status, 64)
-        let missing = try run(["capture", "no/such/kernel.wasm", "--out", "/tmp/never.png"])
-        XCTAssertEqual(missing.status, 2)
-        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
-        XCTAssertTrue(missing.stderr.contains("no such file"))
+        try TestEngines.forEach { which in
+            let badSize = try run(["bench", "assets/kernels/plasma.wasm", "--size", "huge"] + which.arguments)
+            XCTAssertEqual(badSize.status, 64, "\(which)")
+            let missing = try run(["capture", "no/such/kernel.wasm", "--out", "/tmp/never.png"] + which.arguments)
+            XCTAssertEqual(missing.status, 2, "\(which)")
+            XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, "\(which): \(missing.stderr)")
+            XCTAssertTrue(missing.stderr.contains("no such file"), "\(which): \(missing.stderr)")
+        }
+        let badEngine = try run(["inspect", "assets/kernels/plasma.wasm", "--engine", "v8"])
+        XCTAssertEqual(badEngine.status, 64, badEngine.stderr)
     }
 }
 
@@ -71,39 +122,71 @@ extension CommandLineTests {
     /// A fault on one frame: one log line on stderr with kernel, frame, tile and reason; the run
     /// goes on and exits 0 with the failure counted.
     func testBenchReportsAFaultAndGoesOn() throws {
-        let directory = try temporaryDirectory()
-        let outcome = try run([
-            "bench", badModules.appendingPathComponent("fault-trap.wasm").path, "--frames", "8", "--warmup", "0",
-            "--size", "8x8", "--workers", "2", "--policy", "fifo", "--out", directory,
-        ])
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        let faultLines = outcome.stderr.split(separator: "\n").filter { $0.contains("failed [trap]") }
-        XCTAssertFalse(faultLines.isEmpty, outcome.stderr)
-        XCTAssertTrue(faultLines.allSatisfy { $0.hasPrefix("kernel fault-trap: frame 2 tile ") }, outcome.stderr)
-        XCTAssertTrue(outcome.stdout.contains("failed 1"), outcome.stdout)
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let outcome = try run(
+                [
+                    "bench", badModules.appendingPathComponent("fault-trap.wasm").path, "--frames", "8", "--warmup", "0",
+                    "--size", "8x8", "--workers", "2", "--policy", "fifo", "--out", directory,
+                ] + which.arguments)
+            XCTAssertEqual(outcome.status, 0, "\(which): \(outcome.stderr)")
+            let faultLines = outcome.stderr.split(separator: "\n").filter { $0.contains("failed [trap]") }
+            XCTAssertFalse(faultLines.isEmpty, "\(which): \(outcome.stderr)")
+            XCTAssertTrue(
+                faultLines.allSatisfy {
+                    $0.hasPrefix("kernel fault-trap: frame 2 tile ") && $0.contains("backtrace: explode ← fp_frame")
+                }, "\(which): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stdout.contains("failed 1"), "\(which): \(outcome.stdout)")
+        }
     }
 
     func testMaxFailuresAndLimitsAreTakenFromTheCommandLine() throws {
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let disabled = try run(
+                [
+                    "bench", badModules.appendingPathComponent("traps.wasm").path, "--size", "8x8", "--max-failures", "2",
+                    "--out", directory,
+                ] + which.arguments)
+            XCTAssertEqual(disabled.status, 5, "\(which): \(disabled.stderr)")
+            XCTAssertTrue(
+                disabled.stderr.contains("framepipe: error: kernel disabled after 2 consecutive failed frames"),
+                "\(which): \(disabled.stderr)")
+
+            let tooSmall = try run(
+                [
+                    "capture", "assets/kernels/plasma.wasm", "--size", "1024x1024", "--max-memory", "1", "--out",
+                    directory + "/x.png",
+                ] + which.arguments)
+            XCTAssertEqual(tooSmall.status, 2, "\(which): \(tooSmall.stderr)")
+            XCTAssertTrue(tooSmall.stderr.contains("raise --max-memory"), "\(which): \(tooSmall.stderr)")
+
+            // --fuel: WasmKit always meters fuel; given, wasmtime meters it too.
+            let endless = try run(
+                [
+                    "capture", badModules.appendingPathComponent("endless-loop.wasm").path, "--size", "8x8", "--fuel",
+                    "100000", "--out", directory + "/y.png",
+                ] + which.arguments)
+            XCTAssertEqual(endless.status, 5, "\(which): \(endless.stderr)")
+            XCTAssertTrue(endless.stderr.contains("ran out of fuel after 100000"), "\(which): \(endless.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/y.png"), "\(which)")
+        }
+    }
+
+    /// wasmtime without --fuel: its wall-clock deadline (--tile-timeout) stops a runaway kernel.
+    func testTileTimeoutStopsARunawayKernelOnWasmtime() throws {
+        _ = try TestEngines.wasmtimeLibrary()
         let directory = try temporaryDirectory()
-        let disabled = try run([
-            "bench", badModules.appendingPathComponent("traps.wasm").path, "--size", "8x8", "--max-failures", "2",
-            "--out", directory,
-        ])
-        XCTAssertEqual(disabled.status, 5, disabled.stderr)
-        XCTAssertTrue(disabled.stderr.contains("framepipe: error: kernel disabled after 2 consecutive failed frames"), disabled.stderr)
-
-        let tooSmall = try run([
-            "capture", "assets/kernels/plasma.wasm", "--size", "1024x1024", "--max-memory", "1", "--out", directory + "/x.png",
-        ])
-        XCTAssertEqual(tooSmall.status, 2, tooSmall.stderr)
-        XCTAssertTrue(tooSmall.stderr.contains("raise --max-memory"), tooSmall.stderr)
-
-        let endless = try run([
-            "capture", badModules.appendingPathComponent("endless-loop.wasm").path, "--size", "8x8", "--fuel", "100000",
-            "--out", directory + "/y.png",
-        ])
+        let endless = try run(
+            [
+                "capture", badModules.appendingPathComponent("endless-loop.wasm").path, "--size", "8x8", "--tile-timeout",
+                "200", "--out", directory + "/y.png",
+            ] + EngineUnderTest.wasmtime.arguments)
         XCTAssertEqual(endless.status, 5, endless.stderr)
-        XCTAssertTrue(endless.stderr.contains("ran out of fuel after 100000"), endless.stderr)
+        XCTAssertEqual(endless.stderr.split(separator: "\n").count, 1, endless.stderr)
+        XCTAssertTrue(endless.stderr.hasPrefix("framepipe: error: "), endless.stderr)
+        XCTAssertTrue(endless.stderr.contains("ran past its deadline of 200 ms"), endless.stderr)
+        XCTAssertTrue(endless.stderr.contains("raise --tile-timeout"), endless.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/y.png"))
     }
 
@@ -114,5 +197,102 @@ extension CommandLineTests {
         let missingCPU = try run(["bench", "assets/kernels/plasma.wasm", "--render-cpus", "1000"])
         XCTAssertEqual(missingCPU.status, 64, missingCPU.stderr)
         XCTAssertTrue(missingCPU.stderr.contains("CPU 1000 is not available"), missingCPU.stderr)
+    }
+}
+
+/// Without wasmtime's library: `--engine wasmtime` exits 7 with one line, `--engine auto` (the
+/// default) falls back to WasmKit with a one-line note, `--engine wasmkit` says nothing.
+extension CommandLineTests {
+    /// The environment of a `framepipe` that can find no wasmtime: FRAMEPIPE_WASMTIME_LIB unset and
+    /// a PATH without python3 (so no Python package is found either).
+    func environmentWithoutWasmtime() -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["FRAMEPIPE_WASMTIME_LIB"] = nil
+        environment["PYTHONPATH"] = ""
+        environment["PATH"] = "/nonexistent-framepipe-test-bin"
+        return environment
+    }
+
+    /// A copy of the binary in a temporary folder, outside the repository, run from another
+    /// temporary folder: neither the executable's folder nor the current one has `.deps` above it
+    /// (`WasmtimeLibrary.projectLocalCandidates`; a symlink would be resolved back to .build).
+    func isolatedBinary() throws -> (binary: URL, directory: URL) {
+        let folder = URL(fileURLWithPath: try temporaryDirectory())
+        let binary = folder.appendingPathComponent("bin/framepipe")
+        try FileManager.default.createDirectory(at: binary.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: executable, to: binary)
+        let directory = folder.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        XCTAssertFalse(folder.path.hasPrefix(repositoryRoot.path), "the copy must lie outside the repository")
+        return (binary, directory)
+    }
+
+    func testWithoutTheLibraryWasmtimeExits7AndAutoFallsBack() throws {
+        let (binary, directory) = try isolatedBinary()
+        defer { try? FileManager.default.removeItem(at: binary.deletingLastPathComponent().deletingLastPathComponent()) }
+        let environment = environmentWithoutWasmtime()
+        let kernel = repositoryRoot.appendingPathComponent("assets/kernels/plasma.wasm").path
+        func framepipe(_ arguments: [String]) throws -> Outcome {
+            try runProcess(binary, arguments, in: directory, environment: environment)
+        }
+
+        let wasmtime = try framepipe(["inspect", kernel, "--engine", "wasmtime"])
+        XCTAssertEqual(wasmtime.status, 7, wasmtime.stderr)
+        XCTAssertEqual(wasmtime.stderr.split(separator: "\n").count, 1, wasmtime.stderr)
+        XCTAssertTrue(
+            wasmtime.stderr.hasPrefix("framepipe: error: wasmtime's library was not found: run scripts/setup.sh"),
+            wasmtime.stderr)
+        XCTAssertTrue(wasmtime.stdout.isEmpty, wasmtime.stdout)
+        let bench = try framepipe(["bench", kernel, "--engine", "wasmtime", "--size", "8x8", "--frames", "2", "--out", directory.path + "/b"])
+        XCTAssertEqual(bench.status, 7, bench.stderr)
+
+        for arguments in [["--engine", "auto"], []] {
+            let png = directory.path + "/auto\(arguments.count).png"
+            let auto = try framepipe(["capture", kernel, "--frame", "2", "--size", "16x8", "--out", png] + arguments)
+            XCTAssertEqual(auto.status, 0, "\(arguments): \(auto.stderr)")
+            let lines = auto.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(arguments): one note line: \(auto.stderr)")
+            XCTAssertTrue(lines.first?.hasPrefix("framepipe: note: running on WasmKit") ?? false, "\(arguments): \(auto.stderr)")
+            XCTAssertTrue(lines.first?.contains("wasmtime") ?? false, "\(arguments): \(auto.stderr)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: png), "\(arguments): the capture was written")
+        }
+        let inspect = try framepipe(["inspect", kernel])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("engine    WasmKit"), inspect.stdout)
+
+        let wasmKit = try framepipe(["inspect", kernel, "--engine", "wasmkit"])
+        XCTAssertEqual(wasmKit.status, 0, wasmKit.stderr)
+        XCTAssertEqual(wasmKit.stderr, "", "no note when WasmKit was asked for")
+    }
+
+    /// FRAMEPIPE_WASMTIME_LIB or --wasmtime-lib naming a missing file, or a file that is no wasmtime
+    /// library: exit 7, one line that names the path; `auto` falls back.
+    func testAWasmtimeLibraryThatIsNotThereOrNotWasmtimeExits7() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["FRAMEPIPE_WASMTIME_LIB"] = "/nonexistent/_libwasmtime.so"
+        let kernel = "assets/kernels/plasma.wasm"
+        let missing = try runProcess(executable, ["inspect", kernel, "--engine", "wasmtime"], environment: environment)
+        XCTAssertEqual(missing.status, 7, missing.stderr)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        XCTAssertTrue(
+            missing.stderr.hasPrefix("framepipe: error: FRAMEPIPE_WASMTIME_LIB /nonexistent/_libwasmtime.so: no such file"),
+            missing.stderr)
+        let fallback = try runProcess(executable, ["inspect", kernel], environment: environment)
+        XCTAssertEqual(fallback.status, 0, fallback.stderr)
+        XCTAssertTrue(fallback.stderr.hasPrefix("framepipe: note: running on WasmKit"), fallback.stderr)
+        XCTAssertEqual(fallback.stderr.split(separator: "\n").count, 1, fallback.stderr)
+
+        let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"]
+            .first { FileManager.default.fileExists(atPath: $0) }
+        let notWasmtime: [(String, String)] =
+            [("/etc/hostname", "cannot load wasmtime from /etc/hostname"), ("/nonexistent.so", "--wasmtime-lib /nonexistent.so: no such file")]
+            + (libc.map { [($0, "has no symbol wasm_config_new (not a wasmtime C API library?)")] } ?? [])
+        for (path, expected) in notWasmtime {
+            let outcome = try run(["inspect", kernel, "--engine", "wasmtime", "--wasmtime-lib", path])
+            XCTAssertEqual(outcome.status, 7, "\(path): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, "\(path): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.hasPrefix("framepipe: error: "), "\(path): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains(expected), "\(path): \(outcome.stderr)")
+        }
     }
 }

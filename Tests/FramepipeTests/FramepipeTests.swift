@@ -1,3 +1,4 @@
+import EngineTestSupport
 import Foundation
 import FrameTiming
 import KernelRuntime
@@ -11,6 +12,8 @@ let plasmaPath = repositoryRoot.appendingPathComponent("assets/kernels/plasma.wa
 let badModules = repositoryRoot.appendingPathComponent("Tests/KernelRuntimeTests/BadModules")
 
 /// lavapipe prints noise to stderr without a runtime directory; every test process gets its own.
+/// The `framepipe` processes the tests start keep their wasmtime compile cache in a folder of this
+/// test process, not in ~/.cache.
 func prepareEnvironment() {
     if ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] == nil {
         let path = NSTemporaryDirectory() + "framepipe-tests-\(getpid())"
@@ -18,6 +21,7 @@ func prepareEnvironment() {
             atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         setenv("XDG_RUNTIME_DIR", path, 1)
     }
+    TestEngines.isolateCacheHomeForChildProcesses()
 }
 
 /// What a finished process printed and returned.
@@ -27,13 +31,16 @@ struct ProcessOutcome {
     var stderr: String
 }
 
-/// Runs `executable ARGUMENTS` in the repository root to completion and collects what it printed.
-/// stdout is read to its end first; fine for tools whose stderr stays small (error lines).
-func runProcess(_ executable: URL, _ arguments: [String]) throws -> ProcessOutcome {
+/// Runs `executable ARGUMENTS` in the repository root (or `directory`) to completion and collects
+/// what it printed. stdout is read to its end first; fine for tools whose stderr stays small (error lines).
+func runProcess(
+    _ executable: URL, _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String]? = nil
+) throws -> ProcessOutcome {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
-    process.currentDirectoryURL = repositoryRoot
+    process.currentDirectoryURL = directory
+    if let environment { process.environment = environment }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -65,29 +72,55 @@ final class GoldenCaptureTests: XCTestCase {
     override func setUp() { prepareEnvironment() }
 
     /// The PNG captured through Vulkan equals, pixel for pixel (tolerance 0: nearest sampling of a
-    /// texture of the target's exact size), the frame the kernel computes directly in WasmKit.
+    /// texture of the target's exact size), the frame the kernel computes directly on the same engine.
     func testCapturedPNGEqualsTheKernelsOwnFrame() throws {
-        let directory = try temporaryDirectory()
-        let png = directory + "/frame.png"
-        let options = Capture.Options(kernelPath: plasmaPath, frame: 12, width: 40, height: 28, outputPath: png)
-        let readBack = try Capture.run(options)
-        let direct = try Capture.computeDirectly(options).bytes
-        let file = try OutputFiles.readPNG(png)
-        XCTAssertEqual(file.width, 40)
-        XCTAssertEqual(file.height, 28)
-        XCTAssertEqual(readBack.count, direct.count)
-        let differing = zip(file.pixels, direct).filter { $0 != $1 }.count
-        XCTAssertEqual(differing, 0, "bytes that differ between the Vulkan capture and the kernel's frame")
-        XCTAssertEqual(readBack, file.pixels)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "frame.png" }
-        XCTAssertEqual(leftovers, [], "no temporary files left behind")
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let png = directory + "/frame.png"
+            var options = Capture.Options(kernelPath: plasmaPath, frame: 12, width: 40, height: 28, outputPath: png)
+            options.engine = which.request()
+            let readBack = try Capture.run(options)
+            let direct = try Capture.computeDirectly(options).bytes
+            let file = try OutputFiles.readPNG(png)
+            XCTAssertEqual(file.width, 40, "\(which)")
+            XCTAssertEqual(file.height, 28, "\(which)")
+            XCTAssertEqual(readBack.count, direct.count, "\(which)")
+            let differing = zip(file.pixels, direct).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "\(which): bytes that differ between the Vulkan capture and the kernel's frame")
+            XCTAssertEqual(readBack, file.pixels, "\(which)")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "frame.png" }
+            XCTAssertEqual(leftovers, [], "\(which): no temporary files left behind")
+        }
     }
 
     func testDifferentFramesDiffer() throws {
-        let options = { (frame: Int32) in
-            Capture.Options(kernelPath: plasmaPath, frame: frame, width: 16, height: 16, outputPath: "/dev/null")
+        try TestEngines.forEach { which in
+            let options = { (frame: Int32) in
+                var options = Capture.Options(kernelPath: plasmaPath, frame: frame, width: 16, height: 16, outputPath: "/dev/null")
+                options.engine = which.request()
+                return options
+            }
+            XCTAssertNotEqual(
+                try Capture.computeDirectly(options(0)).bytes, try Capture.computeDirectly(options(30)).bytes, "\(which)")
         }
-        XCTAssertNotEqual(try Capture.computeDirectly(options(0)).bytes, try Capture.computeDirectly(options(30)).bytes)
+    }
+
+    /// Both engines capture the same PNG of every gallery kernel (the SIMD build where wasmtime
+    /// loads one, `--kernel-build auto`), stateful ones stepped to the frame.
+    func testBothEnginesCaptureTheSamePixels() throws {
+        let wasmtime = EngineUnderTest.wasmtime.request()
+        _ = try TestEngines.wasmtimeLibrary()
+        for name in ["plasma", "mandelbrot", "life", "grayscott", "particles"] {
+            var options = Capture.Options(
+                kernelPath: repositoryRoot.appendingPathComponent("assets/kernels/\(name).wasm").path, frame: 4, width: 29,
+                height: 19, outputPath: "/dev/null")
+            options.engine = EngineUnderTest.wasmkit.request()
+            let interpreted = try Capture.run(options)
+            options.engine = wasmtime
+            let compiled = try Capture.run(options)
+            XCTAssertEqual(interpreted.count, 29 * 19 * 4, name)
+            XCTAssertEqual(zip(interpreted, compiled).filter { $0 != $1 }.count, 0, "\(name): WasmKit vs wasmtime capture")
+        }
     }
 }
 
@@ -95,72 +128,125 @@ final class BenchTests: XCTestCase {
     override func setUp() { prepareEnvironment() }
 
     func testHeadlessBenchWritesAParsableSummaryAndTheLastFrame() throws {
-        let directory = try temporaryDirectory() + "/report"
-        var options = BenchOptions(kernelPath: plasmaPath)
-        options.width = 32
-        options.height = 24
-        options.frames = 12
-        options.warmup = 2
-        options.workers = 1
-        options.outputDirectory = directory
-        let result = try Bench.run(options)
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory() + "/report"
+            var options = BenchOptions(kernelPath: plasmaPath)
+            options.width = 32
+            options.height = 24
+            options.frames = 12
+            options.warmup = 2
+            options.workers = 1
+            options.outputDirectory = directory
+            options.engine = which.request()
+            let result = try Bench.run(options)
 
-        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
-        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        XCTAssertEqual(json["schema"] as? String, "framepipe.bench/1")
-        XCTAssertEqual(json["kernel"] as? String, plasmaPath)
-        XCTAssertEqual(json["size"] as? String, "32x24")
-        XCTAssertEqual(json["workers"] as? Int, 1)
-        XCTAssertTrue((json["engine"] as? String)?.hasPrefix("WasmKit") ?? false)
-        let device = try XCTUnwrap(json["device"] as? [String: Any])
-        XCTAssertFalse((device["name"] as? String ?? "").isEmpty)
-        XCTAssertNotNil(device["type"] as? String)
-        let frames = try XCTUnwrap(json["frames"] as? [String: Any])
-        XCTAssertEqual(frames["measured"] as? Int, 12)
-        XCTAssertEqual(frames["failed"] as? Int, 0)
-        XCTAssertGreaterThan(json["fps"] as? Double ?? 0, 0)
-        let interval = try XCTUnwrap(json["frame_interval_ms"] as? [String: Any])
-        for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max", "min"] {
-            XCTAssertGreaterThan(interval[key] as? Double ?? 0, 0, key)
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], "\(which)")
+            XCTAssertEqual(json["schema"] as? String, "framepipe.bench/2", "\(which)")
+            XCTAssertEqual(json["kernel"] as? String, plasmaPath, "\(which)")
+            // --kernel-build auto: the SIMD build beside plasma.wasm on wasmtime, the MVP build on WasmKit.
+            let loaded = which == .wasmtime ? plasmaPath.replacingOccurrences(of: ".wasm", with: ".simd.wasm") : plasmaPath
+            XCTAssertEqual(json["kernel_file"] as? String, loaded, "\(which)")
+            let loadedBytes = try Data(contentsOf: URL(fileURLWithPath: loaded))
+            XCTAssertEqual(json["kernel_sha256"] as? String, SHA256.hex([UInt8](loadedBytes)), "\(which)")
+            XCTAssertEqual(json["size"] as? String, "32x24", "\(which)")
+            XCTAssertEqual(json["workers"] as? Int, 1, "\(which)")
+            let engine = try XCTUnwrap(json["engine"] as? [String: Any], "\(which): engine is an object in /2")
+            XCTAssertEqual(engine["name"] as? String, which.description)
+            XCTAssertEqual(engine["kind"] as? String, which == .wasmtime ? "compiler" : "interpreter", "\(which)")
+            XCTAssertFalse((engine["version"] as? String ?? "").isEmpty, "\(which)")
+            XCTAssertFalse((engine["mode"] as? String ?? "").isEmpty, "\(which)")
+            XCTAssertTrue(
+                (engine["runaway_guard"] as? String ?? "").hasPrefix(which == .wasmtime ? "deadline 5000 ms" : "fuel "),
+                "\(which): \(engine["runaway_guard"] ?? "none")")
+            XCTAssertTrue((engine["description"] as? String ?? "").hasPrefix(which.description), "\(which)")
+            let device = try XCTUnwrap(json["device"] as? [String: Any], "\(which)")
+            XCTAssertFalse((device["name"] as? String ?? "").isEmpty, "\(which)")
+            XCTAssertNotNil(device["type"] as? String, "\(which)")
+            let frames = try XCTUnwrap(json["frames"] as? [String: Any], "\(which)")
+            XCTAssertEqual(frames["measured"] as? Int, 12, "\(which)")
+            XCTAssertEqual(frames["failed"] as? Int, 0, "\(which)")
+            XCTAssertGreaterThan(json["fps"] as? Double ?? 0, 0, "\(which)")
+            let interval = try XCTUnwrap(json["frame_interval_ms"] as? [String: Any], "\(which)")
+            for key in ["mean", "p50", "p90", "p95", "p99", "p999", "max", "min"] {
+                XCTAssertGreaterThan(interval[key] as? Double ?? 0, 0, "\(which): \(key)")
+            }
+            XCTAssertEqual(
+                interval["count"] as? Int, 12,
+                "\(which): 12 measured frames after warm-up give 12 intervals (the first from the last warm-up frame)")
+            let jitter = try XCTUnwrap(json["jitter_ms"] as? [String: Any], "\(which)")
+            XCTAssertEqual(jitter["stddev"] as? Double, interval["stddev"] as? Double, "\(which)")
+            XCTAssertGreaterThanOrEqual(jitter["p99_minus_p50"] as? Double ?? -1, 0, "\(which)")
+            XCTAssertLessThanOrEqual(interval["p50"] as? Double ?? 0, interval["p99"] as? Double ?? 0, "\(which)")
+            XCTAssertLessThanOrEqual(interval["p99"] as? Double ?? 0, interval["max"] as? Double ?? 0, "\(which)")
+
+            // The last frame on disk is the frame the kernel computes for that frame number.
+            let png = try OutputFiles.readPNG(result.lastFramePath)
+            XCTAssertEqual(png.width, 32, "\(which)")
+            XCTAssertEqual(png.height, 24, "\(which)")
+            var direct = Capture.Options(
+                kernelPath: plasmaPath, frame: result.summary.last_frame.frame, width: 32, height: 24, outputPath: "/dev/null")
+            direct.engine = which.request()
+            XCTAssertEqual(png.pixels, try Capture.computeDirectly(direct).bytes, "\(which)")
         }
-        XCTAssertEqual(interval["count"] as? Int, 12, "12 measured frames after warm-up give 12 intervals (the first from the last warm-up frame)")
-        let jitter = try XCTUnwrap(json["jitter_ms"] as? [String: Any])
-        XCTAssertEqual(jitter["stddev"] as? Double, interval["stddev"] as? Double)
-        XCTAssertGreaterThanOrEqual(jitter["p99_minus_p50"] as? Double ?? -1, 0)
-        XCTAssertLessThanOrEqual(interval["p50"] as? Double ?? 0, interval["p99"] as? Double ?? 0)
-        XCTAssertLessThanOrEqual(interval["p99"] as? Double ?? 0, interval["max"] as? Double ?? 0)
-
-        // The last frame on disk is the frame the kernel computes for that frame number.
-        let png = try OutputFiles.readPNG(result.lastFramePath)
-        XCTAssertEqual(png.width, 32)
-        XCTAssertEqual(png.height, 24)
-        let direct = try Capture.computeDirectly(
-            .init(
-                kernelPath: plasmaPath, frame: result.summary.last_frame.frame, width: 32, height: 24,
-                outputPath: "/dev/null")
-        ).bytes
-        XCTAssertEqual(png.pixels, direct)
     }
 
-    func testBenchRefusesABadKernelWithExitCode2() {
-        var options = BenchOptions(kernelPath: badModules.appendingPathComponent("missing-fp-frame.wasm").path)
-        options.width = 8
-        options.height = 8
-        XCTAssertThrowsError(try Bench.run(options)) { error in
-            XCTAssertEqual((error as? FramepipeError)?.exitCode, .badKernel)
+    func testBenchRefusesABadKernelWithExitCode2() throws {
+        try TestEngines.forEach { which in
+            var options = BenchOptions(kernelPath: badModules.appendingPathComponent("missing-fp-frame.wasm").path)
+            options.width = 8
+            options.height = 8
+            options.engine = which.request()
+            XCTAssertThrowsError(try Bench.run(options), "\(which)") { error in
+                XCTAssertEqual((error as? FramepipeError)?.exitCode, .badKernel, "\(which)")
+            }
         }
     }
 
     func testTrappingKernelEndsTheBenchWithExitCode5() throws {
-        var options = BenchOptions(kernelPath: badModules.appendingPathComponent("traps.wasm").path)
+        try TestEngines.forEach { which in
+            var options = BenchOptions(kernelPath: badModules.appendingPathComponent("traps.wasm").path)
+            options.width = 8
+            options.height = 8
+            options.outputDirectory = try temporaryDirectory() + "/never-written"
+            options.engine = which.request()
+            XCTAssertThrowsError(try Bench.run(options), "\(which)") { error in
+                XCTAssertEqual((error as? FramepipeError)?.exitCode, .kernelFailed, "\(which): \(error)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: options.outputDirectory + "/summary.json"), "\(which)")
+        }
+    }
+
+    /// `--engine wasmtime` without its library: exit 7, one line; `auto` falls back with a note.
+    func testEngineRequestWithoutTheLibrary() throws {
+        var options = BenchOptions(kernelPath: plasmaPath)
         options.width = 8
         options.height = 8
-        options.outputDirectory = try temporaryDirectory() + "/never-written"
+        options.frames = 2
+        options.warmup = 0
+        options.outputDirectory = try temporaryDirectory() + "/report"
+        options.engine = EngineRequest(choice: .wasmtime, wasmtimeLibrary: "/nonexistent/_libwasmtime.so")
         XCTAssertThrowsError(try Bench.run(options)) { error in
-            XCTAssertEqual((error as? FramepipeError)?.exitCode, .kernelFailed, "\(error)")
+            let error = error as? FramepipeError
+            XCTAssertEqual(error?.exitCode, .engineUnavailable)
+            XCTAssertEqual(error?.exitCode.rawValue, 7)
+            XCTAssertTrue(error?.message.contains("--wasmtime-lib /nonexistent/_libwasmtime.so: no such file") ?? false, "\(String(describing: error))")
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: options.outputDirectory + "/summary.json"))
+        let notes = LockedNotes()
+        options.engine.choice = .auto
+        options.log = { notes.append($0) }
+        let result = try Bench.run(options)
+        XCTAssertEqual(result.summary.engine.name, "WasmKit")
+        XCTAssertEqual(result.summary.kernel_file, plasmaPath, "the MVP build on WasmKit")
+        XCTAssertEqual(notes.all.filter { $0.contains("running on WasmKit") }.count, 1, "\(notes.all)")
     }
+}
+
+final class LockedNotes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }
 
 final class OutputFileTests: XCTestCase {

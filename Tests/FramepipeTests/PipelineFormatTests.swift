@@ -1,3 +1,4 @@
+import EngineTestSupport
 import Foundation
 import KernelRuntime
 import Synchronization
@@ -8,15 +9,15 @@ import XCTest
 
 func corpusKernel(_ name: String) -> String { badModules.appendingPathComponent(name).path }
 
-/// Every kernel format end to end: WasmKit worker pool → slot ring → headless Vulkan → PNG on disk,
-/// compared with what the kernel computes directly.
+/// Every kernel format end to end on each engine: worker pool → slot ring → headless Vulkan → PNG
+/// on disk, compared with what the kernel computes directly on that engine.
 final class PipelineFormatTests: XCTestCase {
     override func setUp() { prepareEnvironment() }
 
     /// Runs a 2-worker bench and returns the last frame's PNG pixels and its frame index.
-    private func bench(_ kernel: String, width: Int, height: Int, colormap: Colormap = .viridis) throws -> (
-        pixels: [UInt8], frame: Int32, summary: BenchSummary
-    ) {
+    private func bench(
+        _ kernel: String, on which: EngineUnderTest, width: Int, height: Int, colormap: Colormap = .viridis
+    ) throws -> (pixels: [UInt8], frame: Int32, summary: BenchSummary) {
         var options = BenchOptions(kernelPath: kernel)
         options.width = width
         options.height = height
@@ -24,29 +25,35 @@ final class PipelineFormatTests: XCTestCase {
         options.warmup = 1
         options.workers = 2
         options.colormap = colormap
+        options.engine = which.request()
         options.outputDirectory = try temporaryDirectory() + "/report"
         let result = try Bench.run(options)
-        XCTAssertEqual(result.summary.frames.failed, 0)
+        XCTAssertEqual(result.summary.frames.failed, 0, "\(which): \(kernel)")
+        XCTAssertEqual(result.summary.engine.name, which.description)
         let png = try OutputFiles.readPNG(result.lastFramePath)
-        XCTAssertEqual(png.width, width)
-        XCTAssertEqual(png.height, height)
+        XCTAssertEqual(png.width, width, "\(which): \(kernel)")
+        XCTAssertEqual(png.height, height, "\(which): \(kernel)")
         return (png.pixels, result.summary.last_frame.frame, result.summary)
     }
 
-    private func direct(_ kernel: String, frame: Int32, width: Int, height: Int) throws -> [UInt8] {
-        try Capture.computeDirectly(
-            .init(kernelPath: kernel, frame: frame, width: width, height: height, outputPath: "/dev/null")
-        ).bytes
+    private func direct(_ kernel: String, on which: EngineUnderTest, frame: Int32, width: Int, height: Int) throws
+        -> [UInt8]
+    {
+        var options = Capture.Options(kernelPath: kernel, frame: frame, width: width, height: height, outputPath: "/dev/null")
+        options.engine = which.request()
+        return try Capture.computeDirectly(options).bytes
     }
 
     /// Format 1: the image is the kernel's bytes exactly (tolerance 0).
     func testRGBA8EndToEnd() throws {
         let kernel = corpusKernel("good-gradient.wasm")
-        let (pixels, frame, summary) = try bench(kernel, width: 24, height: 20)
-        XCTAssertEqual(summary.format, "rgba8")
-        XCTAssertEqual(pixels, try direct(kernel, frame: frame, width: 24, height: 20))
-        // 2 workers ask for 16 tiles; 20 rows make equal tiles of 2 rows: 10 tiles.
-        XCTAssertEqual(summary.tiles_per_frame, 10)
+        try TestEngines.forEach { which in
+            let (pixels, frame, summary) = try bench(kernel, on: which, width: 24, height: 20)
+            XCTAssertEqual(summary.format, "rgba8", "\(which)")
+            XCTAssertEqual(pixels, try direct(kernel, on: which, frame: frame, width: 24, height: 20), "\(which)")
+            // 2 workers ask for 16 tiles; 20 rows make equal tiles of 2 rows: 10 tiles.
+            XCTAssertEqual(summary.tiles_per_frame, 10, "\(which)")
+        }
     }
 
     /// Format 2: each pixel is the colour map's entry for the kernel's value (tolerance 0: the GPU
@@ -54,19 +61,21 @@ final class PipelineFormatTests: XCTestCase {
     func testF32FieldEndToEndInEveryColormap() throws {
         let kernel = corpusKernel("good-field.wasm")
         let (width, height) = (23, 17)
-        for colormap in Colormap.allCases {
-            let (pixels, frame, summary) = try bench(kernel, width: width, height: height, colormap: colormap)
-            XCTAssertEqual(summary.format, "f32-field")
-            let values = try direct(kernel, frame: frame, width: width, height: height).withUnsafeBytes {
-                Array($0.bindMemory(to: Float.self))
+        try TestEngines.forEach { which in
+            for colormap in Colormap.allCases {
+                let (pixels, frame, summary) = try bench(kernel, on: which, width: width, height: height, colormap: colormap)
+                XCTAssertEqual(summary.format, "f32-field", "\(which)")
+                let values = try direct(kernel, on: which, frame: frame, width: width, height: height).withUnsafeBytes {
+                    Array($0.bindMemory(to: Float.self))
+                }
+                XCTAssertEqual(values.count, width * height, "\(which)")
+                let expected = values.flatMap { value -> [UInt8] in
+                    let (r, g, b, a) = colormap.rgba8(value)
+                    return [r, g, b, a]
+                }
+                let differing = zip(pixels, expected).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "\(which) \(colormap): bytes that differ from the CPU colour map")
             }
-            XCTAssertEqual(values.count, width * height)
-            let expected = values.flatMap { value -> [UInt8] in
-                let (r, g, b, a) = colormap.rgba8(value)
-                return [r, g, b, a]
-            }
-            let differing = zip(pixels, expected).filter { $0 != $1 }.count
-            XCTAssertEqual(differing, 0, "\(colormap): bytes that differ from the CPU colour map")
         }
     }
 
@@ -74,48 +83,60 @@ final class PipelineFormatTests: XCTestCase {
     func testPointsEndToEnd() throws {
         let kernel = corpusKernel("good-points.wasm")
         let (width, height) = (24, 16)
-        let (pixels, frame, summary) = try bench(kernel, width: width, height: height)
-        XCTAssertEqual(summary.format, "points")
-        var expected = [UInt8](repeating: 0, count: width * height * 4)
-        for pixel in 0..<(width * height) { expected[pixel * 4 + 3] = 255 }
-        for k in 0..<12 {
-            let (cx, cy) = (2 + 5 * (k % 4), 2 + 5 * (k / 4))
-            for y in (cy - 1)...(cy + 1) {
-                for x in (cx - 1)...(cx + 1) {
-                    let at = (y * width + x) * 4
-                    expected[at] = UInt8(20 * k)
-                    expected[at + 1] = UInt8(255 - 20 * k)
-                    expected[at + 2] = UInt8(frame & 255)
+        try TestEngines.forEach { which in
+            let (pixels, frame, summary) = try bench(kernel, on: which, width: width, height: height)
+            XCTAssertEqual(summary.format, "points", "\(which)")
+            var expected = [UInt8](repeating: 0, count: width * height * 4)
+            for pixel in 0..<(width * height) { expected[pixel * 4 + 3] = 255 }
+            for k in 0..<12 {
+                let (cx, cy) = (2 + 5 * (k % 4), 2 + 5 * (k / 4))
+                for y in (cy - 1)...(cy + 1) {
+                    for x in (cx - 1)...(cx + 1) {
+                        let at = (y * width + x) * 4
+                        expected[at] = UInt8(20 * k)
+                        expected[at + 1] = UInt8(255 - 20 * k)
+                        expected[at + 2] = UInt8(frame & 255)
+                    }
                 }
             }
+            let worst = zip(pixels, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1, "\(which): largest channel difference from the expected squares")
         }
-        let worst = zip(pixels, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
-        XCTAssertLessThanOrEqual(worst, 1, "largest channel difference from the expected squares")
     }
 
-    /// `capture` draws every format too.
+    /// `capture` draws every format too, the same on both engines.
     func testCaptureOfEveryFormat() throws {
-        let directory = try temporaryDirectory()
-        for name in ["good-gradient.wasm", "good-field.wasm", "good-points.wasm"] {
-            let png = directory + "/\(name).png"
-            let pixels = try Capture.run(
-                .init(kernelPath: corpusKernel(name), frame: 3, width: 24, height: 16, outputPath: png))
-            XCTAssertEqual(pixels.count, 24 * 16 * 4, name)
-            XCTAssertEqual(try OutputFiles.readPNG(png).pixels, pixels, name)
-            XCTAssertTrue(pixels.contains { $0 != pixels[0] }, "\(name): not a flat image")
+        var captured: [String: [UInt8]] = [:]
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            for name in ["good-gradient.wasm", "good-field.wasm", "good-points.wasm"] {
+                let png = directory + "/\(name).png"
+                var options = Capture.Options(kernelPath: corpusKernel(name), frame: 3, width: 24, height: 16, outputPath: png)
+                options.engine = which.request()
+                let pixels = try Capture.run(options)
+                XCTAssertEqual(pixels.count, 24 * 16 * 4, "\(which): \(name)")
+                XCTAssertEqual(try OutputFiles.readPNG(png).pixels, pixels, "\(which): \(name)")
+                XCTAssertTrue(pixels.contains { $0 != pixels[0] }, "\(which): \(name): not a flat image")
+                if let other = captured[name] {
+                    XCTAssertEqual(pixels, other, "\(name): the same capture on both engines")
+                }
+                captured[name] = pixels
+            }
         }
     }
 
-    /// A multi-worker bench's last frame equals the single-instance frame for every stateless gallery
-    /// kernel (tiles from different workers assemble into the same bytes).
+    /// A multi-worker bench's last frame equals the single-instance frame for every gallery kernel
+    /// (tiles from different workers assemble into the same bytes; stateful kernels stepped in order).
     func testGalleryKernelsThroughThePipeline() throws {
-        for name in ["plasma", "mandelbrot", "particles", "life", "grayscott"] {
-            let kernel = repositoryRoot.appendingPathComponent("assets/kernels/\(name).wasm").path
-            guard FileManager.default.fileExists(atPath: kernel) else { continue }
-            let (pixels, frame, summary) = try bench(kernel, width: 32, height: 24)
-            XCTAssertTrue(pixels.contains { $0 != pixels[0] }, "\(name): not a flat image")
-            if summary.format == "rgba8" {
-                XCTAssertEqual(pixels, try direct(kernel, frame: frame, width: 32, height: 24), name)
+        try TestEngines.forEach { which in
+            for name in ["plasma", "mandelbrot", "particles", "life", "grayscott"] {
+                let kernel = repositoryRoot.appendingPathComponent("assets/kernels/\(name).wasm").path
+                guard FileManager.default.fileExists(atPath: kernel) else { continue }
+                let (pixels, frame, summary) = try bench(kernel, on: which, width: 32, height: 24)
+                XCTAssertTrue(pixels.contains { $0 != pixels[0] }, "\(which): \(name): not a flat image")
+                if summary.format == "rgba8" {
+                    XCTAssertEqual(pixels, try direct(kernel, on: which, frame: frame, width: 32, height: 24), "\(which): \(name)")
+                }
             }
         }
     }
@@ -144,6 +165,10 @@ final class HotReloadBenchTests: XCTestCase {
     }
 
     func testReloadDuringBench() throws {
+        try TestEngines.forEach { which in try reloadDuringBench(on: which) }
+    }
+
+    private func reloadDuringBench(on which: EngineUnderTest) throws {
         let directory = try temporaryDirectory()
         let kernel = directory + "/kernel.wasm"
         try FileManager.default.copyItem(atPath: plasmaPath, toPath: kernel)
@@ -158,6 +183,7 @@ final class HotReloadBenchTests: XCTestCase {
         options.watch = true
         options.stop = stop
         options.outputDirectory = directory + "/report"
+        options.engine = which.request()
         options.log = { script.log($0) }
         let notWasm = corpusKernel("not-wasm.txt")
         let gradient = corpusKernel("good-gradient.wasm")
@@ -187,20 +213,21 @@ final class HotReloadBenchTests: XCTestCase {
         let result = try Bench.run(options)
         let lines = script.lock.withLock { script.lines }
         guard case .done = script.lock.withLock({ script.phase }) else {
-            return XCTFail("the script did not finish: \(lines)")
+            return XCTFail("\(which): the script did not finish: \(lines)")
         }
         let summary = result.summary
-        XCTAssertEqual(summary.frames.failed, 0)
-        XCTAssertEqual(summary.reloads.count, 2, "\(summary.reloads)")
-        XCTAssertNotNil(summary.reloads.first?.error, "the bad file is refused")
-        XCTAssertTrue(summary.reloads.first?.error?.contains("not a WebAssembly module") ?? false)
-        let applied = try XCTUnwrap(summary.reloads.last?.first_frame, "the good file is applied")
-        XCTAssertGreaterThan(summary.last_frame.frame, applied)
+        XCTAssertEqual(summary.frames.failed, 0, "\(which)")
+        XCTAssertEqual(summary.reloads.count, 2, "\(which): \(summary.reloads)")
+        XCTAssertNotNil(summary.reloads.first?.error, "\(which): the bad file is refused")
+        XCTAssertTrue(summary.reloads.first?.error?.contains("not a WebAssembly module") ?? false, "\(which)")
+        let applied = try XCTUnwrap(summary.reloads.last?.first_frame, "\(which): the good file is applied")
+        XCTAssertGreaterThan(summary.last_frame.frame, applied, "\(which)")
         // The last frame is good-gradient's own frame for that frame number.
         let png = try OutputFiles.readPNG(result.lastFramePath)
-        let expected = try Capture.computeDirectly(
-            .init(kernelPath: gradient, frame: summary.last_frame.frame, width: 16, height: 8, outputPath: "/dev/null"))
-        XCTAssertEqual(png.pixels, expected.bytes)
-        XCTAssertTrue(lines.contains { $0.contains("reload refused, the previous kernel keeps running") })
+        var direct = Capture.Options(
+            kernelPath: gradient, frame: summary.last_frame.frame, width: 16, height: 8, outputPath: "/dev/null")
+        direct.engine = which.request()
+        XCTAssertEqual(png.pixels, try Capture.computeDirectly(direct).bytes, "\(which)")
+        XCTAssertTrue(lines.contains { $0.contains("reload refused, the previous kernel keeps running") }, "\(which)")
     }
 }

@@ -1,3 +1,4 @@
+import EngineTestSupport
 import FrameTiming
 import Foundation
 import VulkanRender
@@ -88,16 +89,16 @@ final class ViewerTests: XCTestCase {
     fail "the viewer did not quit on Escape"
     """#
 
-    /// Drives `framepipe view` with real X events; run with `bash -c SCRIPT bash FRAMEPIPE KERNEL SCREENSHOT_DIR`
+    /// Drives `framepipe view` with real X events; run with `bash -c SCRIPT bash FRAMEPIPE KERNEL SCREENSHOT_DIR ENGINE`
     /// inside xvfb-run. Opens the viewer, waits for its window, resizes it, toggles the HUD, pauses and resumes, takes
     /// a screenshot (S), resizes again, then quits with Escape. Exits with the viewer's exit status (125 when the
     /// window never appeared or Escape did not end it); the viewer's stdout/stderr pass through. (Inline rather than a
     /// .sh file next to this one, which SwiftPM would warn about as an unhandled file of the test target.)
     static let xdotoolScript = #"""
     set -u
-    bin="$1" kernel="$2" shots="$3"
+    bin="$1" kernel="$2" shots="$3" engine="$4"
 
-    "$bin" view "$kernel" --size 64x64 --workers 1 --screenshot-dir "$shots" &
+    "$bin" view "$kernel" --size 64x64 --workers 1 --screenshot-dir "$shots" --engine "$engine" &
     viewer=$!
 
     fail() { echo "viewer-xdotool: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
@@ -204,45 +205,52 @@ final class ViewerTests: XCTestCase {
     func testViewerWindowKeysResizeAndScreenshotUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         XCTAssertNotNil(which("xdotool"), "xdotool is missing: run scripts/setup.sh")
-        let shots = try temporaryDirectory()
-        var environment = windowEnvironment()
-        environment[Viewer.timingReportVariable] = "1"
-        let outcome = try run(
-            xvfbRun,
-            ["-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.xdotoolScript, "bash", executable.path, plasmaPath, shots],
-            environment: environment)
-        XCTAssertEqual(outcome.status, 0, "stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
-        assertNoValidationMessages(outcome.stderr)
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            var environment = windowEnvironment()
+            environment[Viewer.timingReportVariable] = "1"
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.xdotoolScript, "bash", executable.path,
+                    plasmaPath, shots, engine.rawValue,
+                ],
+                environment: environment)
+            XCTAssertEqual(outcome.status, 0, "\(engine): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
+            assertNoValidationMessages(outcome.stderr)
 
-        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
-        let calibrated = report.clock.hasPrefix("VK_EXT_calibrated_timestamps")
-        checkTimingReport(report, minimumFrames: 10, fallback: !calibrated)
-        if calibrated {
-            XCTAssertEqual(report.counts["calibrated"], report.counts["frames"], "\(report)")
-        } else {
-            XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), report.clock)
-            XCTAssertEqual(report.counts["calibrated"], 0, "\(report)")
-        }
+            let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
+            let calibrated = report.clock.hasPrefix("VK_EXT_calibrated_timestamps")
+            checkTimingReport(report, minimumFrames: 10, fallback: !calibrated)
+            if calibrated {
+                XCTAssertEqual(report.counts["calibrated"], report.counts["frames"], "\(engine): \(report)")
+            } else {
+                XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), "\(engine): \(report.clock)")
+                XCTAssertEqual(report.counts["calibrated"], 0, "\(engine): \(report)")
+            }
 
-        // S printed the path of the PNG: framepipe-plasma-<frame>.png in --screenshot-dir.
-        let printed = outcome.stdout.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".png") }
-        XCTAssertEqual(printed.count, 1, outcome.stdout)
-        let path = try XCTUnwrap(printed.first)
-        XCTAssertTrue(path.hasPrefix(shots + "/framepipe-plasma-"), path)
-        let png = try OutputFiles.readPNG(path)
-        XCTAssertEqual(png.width, 64)
-        XCTAssertEqual(png.height, 64)
-        // Not blank: plasma has many colours, and it is opaque.
-        var colours = Set<UInt32>()
-        for i in stride(from: 0, to: png.pixels.count, by: 4) {
-            colours.insert(
-                UInt32(png.pixels[i]) | UInt32(png.pixels[i + 1]) << 8 | UInt32(png.pixels[i + 2]) << 16)
-            XCTAssertEqual(png.pixels[i + 3], 255)
+            // S printed the path of the PNG: framepipe-plasma-<frame>.png in --screenshot-dir.
+            let printed = outcome.stdout.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".png") }
+            XCTAssertEqual(printed.count, 1, "\(engine): \(outcome.stdout)")
+            let path = try XCTUnwrap(printed.first, "\(engine)")
+            XCTAssertTrue(path.hasPrefix(shots + "/framepipe-plasma-"), "\(engine): \(path)")
+            let png = try OutputFiles.readPNG(path)
+            XCTAssertEqual(png.width, 64, "\(engine)")
+            XCTAssertEqual(png.height, 64, "\(engine)")
+            // Not blank: plasma has many colours, and it is opaque.
+            var colours = Set<UInt32>()
+            var translucent = 0
+            for i in stride(from: 0, to: png.pixels.count, by: 4) {
+                colours.insert(
+                    UInt32(png.pixels[i]) | UInt32(png.pixels[i + 1]) << 8 | UInt32(png.pixels[i + 2]) << 16)
+                if png.pixels[i + 3] != 255 { translucent += 1 }
+            }
+            XCTAssertEqual(translucent, 0, "\(engine): pixels that are not opaque")
+            XCTAssertGreaterThan(colours.count, 100, "\(engine): the screenshot looks blank")
+            // No temporary file left behind (written atomically).
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: shots).filter { !$0.hasSuffix(".png") }
+            XCTAssertEqual(leftovers, [], "\(engine)")
         }
-        XCTAssertGreaterThan(colours.count, 100, "the screenshot looks blank")
-        // No temporary file left behind (written atomically).
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: shots).filter { !$0.hasSuffix(".png") }
-        XCTAssertEqual(leftovers, [])
     }
 
     /// Every kernel format reaches the window (RGBA8, f32 field, points) in both upload modes — zero-copy (the GPU
@@ -251,32 +259,34 @@ final class ViewerTests: XCTestCase {
     /// running past a handful of frames also checks that the slots come back (the writer would starve otherwise).
     func testEveryFormatPresentsFramesInBothUploadModesUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        for upload in ["zero-copy", "copy"] {
-            for kernel in ["plasma", "grayscott", "particles"] {
-                let outcome = try run(
-                    xvfbRun,
-                    [
-                        "-a", "-s", "-screen 0 1024x768x24", executable.path, "view",
-                        repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path,
-                        "--size", "48x32", "--workers", "1", "--exit-after-frames", "12", "--present-mode", "mailbox",
-                        "--upload", upload,
-                    ],
-                    environment: windowEnvironment())
-                XCTAssertEqual(outcome.status, 0, "\(kernel) \(upload): \(outcome.stderr)")
-                XCTAssertTrue(
-                    outcome.stderr.contains("viewer: upload \(upload) (\(upload) requested)"),
-                    "\(kernel) \(upload): \(outcome.stderr)")
-                assertNoValidationMessages(outcome.stderr)
+        try TestEngines.forEach { engine in
+            for upload in ["zero-copy", "copy"] {
+                for kernel in ["plasma", "grayscott", "particles"] {
+                    let outcome = try run(
+                        xvfbRun,
+                        [
+                            "-a", "-s", "-screen 0 1024x768x24", executable.path, "view",
+                            repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path,
+                            "--size", "48x32", "--workers", "1", "--exit-after-frames", "12", "--present-mode", "mailbox",
+                            "--upload", upload,
+                        ] + engine.arguments,
+                        environment: windowEnvironment())
+                    XCTAssertEqual(outcome.status, 0, "\(engine) \(kernel) \(upload): \(outcome.stderr)")
+                    XCTAssertTrue(
+                        outcome.stderr.contains("viewer: upload \(upload) (\(upload) requested)"),
+                        "\(engine) \(kernel) \(upload): \(outcome.stderr)")
+                    assertNoValidationMessages(outcome.stderr)
+                }
             }
         }
     }
 
-    /// Takes one screenshot (S) of a live viewer, then quits: `bash -c SCRIPT bash FRAMEPIPE KERNEL SHOTS UPLOAD` inside
+    /// Takes one screenshot (S) of a live viewer, then quits: `bash -c SCRIPT bash FRAMEPIPE KERNEL SHOTS UPLOAD ENGINE` inside
     /// xvfb-run. Exit status as in xdotoolScript.
     static let screenshotScript = #"""
     set -u
-    bin="$1" kernel="$2" shots="$3" upload="$4"
-    "$bin" view "$kernel" --size 48x32 --workers 1 --upload "$upload" --screenshot-dir "$shots" &
+    bin="$1" kernel="$2" shots="$3" upload="$4" engine="$5"
+    "$bin" view "$kernel" --size 48x32 --workers 1 --upload "$upload" --screenshot-dir "$shots" --engine "$engine" &
     viewer=$!
     fail() { echo "viewer-screenshot: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
     \#(ViewerTests.waitForWindow)
@@ -295,34 +305,39 @@ final class ViewerTests: XCTestCase {
     /// would all show up as differing bytes.
     func testZeroCopyScreenshotEqualsTheKernelsOwnFrameUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        for kernel in ["life", "grayscott"] {
-            let shots = try temporaryDirectory()
-            let kernelPath = repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path
-            let outcome = try run(
-                xvfbRun,
-                [
-                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.screenshotScript, "bash", executable.path,
-                    kernelPath, shots, "zero-copy",
-                ],
-                environment: windowEnvironment())
-            XCTAssertEqual(outcome.status, 0, "\(kernel): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
-            assertNoValidationMessages(outcome.stderr)
-            XCTAssertTrue(outcome.stderr.contains("viewer: upload zero-copy"), outcome.stderr)
+        try TestEngines.forEach { engine in
+            for kernel in ["life", "grayscott"] {
+                let context = "\(engine) \(kernel)"
+                let shots = try temporaryDirectory()
+                let kernelPath = repositoryRoot.appendingPathComponent("assets/kernels/\(kernel).wasm").path
+                let outcome = try run(
+                    xvfbRun,
+                    [
+                        "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.screenshotScript, "bash", executable.path,
+                        kernelPath, shots, "zero-copy", engine.rawValue,
+                    ],
+                    environment: windowEnvironment())
+                XCTAssertEqual(outcome.status, 0, "\(context): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
+                assertNoValidationMessages(outcome.stderr)
+                XCTAssertTrue(outcome.stderr.contains("viewer: upload zero-copy"), "\(context): \(outcome.stderr)")
 
-            let path = try XCTUnwrap(
-                outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") }, outcome.stdout)
-            let prefix = shots + "/framepipe-\(kernel)-"
-            XCTAssertTrue(path.hasPrefix(prefix), path)
-            let frame = try XCTUnwrap(Int32(path.dropFirst(prefix.count).dropLast(".png".count)), path)
-            XCTAssertGreaterThan(frame, 2, "\(kernel): the screenshot should come from a running kernel, not frame \(frame)")
-            let png = try OutputFiles.readPNG(path)
-            XCTAssertEqual(png.width, 48)
-            XCTAssertEqual(png.height, 32)
-            let expected = try Capture.run(
-                Capture.Options(kernelPath: kernelPath, frame: frame, width: 48, height: 32, outputPath: "/dev/null"))
-            XCTAssertEqual(png.pixels.count, expected.count)
-            let differing = zip(png.pixels, expected).filter { $0 != $1 }.count
-            XCTAssertEqual(differing, 0, "\(kernel) frame \(frame): bytes that differ from the kernel's own frame")
+                let path = try XCTUnwrap(
+                    outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") },
+                    "\(context): \(outcome.stdout)")
+                let prefix = shots + "/framepipe-\(kernel)-"
+                XCTAssertTrue(path.hasPrefix(prefix), "\(context): \(path)")
+                let frame = try XCTUnwrap(Int32(path.dropFirst(prefix.count).dropLast(".png".count)), "\(context): \(path)")
+                XCTAssertGreaterThan(frame, 2, "\(context): the screenshot should come from a running kernel, not frame \(frame)")
+                let png = try OutputFiles.readPNG(path)
+                XCTAssertEqual(png.width, 48, context)
+                XCTAssertEqual(png.height, 32, context)
+                var options = Capture.Options(kernelPath: kernelPath, frame: frame, width: 48, height: 32, outputPath: "/dev/null")
+                options.engine = engine.request()
+                let expected = try Capture.run(options)
+                XCTAssertEqual(png.pixels.count, expected.count, context)
+                let differing = zip(png.pixels, expected).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "\(context) frame \(frame): bytes that differ from the kernel's own frame")
+            }
         }
     }
 
@@ -335,12 +350,12 @@ final class ViewerTests: XCTestCase {
 
     /// A kernel that fails every frame is disabled, but the viewer keeps running: it says why (the
     /// pool's line with the reason, then the viewer's), is still alive a second later, and quits on
-    /// Escape with exit 0. Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL` inside xvfb-run.
+    /// Escape with exit 0. Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL ENGINE` inside xvfb-run.
     static let disabledKernelScript = #"""
     set -u
-    bin="$1" kernel="$2"
+    bin="$1" kernel="$2" engine="$3"
     log="$(mktemp)"
-    "$bin" view "$kernel" --size 16x16 --workers 1 --max-failures 2 2>"$log" &
+    "$bin" view "$kernel" --size 16x16 --workers 1 --max-failures 2 --engine "$engine" 2>"$log" &
     viewer=$!
     finish() { cat "$log" >&2; rm -f "$log"; exit "$1"; }
     for _ in $(seq 1 150); do
@@ -363,49 +378,56 @@ final class ViewerTests: XCTestCase {
 
     func testDisabledKernelKeepsTheViewerRunning() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        let outcome = try run(
-            xvfbRun,
-            [
-                "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.disabledKernelScript, "bash", executable.path,
-                badModules.appendingPathComponent("traps.wasm").path,
-            ],
-            environment: windowEnvironment())
-        XCTAssertEqual(outcome.status, 0, "124: the viewer exited by itself; 125: no window or no disabled line\n\(outcome.stderr)")
-        XCTAssertTrue(outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), outcome.stderr)
-        XCTAssertTrue(outcome.stderr.contains("unreachable"), outcome.stderr)
-        assertNoValidationMessages(outcome.stderr)
+        try TestEngines.forEach { engine in
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.disabledKernelScript, "bash", executable.path,
+                    badModules.appendingPathComponent("traps.wasm").path, engine.rawValue,
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(
+                outcome.status, 0,
+                "\(engine): 124: the viewer exited by itself; 125: no window or no disabled line\n\(outcome.stderr)")
+            XCTAssertTrue(
+                outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), "\(engine): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains("unreachable"), "\(engine): \(outcome.stderr)")
+            assertNoValidationMessages(outcome.stderr)
+        }
     }
 
     /// The fallback GPU clock (forced with Viewer.fenceTimestampsVariable): GPU times still come back for every frame,
     /// none counted as calibrated, and they keep their order with submit and present.
     func testFenceAnchoredTimestampsFallbackUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        var environment = windowEnvironment()
-        environment[Viewer.timingReportVariable] = "1"
-        environment[Viewer.fenceTimestampsVariable] = "1"
-        let outcome = try run(
-            xvfbRun,
-            [
-                "-a", "-s", "-screen 0 1024x768x24", executable.path, "view", plasmaPath, "--size", "48x32",
-                "--workers", "1", "--exit-after-frames", "30",
-            ],
-            environment: environment)
-        XCTAssertEqual(outcome.status, 0, outcome.stderr)
-        assertNoValidationMessages(outcome.stderr)
-        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
-        checkTimingReport(report, minimumFrames: 20, fallback: true)
-        XCTAssertEqual(report.counts["calibrated"], 0, "\(report)")
-        XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), report.clock)
+        try TestEngines.forEach { engine in
+            var environment = windowEnvironment()
+            environment[Viewer.timingReportVariable] = "1"
+            environment[Viewer.fenceTimestampsVariable] = "1"
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", executable.path, "view", plasmaPath, "--size", "48x32",
+                    "--workers", "1", "--exit-after-frames", "30",
+                ] + engine.arguments,
+                environment: environment)
+            XCTAssertEqual(outcome.status, 0, "\(engine): \(outcome.stderr)")
+            assertNoValidationMessages(outcome.stderr)
+            let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
+            checkTimingReport(report, minimumFrames: 20, fallback: true)
+            XCTAssertEqual(report.counts["calibrated"], 0, "\(engine): \(report)")
+            XCTAssertTrue(report.clock.hasPrefix("fence-anchored"), "\(engine): \(report.clock)")
+        }
     }
 
     /// Minimise, as far as Xvfb allows: without a window manager, glfwIconifyWindow and `xdotool windowminimize` do
     /// nothing on X11 (iconifying is a request to the window manager, which then unmaps the window). So this does what
     /// the window manager would: unmaps the window, checks the viewer is still running, maps it again, and quits.
-    /// Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL` inside xvfb-run.
+    /// Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL ENGINE` inside xvfb-run.
     static let unmapScript = #"""
     set -u
-    bin="$1" kernel="$2"
-    "$bin" view "$kernel" --size 32x32 --workers 1 &
+    bin="$1" kernel="$2" engine="$3"
+    "$bin" view "$kernel" --size 32x32 --workers 1 --engine "$engine" &
     viewer=$!
     fail() { echo "viewer-unmap: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
     \#(ViewerTests.waitForWindow)
@@ -422,17 +444,25 @@ final class ViewerTests: XCTestCase {
     /// The viewer stops drawing while its window is unmapped (minimised) and draws again once it is back.
     func testUnmappedWindowPausesDrawingAndRestoresUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
-        var environment = windowEnvironment()
-        environment[Viewer.timingReportVariable] = "1"
-        let outcome = try run(
-            xvfbRun,
-            ["-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.unmapScript, "bash", executable.path, plasmaPath],
-            environment: environment)
-        XCTAssertEqual(outcome.status, 0, "125: no window, died while unmapped, or no quit\n\(outcome.stderr)")
-        assertNoValidationMessages(outcome.stderr)
-        let report = try XCTUnwrap(TimingReport(outcome.stdout), outcome.stdout)
-        XCTAssertGreaterThan(report.counts["hidden_waits"] ?? 0, 0, "the unmapped window was drawn into: \(report)")
-        XCTAssertGreaterThan(report.counts["presents_since_hidden"] ?? 0, 0, "nothing drawn once mapped again: \(report)")
+        try TestEngines.forEach { engine in
+            var environment = windowEnvironment()
+            environment[Viewer.timingReportVariable] = "1"
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.unmapScript, "bash", executable.path, plasmaPath,
+                    engine.rawValue,
+                ],
+                environment: environment)
+            XCTAssertEqual(
+                outcome.status, 0, "\(engine): 125: no window, died while unmapped, or no quit\n\(outcome.stderr)")
+            assertNoValidationMessages(outcome.stderr)
+            let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
+            XCTAssertGreaterThan(
+                report.counts["hidden_waits"] ?? 0, 0, "\(engine): the unmapped window was drawn into: \(report)")
+            XCTAssertGreaterThan(
+                report.counts["presents_since_hidden"] ?? 0, 0, "\(engine): nothing drawn once mapped again: \(report)")
+        }
     }
 
     /// ViewerTimeline puts telemetry, the acquire stamp and the renderer's timing of one generation into one record,
