@@ -24,6 +24,8 @@ enum {
 
 #define MANDELBROT_ITERATIONS 64 /* per pixel, at most */
 #define MANDELBROT_MAX_SIDE 8192
+/* The escape loop runs 8 steps per pass and tests the iteration limit only between passes. */
+_Static_assert(MANDELBROT_ITERATIONS % 8 == 0, "MANDELBROT_ITERATIONS must be a multiple of 8");
 
 /* Where the zoom goes: the tip of a spiral in Seahorse Valley. */
 #define TARGET_RE -0.743643887f
@@ -79,14 +81,23 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         for (int32_t x = 0; x < w; x++) {
             const float cr = TARGET_RE + (((float)x + 0.5f) - 0.5f * (float)w) * pixel;
             float zr = 0.0f, zi = 0.0f, zr2 = 0.0f, zi2 = 0.0f;
+            /* Unrolled 8x: every step still tests for escape first, so i and z end exactly as
+             * in a one-step loop; but the loop's back-edge, where wasmtime's deadline guard puts
+             * an epoch check, is taken once per 8 steps (forward breaks carry no check). In
+             * this tiny loop a check per step made the guarded run 1.47x slower, per 8 steps 1.06x. */
             int32_t i = 0;
-            while (i < MANDELBROT_ITERATIONS && zr2 + zi2 <= ESCAPE_RADIUS_SQ) {
-                zi = 2.0f * zr * zi + ci;
-                zr = zr2 - zi2 + cr;
-                zr2 = zr * zr;
-                zi2 = zi * zi;
-                i++;
+#define MANDELBROT_STEP()                         \
+    if (!(zr2 + zi2 <= ESCAPE_RADIUS_SQ)) break; \
+    zi = 2.0f * zr * zi + ci;                     \
+    zr = zr2 - zi2 + cr;                          \
+    zr2 = zr * zr;                                \
+    zi2 = zi * zi;                                \
+    i++;
+            while (i < MANDELBROT_ITERATIONS) {
+                MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP()
+                MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP()
             }
+#undef MANDELBROT_STEP
             uint8_t *px = row + 4 * x;
             if (i >= MANDELBROT_ITERATIONS) { /* never escaped: inside (as far as we can tell) */
                 px[0] = 0;

@@ -6,7 +6,8 @@
  * instance in any order. Alpha is always 255.
  *
  * The output buffer lives on the heap: fp_init reserves width * height * 4
- * bytes with fp_heap_reserve (which grows the linear memory).
+ * bytes with fp_heap_reserve (which grows the linear memory), plus two rows of
+ * floats of scratch for fp_frame.
  */
 #include "framepipe.h"
 
@@ -23,7 +24,9 @@ enum {
 
 static int32_t g_width;
 static int32_t g_height;
-static uint8_t *g_out; /* RGBA8 output, width * height * 4 bytes */
+static uint8_t *g_out;   /* RGBA8 output, width * height * 4 bytes */
+static float *g_band_x;  /* scratch, width floats: the vertical bands' term of each column */
+static float *g_value;   /* scratch, width floats: the pattern value of each pixel of a row */
 
 /* Appends the decimal form of v (v >= 0) at p; returns the new end. */
 static char *put_uint(char *p, uint32_t v) {
@@ -47,8 +50,11 @@ FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
     if (width <= 0 || height <= 0 || width > PLASMA_MAX_SIDE || height > PLASMA_MAX_SIDE)
         return PLASMA_ERR_SIZE;
 
-    g_out = (uint8_t *)fp_heap_reserve((uint64_t)width * (uint64_t)height * 4u);
+    const uint64_t out_bytes = (uint64_t)width * (uint64_t)height * 4u;
+    g_out = (uint8_t *)fp_heap_reserve(out_bytes + 2u * (uint64_t)width * sizeof(float));
     if (g_out == 0) return PLASMA_ERR_GROW;
+    g_band_x = (float *)(g_out + out_bytes);
+    g_value = g_band_x + width;
 
     g_width = width;
     g_height = height;
@@ -70,6 +76,21 @@ static uint8_t to_byte(float c) {
     return (uint8_t)(int32_t)(v * 255.0f + 0.5f);
 }
 
+/* The pixel loops below are vectorised 16 pixels per pass (four SIMD vectors) natively and in the
+ * SIMD build: four independent dependency chains through the long sine polynomials keep the CPU
+ * busy, where clang's own choice, one vector per pass, waits on latency (natively 1.4x slower,
+ * in wasmtime 1.1x). In the MVP build there are no vectors and the width would only unroll,
+ * which slows the WasmKit interpreter (1.2x). */
+#if defined(__wasm__) && !defined(__wasm_simd128__)
+#define PLASMA_PIXEL_LOOP
+#else
+#define PLASMA_PIXEL_LOOP _Pragma("clang loop vectorize_width(16)")
+#endif
+
+/* Pixels are stored as one little-endian 32-bit word (R in the low byte), which vectorises to
+ * plain stores instead of byte shuffles. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "RGBA words assume little-endian memory");
+
 FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
     (void)frame; /* animation follows time only */
     if (g_width <= 0) return PLASMA_ERR_NOT_INIT;
@@ -86,22 +107,33 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     const float ox = cx0 + 3.0f * fp_sinf(t * 0.2f);   /* moving ring centre */
     const float oy = cy0 + 3.0f * fp_cosf(t * 0.31f);
 
+    /* v = the sum of four sines (bands, bands, rotating bands, rings), added in that order.
+     * The first depends on x only: computed once per call. Then per row, one pass sums v for
+     * every pixel and a second maps it to colours: two short loop bodies rather than one long
+     * one, which lets the CPU overlap more pixels (in wasmtime 1.3x faster, natively 1.1x). */
+    float *restrict band_x = g_band_x, *restrict value = g_value;
+    for (int32_t x = 0; x < w; x++) band_x[x] = fp_sinf(((float)x + 0.5f) * scale + t); /* vertical bands */
     for (int32_t y = begin; y < end; y++) {
         const float py = ((float)y + 0.5f) * scale;
-        uint8_t *row = g_out + (uint32_t)y * (uint32_t)w * 4u;
+        const float band_y = fp_sinf(0.5f * (py - t)); /* horizontal bands */
+        uint8_t *restrict row = g_out + (uint32_t)y * (uint32_t)w * 4u;
+        PLASMA_PIXEL_LOOP
         for (int32_t x = 0; x < w; x++) {
             const float px = ((float)x + 0.5f) * scale;
             const float dx = px - ox, dy = py - oy;
-            float v = fp_sinf(px + t)                                  /* vertical bands */
-                    + fp_sinf(0.5f * (py - t))                         /* horizontal bands */
-                    + fp_sinf(0.7f * (px * s2 + py * c3) + t * 0.7f)   /* rotating bands */
-                    + fp_sinf(1.3f * fp_sqrtf(dx * dx + dy * dy + 1.0f) - t); /* rings */
+            value[x] = band_x[x] + band_y
+                     + fp_sinf(0.7f * (px * s2 + py * c3) + t * 0.7f)            /* rotating bands */
+                     + fp_sinf(1.3f * fp_sqrtf(dx * dx + dy * dy + 1.0f) - t); /* rings */
+        }
+        PLASMA_PIXEL_LOOP
+        for (int32_t x = 0; x < w; x++) {
             /* v in -4..4 -> phase; three phase-shifted sines give the palette. */
-            const float ph = v * (FP_PI * 0.5f) + t * 0.25f;
-            row[4 * x + 0] = to_byte(fp_sinf(ph));
-            row[4 * x + 1] = to_byte(fp_sinf(ph + FP_TWO_PI / 3.0f));
-            row[4 * x + 2] = to_byte(fp_sinf(ph + 2.0f * FP_TWO_PI / 3.0f));
-            row[4 * x + 3] = 255;
+            const float ph = value[x] * (FP_PI * 0.5f) + t * 0.25f;
+            const uint32_t rgba = (uint32_t)to_byte(fp_sinf(ph))
+                                | (uint32_t)to_byte(fp_sinf(ph + FP_TWO_PI / 3.0f)) << 8
+                                | (uint32_t)to_byte(fp_sinf(ph + 2.0f * FP_TWO_PI / 3.0f)) << 16
+                                | 0xFF000000u; /* alpha */
+            __builtin_memcpy(row + 4 * x, &rgba, 4);
         }
     }
     return PLASMA_OK;
