@@ -111,8 +111,9 @@ public struct KernelLimits: Sendable, Equatable {
     /// Wall-clock deadline of one call into a kernel (`--tile-timeout`), where the engine can
     /// interrupt code (wasmtime: epoch interruption). See `defaultTileTimeoutNanos`.
     public var tileTimeoutNanos: UInt64
-    /// The heaviest gallery frame, mandelbrot at 3840×2160 in one tile, takes 1.4 s in wasmtime here
-    /// (docs/performance.md): 5 s leaves 3.5× headroom, and a runaway kernel costs a worker 5 s.
+    /// The heaviest gallery frame, mandelbrot at 3840×2160 in one tile, takes 1.0–1.4 s in wasmtime
+    /// here (docs/performance.md, "Deadline"): 5 s leaves 3.5× headroom, and a runaway kernel costs a
+    /// worker 5 s.
     public static let defaultTileTimeoutNanos: UInt64 = 5_000_000_000
 
     public init(

@@ -19,8 +19,13 @@ public struct ThreadPlacement: Sendable, Equatable {
         return count == 0 ? [0] : Array(buffer.prefix(min(count, buffer.count)))
     }
 
-    /// Default worker count: one per available CPU but the render thread's, at least 1.
-    public static var defaultWorkerCount: Int { max(1, availableCPUs.count - 1) }
+    /// Default worker count: one per available CPU but the render thread's when there are 3 or more;
+    /// with 1 or 2, one per CPU. Measured on 2 cores (docs/performance.md, "Default workers"): 2
+    /// workers against 1 gave 1.6–1.96× (WasmKit) and 1.4–1.9× (wasmtime) on compute-bound kernels,
+    /// and 0.93–1.21× on plasma at 300 fps, where the render thread and lavapipe take the rest.
+    public static var defaultWorkerCount: Int { defaultWorkerCount(cpus: availableCPUs.count) }
+
+    public static func defaultWorkerCount(cpus: Int) -> Int { cpus >= 3 ? cpus - 1 : max(1, cpus) }
 
     /// Default placement: with 3 or more CPUs the render thread keeps the last one to itself and the
     /// workers share the rest; with fewer, nothing is pinned (pinning two busy threads to one of two

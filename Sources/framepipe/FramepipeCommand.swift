@@ -79,7 +79,7 @@ func printNote(_ line: String) { FileHandle.standardError.write(Data("framepipe:
 
 /// How `bench` and `view` run a kernel on the worker pool: the same flags, checked the same way.
 struct PoolOptions: ParsableArguments {
-    @Option(help: "Compute worker threads (default: available CPUs − 1, at least 1).")
+    @Option(help: "Compute worker threads (default: available CPUs − 1 with 3 or more, else one per CPU).")
     var workers = ThreadPlacement.defaultWorkerCount
     @OptionGroup var limits: KernelLimitOptions
     @Option(

@@ -333,6 +333,12 @@ final class ComputePoolTests: XCTestCase {
         return nil
     }
 
+    /// One worker per CPU on 1 or 2 CPUs; with 3 or more the render thread keeps one.
+    func testDefaultWorkerCountFollowsTheMeasuredRule() {
+        XCTAssertEqual((1...5).map { ThreadPlacement.defaultWorkerCount(cpus: $0) }, [1, 2, 2, 3, 4])
+        XCTAssertEqual(ThreadPlacement.defaultWorkerCount(cpus: 0), 1)
+    }
+
     func testCPUListParsing() {
         XCTAssertEqual(try ThreadPlacement.parseCPUList("0-3,6").get(), [0, 1, 2, 3, 6])
         XCTAssertEqual(try ThreadPlacement.parseCPUList("2").get(), [2])
