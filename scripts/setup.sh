@@ -57,18 +57,19 @@ fi
 # into a project-local folder (kept out of git); framepipe finds it there (docs/cli.md, --engine).
 WASMTIME_WHEEL="wasmtime==50.0.1"
 WASMTIME_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/wasmtime"
-if [ -f "$WASMTIME_DIR/wasmtime-50.0.1.dist-info/METADATA" ] && [ -f "$WASMTIME_DIR/wasmtime/linux-x86_64/_libwasmtime.so" ]; then
+if [ -f "$WASMTIME_DIR/wasmtime-50.0.1.dist-info/METADATA" ] && compgen -G "$WASMTIME_DIR/wasmtime/linux-*/_libwasmtime.so" >/dev/null; then
   say "wasmtime: $WASMTIME_WHEEL in .deps/wasmtime"
 elif [ "${1:-}" = "--check" ]; then
   say "missing: $WASMTIME_WHEEL in .deps/wasmtime"; exit 1
 else
   PYTHON="$(command -v python3 || true)"
-  [ -n "$PYTHON" ] || { say "error: python3 not found; install Debian packages python3 and python3-pip" >&2; exit 2; }
-  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+  if [ -z "$PYTHON" ] || ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || { say "error: python3 with pip is needed to fetch $WASMTIME_WHEEL; install it and retry" >&2; exit 2; }
     say "installing: python3-pip (to fetch $WASMTIME_WHEEL)"
     export DEBIAN_FRONTEND=noninteractive
     ${SUDO:-} apt-get update -q >/dev/null
     ${SUDO:-} apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+    PYTHON="$(command -v python3)"
   fi
   say "installing: $WASMTIME_WHEEL into .deps/wasmtime"
   rm -rf "$WASMTIME_DIR.tmp"
