@@ -26,10 +26,7 @@ public struct ABIKernel: CompiledKernel {
         do {
             module = try engine.compileModule(bytes: bytes, path: path)
         } catch {
-            throw KernelError(
-                .invalidModule,
-                "\(path): invalid or truncated WebAssembly module: \(ABIInstance.reason(of: error)); rebuild it with scripts/build-kernels.sh"
-            )
+            throw Self.invalidModule(path: path, error)
         }
         for entry in module.imports {
             let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
@@ -52,6 +49,15 @@ public struct ABIKernel: CompiledKernel {
         }
         self.module = module
         self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
+    }
+
+    /// A module that is not valid wasm, whenever the engine finds out (wasmtime validates every
+    /// function when it compiles, WasmKit when it instantiates): one message for both.
+    static func invalidModule(path: String, _ failure: EngineFailure) -> KernelError {
+        KernelError(
+            .invalidModule,
+            "\(path): invalid or truncated WebAssembly module: \(ABIInstance.reason(of: failure)); rebuild it with scripts/build-kernels.sh"
+        )
     }
 
     public var exportNames: [String] { module.exports.map(\.name) }
@@ -105,6 +111,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
                     "\(path): the kernel's initial memory (\(Self.mebibytes(bytes))) exceeds the limit of \(Self.mebibytes(limits.maxMemoryBytes)); raise --max-memory",
                     fault: .memoryRefused)
             }
+            if case .invalidModule = error { throw ABIKernel.invalidModule(path: path, error) }
             throw KernelError(.invalidModule, "\(path): cannot instantiate kernel: \(Self.reason(of: error))")
         }
         self.raw = raw

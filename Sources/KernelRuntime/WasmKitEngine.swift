@@ -136,6 +136,10 @@ final class WasmKitInstance: EngineInstance {
             instance = try module.instantiate(store: store, imports: imports)
         } catch {
             if let refused = limiter.takeRefusal() { throw .initialMemoryTooLarge(bytes: refused) }
+            // WasmKit validates function bodies while it translates them, here at instantiation:
+            // such an error (a WasmKitError that is not a trap of the start function) is an invalid
+            // module, as wasmtime reports it when it compiles.
+            if error is WasmKitError, !"\(error)".hasPrefix("Trap") { throw .invalidModule(WasmKitModule.oneLine(error)) }
             throw .instantiation(WasmKitModule.oneLine(error))
         }
         guard let memory = instance.exports[memory: "memory"] else {

@@ -49,6 +49,7 @@ final class BadModuleTests: XCTestCase {
         let expectations: [(file: String, kind: KernelError.Kind, message: String)] = [
             ("not-wasm.txt", .invalidModule, "not a WebAssembly module"),
             ("truncated.wasm", .invalidModule, "invalid or truncated WebAssembly module"),
+            ("invalid-body.wasm", .invalidModule, "invalid or truncated WebAssembly module"),
             ("missing-fp-frame.wasm", .invalidModule, "missing required export `fp_frame`"),
             ("wrong-abi-version.wasm", .invalidModule, "kernel ABI version 2 is not supported"),
             ("fp-frame-wrong-type.wasm", .invalidModule, "export `fp_frame` has type (i32) -> (i32)"),
