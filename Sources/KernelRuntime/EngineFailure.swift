@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A failure as an engine adapter reports it, before the ABI layer (`ABIInstance`) turns it into
 /// the one-line `KernelError` users see. Adapters say what happened; they never word messages.
 public enum EngineFailure: Error, Sendable, Equatable {
@@ -61,5 +63,23 @@ public struct BacktraceFrame: Sendable, Equatable {
     public init(functionIndex: UInt32?, name: String?) {
         self.functionIndex = functionIndex
         self.name = name
+    }
+}
+
+/// Refused memory growth of one instance, for either engine's limiter to record and the ABI layer to
+/// read after every call (`EngineInstance.takeRefusedGrowth`): how a kernel that carries on after
+/// `memory.grow` returned −1 still has its frame failed. Its limit is `KernelLimits.maxMemoryBytes`.
+final class GrowthRecord: Sendable {
+    let limitBytes: Int
+    /// The largest size asked for and refused since the last `takeRefusal()` (0 = none).
+    private let refusedBytes = Atomic<Int>(0)
+
+    init(limitBytes: Int) { self.limitBytes = limitBytes }
+
+    func recordRefusal(_ bytes: Int) { refusedBytes.store(bytes, ordering: .relaxed) }
+
+    func takeRefusal() -> Int? {
+        let bytes = refusedBytes.exchange(0, ordering: .relaxed)
+        return bytes == 0 ? nil : bytes
     }
 }

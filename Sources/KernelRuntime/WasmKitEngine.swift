@@ -1,6 +1,5 @@
 import CSystemShim
 import Foundation
-import Synchronization
 @_spi(Fuzzing) import WasmKit  // Store.resourceLimiter is SPI in 0.4.2: the only way to cap memory growth
 
 /// The WasmKit engine: an interpreter with eager compilation (every function is translated at
@@ -69,29 +68,21 @@ struct WasmKitModule: EngineModule {
     }
 }
 
-/// Enforces `KernelLimits.maxMemoryBytes`: refuses growth past it and remembers the refusal, so a
-/// kernel that carries on after `memory.grow` returned −1 still has its frame marked failed.
+/// Enforces `KernelLimits.maxMemoryBytes`: refuses growth past it and records the refusal.
 final class MemoryLimiter: ResourceLimiter {
-    let maxBytes: Int
-    /// The largest size asked for and refused since the last `takeRefusal()` (0 = none).
-    private let refusedBytes = Atomic<Int>(0)
+    let growth: GrowthRecord
 
-    init(maxBytes: Int) { self.maxBytes = maxBytes }
+    init(maxBytes: Int) { growth = GrowthRecord(limitBytes: maxBytes) }
 
     func limitMemoryGrowth(to desired: Int) throws -> Bool {
-        guard desired <= maxBytes else {
-            refusedBytes.store(desired, ordering: .relaxed)
+        guard desired <= growth.limitBytes else {
+            growth.recordRefusal(desired)
             return false
         }
         return true
     }
 
     func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 1 << 20 }
-
-    func takeRefusal() -> Int? {
-        let bytes = refusedBytes.exchange(0, ordering: .relaxed)
-        return bytes == 0 ? nil : bytes
-    }
 }
 
 /// One WasmKit instance: its own engine, store and linear memory.
@@ -135,7 +126,7 @@ final class WasmKitInstance: EngineInstance {
             store.fuel = Fuel(remaining: limits.setupBudget.fuel)
             instance = try module.instantiate(store: store, imports: imports)
         } catch {
-            if let refused = limiter.takeRefusal() { throw .initialMemoryTooLarge(bytes: refused) }
+            if let refused = limiter.growth.takeRefusal() { throw .initialMemoryTooLarge(bytes: refused) }
             // WasmKit validates function bodies while it translates them, here at instantiation:
             // such an error (a WasmKitError that is not a trap of the start function) is an invalid
             // module, as wasmtime reports it when it compiles.
@@ -206,13 +197,13 @@ final class WasmKitInstance: EngineInstance {
         return try memory.withUnsafeBufferPointer(offset: UInt(offset), count: count, body)
     }
 
-    func takeRefusedGrowth() -> Int? { limiter.takeRefusal() }
+    func takeRefusedGrowth() -> Int? { limiter.growth.takeRefusal() }
 
     /// A WasmKit trap as an engine-neutral failure. WasmKit's trap reasons are package-internal, so
     /// they are read from its description: "Trap: REASON" then frame lines "    0: (0x…) NAME".
     static func failure(_ error: any Error) -> EngineFailure {
         let lines = "\(error)".split(whereSeparator: \.isNewline).map(String.init)
-        let text = (lines.first ?? "unknown error").replacingOccurrences(of: "Trap: ", with: "")
+        let text = WasmKitModule.oneLine(error)
         // WasmKit names a wasm frame from the name section (and, only when there is one, from the
         // exports), else "wasm function[N]": that one is handed on as index N, for the ABI layer to
         // name from the exports as it does for wasmtime. "unknown" is the frame of the host's own

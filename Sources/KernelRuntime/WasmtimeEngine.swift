@@ -18,7 +18,8 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
     /// to measure what the guard costs.
     public let deadline: Bool
     let engine: OpaquePointer
-    private let ticker: EpochTicker
+    /// The deadline's watchdog (none without a deadline).
+    private let ticker: EpochTicker?
     let cache: CompileCache?
     /// Everything that changes the machine code: part of the cache key.
     let configuration: String
@@ -61,11 +62,11 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         self.configuration = "opt=speed;simd=1;bulk-memory=1;epoch=\(deadline ? 1 : 0);fuel=\(meterFuel ? 1 : 0);memory=host"
         self.cache = cacheDirectory.map { CompileCache(directory: $0) }
         let handle = EngineHandle(api: api, engine: engine)
-        self.ticker = EpochTicker { handle.api.wasmtime_engine_increment_epoch(handle.engine) }
+        self.ticker = deadline ? EpochTicker { handle.api.wasmtime_engine_increment_epoch(handle.engine) } : nil
     }
 
     deinit {
-        ticker.stop()
+        ticker?.stop()
         library.api.wasm_engine_delete(engine)
     }
 

@@ -1,6 +1,5 @@
 import CWasmtime
 import Foundation
-import Synchronization
 
 // Linear memories for wasmtime, made by the host (wasmtime's "host memory creator"), so that a
 // refused `memory.grow` is seen: with wasmtime's own store limiter it just returns −1 and tells
@@ -18,21 +17,6 @@ import Synchronization
 //    (`fp_wasmtime_set_memory_owner`) for exactly the span of `wasmtime_linker_instantiate`, and it
 //    retains that owner. Growth happens only during calls, on the one thread using the instance.
 // 4. wasmtime calls the finalizer once, when its store is deleted: the mapping is released there.
-
-/// Refused growth of one instance's memories (invariant 2). Its limit is `KernelLimits.maxMemoryBytes`.
-final class GrowthRecord: Sendable {
-    let limitBytes: Int
-    private let refusedBytes = Atomic<Int>(0)
-
-    init(limitBytes: Int) { self.limitBytes = limitBytes }
-
-    func recordRefusal(_ bytes: Int) { refusedBytes.store(bytes, ordering: .relaxed) }
-
-    func takeRefusal() -> Int? {
-        let bytes = refusedBytes.exchange(0, ordering: .relaxed)
-        return bytes == 0 ? nil : bytes
-    }
-}
 
 /// One host-made linear memory (invariant 1).
 final class HostLinearMemory {
