@@ -65,8 +65,13 @@ func cmdImageBarrier(
 extension VulkanObjects {
     // MARK: - Command buffer helpers
 
-    /// vkBeginCommandBuffer with ONE_TIME_SUBMIT (every command buffer here is re-recorded before each submit).
+    /// Resets `cb`'s pool (its own: makeCommandBuffer), then vkBeginCommandBuffer with ONE_TIME_SUBMIT (every command
+    /// buffer here is re-recorded before each submit, once its fence has signalled).
     func beginOneTimeCommands(_ cb: VkCommandBuffer) throws(RenderError) {
+        guard let pool = commandPools.first(where: { $0.buffer == cb })?.pool else {
+            throw RenderError.vulkan("vkResetCommandPool (command buffer without a pool)", VK_ERROR_INITIALIZATION_FAILED)
+        }
+        try vkCheck(vkResetCommandPool(device, pool, 0), "vkResetCommandPool")
         var begin = VkCommandBufferBeginInfo()
         begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
         begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue

@@ -34,7 +34,6 @@ final class WindowObjects {
     var hudPipelineLayout: VkPipelineLayout?
     var hudPipeline: VkPipeline?
     var hudBuffers: [VkBuffer?] = []
-    var hudMemory: [VkDeviceMemory?] = []
     var hudMapped: [UnsafeMutableRawPointer?] = []
     /// One per frame in flight, WindowRenderer.timestampsPerFrame timestamp queries each; nil when the queue family
     /// writes no timestamps.
@@ -50,11 +49,8 @@ final class WindowObjects {
             for s in renderFinished { if let s { vkDestroySemaphore(device, s, nil) } }
             for s in imageAvailable { if let s { vkDestroySemaphore(device, s, nil) } }
             for q in queryPools { if let q { vkDestroyQueryPool(device, q, nil) } }
-            for (i, memory) in hudMemory.enumerated() {
-                if let memory, i < hudMapped.count, hudMapped[i] != nil { vkUnmapMemory(device, memory) }
-            }
+            // Their memory (vk.memory) is freed with vk, after this body.
             for b in hudBuffers { if let b { vkDestroyBuffer(device, b, nil) } }
-            for m in hudMemory { if let m { vkFreeMemory(device, m, nil) } }
             if let hudPipeline { vkDestroyPipeline(device, hudPipeline, nil) }
             if let hudPipelineLayout { vkDestroyPipelineLayout(device, hudPipelineLayout, nil) }
             if let hudRenderPass { vkDestroyRenderPass(device, hudRenderPass, nil) }
@@ -98,14 +94,11 @@ final class WindowObjects {
                     vkCreateQueryPool(vk.device, &info, nil, &queryPools[queryPools.count - 1]), "vkCreateQueryPool")
             }
             hudBuffers.append(nil)
-            hudMemory.append(nil)
             hudMapped.append(nil)
             let i = hudBuffers.count - 1
-            try vk.createBuffer(
-                size: bytes, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue,
-                required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
-                buffer: &hudBuffers[i], memory: &hudMemory[i])
-            hudMapped[i] = try vk.map(hudMemory[i], "HUD vertex buffer")
+            hudMapped[i] = try vk.createMappedBuffer(
+                size: bytes, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue, buffer: &hudBuffers[i],
+                what: "HUD vertex buffer")
         }
     }
 

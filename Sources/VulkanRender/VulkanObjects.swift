@@ -5,15 +5,16 @@
 // what was created (in reverse order, after vkDeviceWaitIdle). No partially built renderer can leak or double-free.
 //
 // Unsafe pointer invariants:
-// - `Slot.stagingMapped` / `Slot.readbackMapped` / `readbackMapped` / `ringPayload.mapped` are persistent vkMapMemory
-//   mappings of HOST_VISIBLE|HOST_COHERENT memory, valid from creation until vkFreeMemory in deinit (which runs after
+// - `Slot.stagingMapped` / `Slot.readbackMapped` / `readbackMapped` / `ringPayload.mapped` point into persistent
+//   vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory blocks (MemoryBlocks.swift: each the buffer's own bytes
+//   inside a shared or dedicated block), valid from creation until `memory.free` in deinit (which runs after
 //   vkDeviceWaitIdle, so the GPU is done with them). Who may touch them when is decided by HeadlessRenderer and
 //   WindowRenderer (see their headers) and read-back by KernelFrameRecorder.swift; this file never reads or writes them,
 //   except that createRingPayload zeroes the ring's slots once, before the memory is handed out or any command buffer
-//   reads it. `map` also maps WindowObjects' HUD buffers. The zero-copy ring payload outlives the renderer when the
-//   slot ring still holds it: ZeroCopyRingMemory keeps this object (and so the mapping) alive.
-// - The colormap table buffer (f32 field content only) is mapped once in createColormapTable, filled with exactly its
-//   1 KiB and unmapped before that function returns. That happens during init, before any command buffer is
+//   reads it. WindowObjects' HUD buffers come from `createMappedBuffer` too. The zero-copy ring payload outlives the
+//   renderer when the slot ring still holds it: ZeroCopyRingMemory keeps this object (and so the mapping) alive.
+// - The colormap table buffer (f32 field content only) is filled with exactly its 1 KiB through its mapping in
+//   createColormapTable, and never touched by the host again. That happens during init, before any command buffer is
 //   submitted, so no GPU access can overlap the write; vkQueueSubmit makes the (coherent) write visible to the GPU.
 // - Create-info structs point into a ScratchArena released after the vkCreate* call returns (the shared render-pass and
 //   graphics-pipeline builders take the caller's arena, which the caller releases only after they return); device
@@ -28,26 +29,22 @@ final class VulkanObjects {
         /// The frame's bytes as submitted. RGBA8: copied into `texture`. f32 field: read in place by the compute
         /// shader. Points: read in place by the vertex shader. Hence TRANSFER_SRC or STORAGE_BUFFER usage.
         var staging: VkBuffer?
-        var stagingMemory: VkDeviceMemory?
         var stagingMapped: UnsafeMutableRawPointer?
         /// The RGBA8 image the full-screen pass samples: uploaded (RGBA8) or written by the compute shader (f32
         /// field). nil for points, which are drawn straight into the target.
         var texture: VkImage?
-        var textureMemory: VkDeviceMemory?
         var textureView: VkImageView?
         var descriptorSet: VkDescriptorSet?  // graphics pipeline's set; freed with descriptorPool
         var computeDescriptorSet: VkDescriptorSet?  // f32 field only: field, table, texture; freed with descriptorPool
         var target: VkImage?
-        var targetMemory: VkDeviceMemory?
         var targetView: VkImageView?
         var framebuffer: VkFramebuffer?
-        var commandBuffer: VkCommandBuffer?  // freed with commandPool
+        var commandBuffer: VkCommandBuffer?  // freed with its pool (commandPools)
         var fence: VkFence?
         var queryPool: VkQueryPool?  // nil when the queue family has no timestamps
         /// Pipelined read-back (headless): the frame's own commands copy its target here when the caller asked for
         /// the pixels; HOST_VISIBLE|HOST_COHERENT, persistently mapped. Created on first request (createSlotReadbacks).
         var readback: VkBuffer?
-        var readbackMemory: VkDeviceMemory?
         var readbackMapped: UnsafeMutableRawPointer?
     }
 
@@ -56,8 +53,7 @@ final class VulkanObjects {
     /// buffer (and the mapping); that host address is page-aligned, as SlotRing requires.
     struct RingPayload {
         var buffer: VkBuffer?
-        var memory: VkDeviceMemory?
-        /// The mapping of the whole allocation (buffer offset 0).
+        /// The mapping of the whole buffer (buffer offset 0).
         var mapped: UnsafeMutableRawPointer?
         var firstSlotOffset = 0
         var slotStride = 0
@@ -84,12 +80,16 @@ final class VulkanObjects {
     static let queueFamilyIgnored = UInt32.max  // VK_QUEUE_FAMILY_IGNORED
 
     var instance: VkInstance?
+    /// FRAMEPIPE_VULKAN_MESSAGES only (ValidationMessages); destroyed just before the instance.
+    var debugMessenger: VkDebugUtilsMessengerEXT?
     var physicalDevice: VkPhysicalDevice?
     var memoryProperties = VkPhysicalDeviceMemoryProperties()
     var queueFamily: UInt32 = 0
     var device: VkDevice?
     var queue: VkQueue?
-    var commandPool: VkCommandPool?
+    /// One pool per command buffer, reset as a whole before the buffer is re-recorded (beginOneTimeCommands): cheaper
+    /// than resetting buffers one by one, which needs RESET_COMMAND_BUFFER pools.
+    var commandPools: [(buffer: VkCommandBuffer?, pool: VkCommandPool?)] = []
     var sampler: VkSampler?
     var descriptorSetLayout: VkDescriptorSetLayout?
     var pipelineLayout: VkPipelineLayout?
@@ -100,15 +100,15 @@ final class VulkanObjects {
     var computePipelineLayout: VkPipelineLayout?
     var computePipeline: VkPipeline?
     var colormapBuffer: VkBuffer?
-    var colormapMemory: VkDeviceMemory?
     var descriptorPool: VkDescriptorPool?
     var slots: [Slot] = []
     var readbackBuffer: VkBuffer?
-    var readbackMemory: VkDeviceMemory?
     var readbackMapped: UnsafeMutableRawPointer?
-    var readbackCommandBuffer: VkCommandBuffer?  // freed with commandPool
+    var readbackCommandBuffer: VkCommandBuffer?  // freed with its pool (commandPools)
     var readbackFence: VkFence?
     var ringPayload = RingPayload()
+    /// The memory every buffer and image here (and WindowObjects' HUD buffers) is bound to; freed last.
+    var memory = MemoryBlocks()
 
     deinit {
         if let device {
@@ -116,33 +116,22 @@ final class VulkanObjects {
             // nothing is executing any more, so destroying is allowed anyway.
             _ = vkDeviceWaitIdle(device)
             if let readbackFence { vkDestroyFence(device, readbackFence, nil) }
-            if let readbackMemory, readbackMapped != nil { vkUnmapMemory(device, readbackMemory) }
             if let readbackBuffer { vkDestroyBuffer(device, readbackBuffer, nil) }
-            if let readbackMemory { vkFreeMemory(device, readbackMemory, nil) }
             if let pool = ringPayload.descriptorPool { vkDestroyDescriptorPool(device, pool, nil) }
-            if let m = ringPayload.memory, ringPayload.mapped != nil { vkUnmapMemory(device, m) }
             if let b = ringPayload.buffer { vkDestroyBuffer(device, b, nil) }
-            if let m = ringPayload.memory { vkFreeMemory(device, m, nil) }
             for s in slots.reversed() {
-                if let m = s.readbackMemory, s.readbackMapped != nil { vkUnmapMemory(device, m) }
                 if let b = s.readback { vkDestroyBuffer(device, b, nil) }
-                if let m = s.readbackMemory { vkFreeMemory(device, m, nil) }
                 if let q = s.queryPool { vkDestroyQueryPool(device, q, nil) }
                 if let f = s.fence { vkDestroyFence(device, f, nil) }
                 if let fb = s.framebuffer { vkDestroyFramebuffer(device, fb, nil) }
                 if let v = s.targetView { vkDestroyImageView(device, v, nil) }
                 if let i = s.target { vkDestroyImage(device, i, nil) }
-                if let m = s.targetMemory { vkFreeMemory(device, m, nil) }
                 if let v = s.textureView { vkDestroyImageView(device, v, nil) }
                 if let i = s.texture { vkDestroyImage(device, i, nil) }
-                if let m = s.textureMemory { vkFreeMemory(device, m, nil) }
-                if let m = s.stagingMemory, s.stagingMapped != nil { vkUnmapMemory(device, m) }
                 if let b = s.staging { vkDestroyBuffer(device, b, nil) }
-                if let m = s.stagingMemory { vkFreeMemory(device, m, nil) }
             }
             if let descriptorPool { vkDestroyDescriptorPool(device, descriptorPool, nil) }
             if let colormapBuffer { vkDestroyBuffer(device, colormapBuffer, nil) }
-            if let colormapMemory { vkFreeMemory(device, colormapMemory, nil) }
             if let computePipeline { vkDestroyPipeline(device, computePipeline, nil) }
             if let computePipelineLayout { vkDestroyPipelineLayout(device, computePipelineLayout, nil) }
             if let computeSetLayout { vkDestroyDescriptorSetLayout(device, computeSetLayout, nil) }
@@ -151,10 +140,15 @@ final class VulkanObjects {
             if let pipelineLayout { vkDestroyPipelineLayout(device, pipelineLayout, nil) }
             if let descriptorSetLayout { vkDestroyDescriptorSetLayout(device, descriptorSetLayout, nil) }
             if let sampler { vkDestroySampler(device, sampler, nil) }
-            if let commandPool { vkDestroyCommandPool(device, commandPool, nil) }
+            for entry in commandPools.reversed() { if let pool = entry.pool { vkDestroyCommandPool(device, pool, nil) } }
+            // WindowObjects destroyed its HUD buffers before releasing this object: nothing is bound any more.
+            memory.free(device: device)
             vkDestroyDevice(device, nil)
         }
-        if let instance { vkDestroyInstance(instance, nil) }
+        if let instance {
+            ValidationMessages.destroyMessenger(debugMessenger, of: instance)
+            vkDestroyInstance(instance, nil)
+        }
     }
 
     // MARK: - Device
@@ -184,13 +178,25 @@ final class VulkanObjects {
         info.ppEnabledExtensionNames = arena.pointer(names)
         try vkCheck(vkCreateDevice(physical, &info, nil, &device), "vkCreateDevice")
         vkGetDeviceQueue(device, queueFamily, 0, &queue)
+    }
 
+    /// A primary command buffer in a pool of its own (commandPools).
+    func makeCommandBuffer() throws(RenderError) -> VkCommandBuffer? {
         var poolInfo = VkCommandPoolCreateInfo()
         poolInfo.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO
-        // Each slot's command buffer is re-recorded every frame; this flag lets vkBeginCommandBuffer reset it.
-        poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT.rawValue
         poolInfo.queueFamilyIndex = queueFamily
-        try vkCheck(vkCreateCommandPool(device, &poolInfo, nil, &commandPool), "vkCreateCommandPool")
+        var pool: VkCommandPool?
+        try vkCheck(vkCreateCommandPool(device, &poolInfo, nil, &pool), "vkCreateCommandPool")
+        commandPools.append((nil, pool))
+        var cbInfo = VkCommandBufferAllocateInfo()
+        cbInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
+        cbInfo.commandPool = pool
+        cbInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
+        cbInfo.commandBufferCount = 1
+        var buffer: VkCommandBuffer?
+        try vkCheck(vkAllocateCommandBuffers(device, &cbInfo, &buffer), "vkAllocateCommandBuffers")
+        commandPools[commandPools.count - 1].buffer = buffer
+        return buffer
     }
 
     // MARK: - Pipeline (shared by all slots)
@@ -486,15 +492,12 @@ final class VulkanObjects {
         guard packed.count * MemoryLayout<UInt32>.size == Int(Self.colormapTableBytes) else {
             throw RenderError.vulkan("createColormapTable (table is not 256 entries)", VK_ERROR_INITIALIZATION_FAILED)
         }
-        try createBuffer(
+        let mapped = try createMappedBuffer(
             size: Self.colormapTableBytes, usage: VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue,
-            required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
-            preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &colormapBuffer, memory: &colormapMemory)
-        let mapped = try map(colormapMemory, "colormap table")
+            preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &colormapBuffer, what: "colormap table")
         packed.withUnsafeBytes { table in
             if let source = table.baseAddress { mapped.copyMemory(from: source, byteCount: table.count) }
         }
-        vkUnmapMemory(device, colormapMemory)
     }
 
     // MARK: - Slots
@@ -552,41 +555,27 @@ final class VulkanObjects {
         var sets = [VkDescriptorSet?](repeating: nil, count: count * setsPerSlot)
         try vkCheck(vkAllocateDescriptorSets(device, &setInfo, &sets), "vkAllocateDescriptorSets")
 
-        var cbInfo = VkCommandBufferAllocateInfo()
-        cbInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
-        cbInfo.commandPool = commandPool
-        cbInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-        cbInfo.commandBufferCount = n
-        var commandBuffers = [VkCommandBuffer?](repeating: nil, count: count)
-        try vkCheck(vkAllocateCommandBuffers(device, &cbInfo, &commandBuffers), "vkAllocateCommandBuffers")
-
         for i in 0..<count {
             var slot = Slot()
             // Runs on the error path too, so deinit destroys whatever part of this slot already exists.
             defer { slots.append(slot) }
             slot.descriptorSet = sets[i * setsPerSlot]
             if setsPerSlot > 1 { slot.computeDescriptorSet = sets[i * setsPerSlot + 1] }
-            slot.commandBuffer = commandBuffers[i]
+            slot.commandBuffer = try makeCommandBuffer()
 
             // Staging: the CPU writes here, the GPU copies or reads it. Coherent so no flush is needed before submit.
-            let hostVisibleCoherent =
-                VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-            try createBuffer(
-                size: frameBytes, usage: stagingUsage,
-                required: hostVisibleCoherent, buffer: &slot.staging, memory: &slot.stagingMemory)
-            slot.stagingMapped = try map(slot.stagingMemory, "staging buffer")
+            slot.stagingMapped = try createMappedBuffer(
+                size: frameBytes, usage: stagingUsage, buffer: &slot.staging, what: "staging buffer")
 
             if let textureUsage {
-                try createImage(
-                    width: width, height: height, usage: textureUsage, image: &slot.texture,
-                    memory: &slot.textureMemory)
+                try createImage(width: width, height: height, usage: textureUsage, image: &slot.texture)
                 slot.textureView = try createView(slot.texture)
             }
 
             try createImage(
                 width: width, height: height,
                 usage: VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT.rawValue | VK_IMAGE_USAGE_TRANSFER_SRC_BIT.rawValue,
-                image: &slot.target, memory: &slot.targetMemory)
+                image: &slot.target)
             slot.targetView = try createView(slot.target)
 
             var fbInfo = VkFramebufferCreateInfo()
@@ -635,20 +624,12 @@ final class VulkanObjects {
     }
 
     func createReadback(width: UInt32, height: UInt32) throws(RenderError) {
-        let required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
         // The CPU reads this buffer; cached memory makes that read fast where the device offers it.
-        try createBuffer(
+        readbackMapped = try createMappedBuffer(
             size: VkDeviceSize(width) * VkDeviceSize(height) * 4, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
-            required: required, preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue,
-            buffer: &readbackBuffer, memory: &readbackMemory)
-        readbackMapped = try map(readbackMemory, "read-back buffer")
+            preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue, buffer: &readbackBuffer, what: "read-back buffer")
 
-        var cbInfo = VkCommandBufferAllocateInfo()
-        cbInfo.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO
-        cbInfo.commandPool = commandPool
-        cbInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY
-        cbInfo.commandBufferCount = 1
-        try vkCheck(vkAllocateCommandBuffers(device, &cbInfo, &readbackCommandBuffer), "vkAllocateCommandBuffers")
+        readbackCommandBuffer = try makeCommandBuffer()
 
         var fenceInfo = VkFenceCreateInfo()
         fenceInfo.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO
@@ -660,16 +641,13 @@ final class VulkanObjects {
     /// Per-slot read-back buffers for `HeadlessRenderer.submitFrame(..., readBack: true)`: once, on first request
     /// (most runs never ask, and each costs width*height*4 bytes per frame in flight).
     func createSlotReadbacks(width: UInt32, height: UInt32) throws(RenderError) {
-        let required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
         for i in slots.indices where slots[i].readback == nil {
             var slot = slots[i]
             // Stored back on the error path too, so deinit frees whatever part already exists.
             defer { slots[i] = slot }
-            try createBuffer(
+            slot.readbackMapped = try createMappedBuffer(
                 size: VkDeviceSize(width) * VkDeviceSize(height) * 4, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue,
-                required: required, preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue,
-                buffer: &slot.readback, memory: &slot.readbackMemory)
-            slot.readbackMapped = try map(slot.readbackMemory, "read-back buffer")
+                preferred: VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue, buffer: &slot.readback, what: "read-back buffer")
         }
     }
 
@@ -720,20 +698,18 @@ final class VulkanObjects {
             Int(props.limits.minStorageBufferOffsetAlignment), Int(props.limits.optimalBufferCopyOffsetAlignment), 4)
         // One spare page: vkMapMemory's pointer need not be page-aligned, the first slot then starts further in.
         let ringBytes = slotStride * slotCount
-        // Locals, stored back on every path (two inout accesses to fields of one class property would overlap).
+        // A local, stored back on every path (an inout access to a field of a class property would overlap).
         var buffer: VkBuffer?
-        var memory: VkDeviceMemory?
+        let mapped: UnsafeMutableRawPointer
         do {
-            try createBuffer(
+            mapped = try createMappedBuffer(
                 size: VkDeviceSize(ringBytes + pageSize), usage: Self.ringPayloadUsage,
-                required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
-                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &buffer, memory: &memory)
+                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &buffer, what: "zero-copy slot ring")
         } catch {
-            (ringPayload.buffer, ringPayload.memory) = (buffer, memory)
+            ringPayload.buffer = buffer
             throw error
         }
-        (ringPayload.buffer, ringPayload.memory) = (buffer, memory)
-        let mapped = try map(memory, "zero-copy slot ring")
+        ringPayload.buffer = buffer
         ringPayload.mapped = mapped
         let misalignment = Int(bitPattern: mapped) % pageSize
         let firstSlotOffset = misalignment == 0 ? 0 : pageSize - misalignment
@@ -840,10 +816,11 @@ final class VulkanObjects {
 
     // MARK: - Resource helpers (each stores handles through inout as soon as they exist, for deinit)
 
+    /// Memory for a resource with requirements `req` (MemoryBlocks), or a one-line error naming `what`.
     private func allocate(
         _ req: VkMemoryRequirements, required: VkMemoryPropertyFlags, preferred: VkMemoryPropertyFlags,
-        what: String, into memory: inout VkDeviceMemory?
-    ) throws(RenderError) {
+        linear: Bool, map: Bool, what: String
+    ) throws(RenderError) -> MemoryBlocks.Allocation {
         guard
             let type = findMemoryType(
                 memoryProperties, typeBits: req.memoryTypeBits, required: required, preferred: preferred)
@@ -853,17 +830,15 @@ final class VulkanObjects {
                 message: "no Vulkan memory type fits the \(what) (required property flags 0x\(String(required, radix: 16))): "
                     + "try another device with `framepipe devices`")
         }
-        var info = VkMemoryAllocateInfo()
-        info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO
-        info.allocationSize = req.size
-        info.memoryTypeIndex = type
-        try vkCheck(vkAllocateMemory(device, &info, nil, &memory), "vkAllocateMemory")
+        return try memory.allocate(device: device, req, typeIndex: type, linear: linear, map: map)
     }
 
-    func createBuffer(
-        size: VkDeviceSize, usage: VkBufferUsageFlags, required: VkMemoryPropertyFlags,
-        preferred: VkMemoryPropertyFlags = 0, buffer: inout VkBuffer?, memory: inout VkDeviceMemory?
-    ) throws(RenderError) {
+    /// A buffer in HOST_VISIBLE|HOST_COHERENT memory (`preferred` flags where a type has them), bound, and its bytes'
+    /// persistent mapping (coherent: no flush before a submit).
+    func createMappedBuffer(
+        size: VkDeviceSize, usage: VkBufferUsageFlags, preferred: VkMemoryPropertyFlags = 0, buffer: inout VkBuffer?,
+        what: String
+    ) throws(RenderError) -> UnsafeMutableRawPointer {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
         info.size = size
@@ -872,12 +847,16 @@ final class VulkanObjects {
         try vkCheck(vkCreateBuffer(device, &info, nil, &buffer), "vkCreateBuffer")
         var req = VkMemoryRequirements()
         vkGetBufferMemoryRequirements(device, buffer, &req)
-        try allocate(req, required: required, preferred: preferred, what: "buffer", into: &memory)
-        try vkCheck(vkBindBufferMemory(device, buffer, memory, 0), "vkBindBufferMemory")
+        let allocation = try allocate(
+            req, required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
+            preferred: preferred, linear: true, map: true, what: what)
+        try vkCheck(vkBindBufferMemory(device, buffer, allocation.memory, allocation.offset), "vkBindBufferMemory")
+        guard let mapped = allocation.mapped else { throw RenderError.vulkan("vkMapMemory (\(what))", VK_ERROR_MEMORY_MAP_FAILED) }
+        return mapped
     }
 
     private func createImage(
-        width: UInt32, height: UInt32, usage: VkImageUsageFlags, image: inout VkImage?, memory: inout VkDeviceMemory?
+        width: UInt32, height: UInt32, usage: VkImageUsageFlags, image: inout VkImage?
     ) throws(RenderError) {
         var info = VkImageCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO
@@ -895,9 +874,10 @@ final class VulkanObjects {
         var req = VkMemoryRequirements()
         vkGetImageMemoryRequirements(device, image, &req)
         // Device-local where there is such a thing; lavapipe's single heap qualifies either way.
-        try allocate(
-            req, required: 0, preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, what: "image", into: &memory)
-        try vkCheck(vkBindImageMemory(device, image, memory, 0), "vkBindImageMemory")
+        let allocation = try allocate(
+            req, required: 0, preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, linear: false, map: false,
+            what: "image")
+        try vkCheck(vkBindImageMemory(device, image, allocation.memory, allocation.offset), "vkBindImageMemory")
     }
 
     private func createView(_ image: VkImage?) throws(RenderError) -> VkImageView? {
@@ -910,13 +890,6 @@ final class VulkanObjects {
         var view: VkImageView?
         try vkCheck(vkCreateImageView(device, &info, nil, &view), "vkCreateImageView")
         return view
-    }
-
-    func map(_ memory: VkDeviceMemory?, _ what: String) throws(RenderError) -> UnsafeMutableRawPointer {
-        var mapped: UnsafeMutableRawPointer?
-        try vkCheck(vkMapMemory(device, memory, 0, VkDeviceSize.max /* VK_WHOLE_SIZE */, 0, &mapped), "vkMapMemory")
-        guard let mapped else { throw RenderError.vulkan("vkMapMemory (\(what))", VK_ERROR_MEMORY_MAP_FAILED) }
-        return mapped
     }
 
     static let colorRange = VkImageSubresourceRange(
