@@ -32,21 +32,34 @@ if [ "$#" -eq 0 ]; then
   rm -f "$tsan_log"
 fi
 
-# The whole suite runs with the Khronos validation layer on (Debian vulkan-validationlayers, installed
-# by setup.sh): any validation message fails the run, even when every test passed.
+# The whole suite runs with the Khronos validation layer on (Debian vulkan-validationlayers, installed by setup.sh),
+# with synchronization validation and best practices: scripts/vk_layer_settings.txt says what is enabled and holds the
+# one list of filtered message ids, a reason for each (docs/testing.md, "Validation"). Every process appends the
+# layer's messages to one file (FRAMEPIPE_VULKAN_MESSAGES; child `framepipe` runs too, whose output the tests capture):
+# a line there, or a validation message in the log, fails the run even when every test passed. Then the sweep
+# (scripts/validate.sh): bench, capture and view of every gallery kernel in both upload modes.
 export VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation
-echo "test: swift test (debug build, Vulkan validation layer on, device: $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo unknown))"
+export VK_LAYER_SETTINGS_PATH="$PWD/scripts/vk_layer_settings.txt"
+vk_messages="$(mktemp -t framepipe-vk-messages.XXXXXX)"
+export FRAMEPIPE_VULKAN_MESSAGES="$vk_messages"
+validation_pattern="Validation (Error|Warning|Performance Warning|Information)|VUID-|SYNC-HAZARD|UNASSIGNED-BestPractices"
+echo "test: swift test (debug build, Vulkan validation with sync validation and best practices, device: $(vulkaninfo --summary 2>/dev/null | grep -m1 deviceName | sed 's/.*= //' || echo unknown))"
 test_log="$(mktemp -t framepipe-test.XXXXXX)"
 set +e
 swift test --disable-swift-testing "$@" 2>&1 | tee "$test_log"
 status=${PIPESTATUS[0]}
 set -e
-if grep -E -q "Validation (Error|Warning|Performance Warning|Information)|VUID-" "$test_log"; then
+if [ "$status" -eq 0 ] && [ "$#" -eq 0 ]; then
+  echo "test: validation sweep (scripts/validate.sh)"
+  scripts/validate.sh || status=$?
+fi
+if grep -E -q "$validation_pattern" "$test_log" || [ -s "$vk_messages" ]; then
   echo "test: the Vulkan validation layer reported problems:" >&2
-  grep -E "Validation (Error|Warning|Performance Warning|Information)|VUID-" "$test_log" | head -20 >&2
-  rm -f "$test_log"
+  grep -E "$validation_pattern" "$test_log" | head -20 >&2
+  sed 's/^\(.\{400\}\).*/\1…/' "$vk_messages" | head -20 >&2
+  rm -f "$test_log" "$vk_messages"
   exit 1
 fi
-rm -f "$test_log"
+rm -f "$test_log" "$vk_messages"
 [ "$status" -eq 0 ] && echo "test: no Vulkan validation messages"
 exit "$status"

@@ -185,8 +185,8 @@ public final class HeadlessRenderer {
         }
 
         let vk = VulkanObjects()
-        let instance = try VulkanSystem.createInstance()
-        vk.instance = instance
+        let (instance, messenger) = try VulkanSystem.createInstance()
+        (vk.instance, vk.debugMessenger) = (instance, messenger)
         let physicals = try VulkanSystem.physicalDevices(instance)
         if physicals.isEmpty {
             throw RenderError(kind: .noDevice, message: "no Vulkan device found: \(RenderError.installHint)")

@@ -1,7 +1,7 @@
 // Instance creation and physical-device discovery.
 //
-// Unsafe pointer invariants: the VkApplicationInfo/VkInstanceCreateInfo pointers live in a ScratchArena that is
-// released after vkCreateInstance returns; the application and engine names are static C strings (see
+// Unsafe pointer invariants: the VkApplicationInfo/VkInstanceCreateInfo pointers (and the messenger create info in
+// its pNext, FRAMEPIPE_VULKAN_MESSAGES only) live in a ScratchArena that is released after vkCreateInstance returns; the application and engine names are static C strings (see
 // VulkanSupport.swift), the requested extension names arena-owned NUL-terminated copies that outlive the call. Arrays filled by
 // vkEnumerate*/vkGet* are Swift arrays sized from the first (count-only) call and only read after the second.
 
@@ -22,15 +22,22 @@ public struct VulkanDeviceInfo: Sendable, Equatable {
 public enum VulkanSystem {
     /// Enumerates physical devices (creates and destroys a throwaway instance).
     public static func devices() throws(RenderError) -> [VulkanDeviceInfo] {
-        let instance = try createInstance()
-        defer { vkDestroyInstance(instance, nil) }
+        let (instance, messenger) = try createInstance()
+        defer {
+            ValidationMessages.destroyMessenger(messenger, of: instance)
+            vkDestroyInstance(instance, nil)
+        }
         return try physicalDevices(instance).enumerated().map { describe($0.element, index: $0.offset) }
     }
 
     /// An instance for API 1.1 without explicitly requested layers: validation is opted into from outside with
     /// VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation, so the code path is the same with and without.
-    /// `extensions`: instance extensions to enable (the viewer's window-surface extensions; none headless).
-    static func createInstance(extensions: [String] = []) throws(RenderError) -> VkInstance {
+    /// `extensions`: instance extensions to enable (the viewer's window-surface extensions; none headless). With
+    /// FRAMEPIPE_VULKAN_MESSAGES set, also VK_EXT_debug_utils and a messenger (ValidationMessages), which the caller
+    /// destroys (ValidationMessages.destroyMessenger) before the instance.
+    static func createInstance(
+        extensions: [String] = []
+    ) throws(RenderError) -> (instance: VkInstance, messenger: VkDebugUtilsMessengerEXT?) {
         let arena = ScratchArena()
         defer { arena.release() }
         var app = VkApplicationInfo()
@@ -43,7 +50,11 @@ public enum VulkanSystem {
         var info = VkInstanceCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO
         info.pApplicationInfo = arena.pointer(app)
-        let names: [UnsafePointer<CChar>?] = extensions.map { arena.cString($0) }
+        let logMessages = ValidationMessages.wanted()
+        let names: [UnsafePointer<CChar>?] =
+            (extensions + (logMessages ? [ValidationMessages.extensionName] : [])).map { arena.cString($0) }
+        // Covers vkCreateInstance and vkDestroyInstance themselves; the messenger made below, everything between.
+        if logMessages { info.pNext = UnsafeRawPointer(arena.pointer(ValidationMessages.createInfo)) }
         info.enabledExtensionCount = UInt32(names.count)
         info.ppEnabledExtensionNames = arena.pointer(names)
 
@@ -68,7 +79,7 @@ public enum VulkanSystem {
         }
         try vkCheck(r, "vkCreateInstance")
         guard let instance else { throw RenderError.vulkan("vkCreateInstance", VK_ERROR_UNKNOWN) }
-        return instance
+        return (instance, logMessages ? ValidationMessages.makeMessenger(instance) : nil)
     }
 
     static func physicalDevices(_ instance: VkInstance) throws(RenderError) -> [VkPhysicalDevice] {

@@ -177,8 +177,9 @@ public final class WindowRenderer {
         }
         self.window = window
         let objects = WindowObjects()
-        let instance = try VulkanSystem.createInstance(extensions: ViewerWindow.requiredInstanceExtensions())
-        objects.vk.instance = instance
+        let (instance, messenger) = try VulkanSystem.createInstance(
+            extensions: ViewerWindow.requiredInstanceExtensions())
+        (objects.vk.instance, objects.vk.debugMessenger) = (instance, messenger)
         objects.surface = try window.createSurface(instance)
         let vk = objects.vk
 
