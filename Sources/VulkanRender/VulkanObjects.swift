@@ -704,7 +704,8 @@ final class VulkanObjects {
         do {
             mapped = try createMappedBuffer(
                 size: VkDeviceSize(ringBytes + pageSize), usage: Self.ringPayloadUsage,
-                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, buffer: &buffer, what: "zero-copy slot ring")
+                preferred: VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue, alignment: pageSize, buffer: &buffer,
+                what: "zero-copy slot ring")
         } catch {
             ringPayload.buffer = buffer
             throw error
@@ -834,10 +835,11 @@ final class VulkanObjects {
     }
 
     /// A buffer in HOST_VISIBLE|HOST_COHERENT memory (`preferred` flags where a type has them), bound, and its bytes'
-    /// persistent mapping (coherent: no flush before a submit).
+    /// persistent mapping (coherent: no flush before a submit). `alignment`: of the buffer's offset in its block, at
+    /// least (the zero-copy ring asks for a page, so its slots' host addresses and buffer offsets align together).
     func createMappedBuffer(
-        size: VkDeviceSize, usage: VkBufferUsageFlags, preferred: VkMemoryPropertyFlags = 0, buffer: inout VkBuffer?,
-        what: String
+        size: VkDeviceSize, usage: VkBufferUsageFlags, preferred: VkMemoryPropertyFlags = 0, alignment: Int = 1,
+        buffer: inout VkBuffer?, what: String
     ) throws(RenderError) -> UnsafeMutableRawPointer {
         var info = VkBufferCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO
@@ -847,6 +849,7 @@ final class VulkanObjects {
         try vkCheck(vkCreateBuffer(device, &info, nil, &buffer), "vkCreateBuffer")
         var req = VkMemoryRequirements()
         vkGetBufferMemoryRequirements(device, buffer, &req)
+        req.alignment = max(req.alignment, VkDeviceSize(alignment))
         let allocation = try allocate(
             req, required: VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue,
             preferred: preferred, linear: true, map: true, what: what)
