@@ -9,6 +9,9 @@
 //     of `tail` publishes the element; the consumer's releasing store of `head` returns its cell.
 //   - `head` and `tail` live on separate 128-byte lines, each with the other side's cached index,
 //     so in the common case each side touches only its own line.
+//
+// Debug builds check the single-producer, single-consumer roles (HandoffChecks.swift): two threads
+// inside `push` at once, or inside `pop`/`drain` at once, is reported.
 import Atomics
 
 #if canImport(Glibc)
@@ -30,6 +33,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     // Consumer line: head (consumed count), cached tail.
     private let head: UnsafeAtomic<Int>
     private let consumerCachedTail: UnsafeMutablePointer<Int>
+
+    #if DEBUG
+    /// Debug builds only (HandoffChecks.swift).
+    let debugChecks = HandoffChecks()
+    let producerRole = ThreadRole("the SPSC ring's producer (push)")
+    let consumerRole = ThreadRole("the SPSC ring's consumer (pop, drain)")
+    #endif
 
     public enum SetupError: Error, Equatable {
         case capacityNotPowerOfTwo(Int)
@@ -76,6 +86,10 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// Never blocks, never allocates.
     @discardableResult
     public func push(_ element: Element) -> Bool {
+        #if DEBUG
+        let tookRole = producerRole.enter(debugChecks)
+        defer { producerRole.leave(tookRole) }
+        #endif
         let position = tail.load(ordering: .relaxed)
         if position - producerCachedHead.pointee >= capacity {
             producerCachedHead.pointee = head.load(ordering: .acquiring)
@@ -91,6 +105,10 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Consumer: takes the oldest element, or nil when the ring is empty.
     public func pop() -> Element? {
+        #if DEBUG
+        let tookRole = consumerRole.enter(debugChecks)
+        defer { consumerRole.leave(tookRole) }
+        #endif
         let position = head.load(ordering: .relaxed)
         if position == consumerCachedTail.pointee {
             consumerCachedTail.pointee = tail.load(ordering: .acquiring)
@@ -103,6 +121,10 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Consumer: takes everything available now, oldest first.
     public func drain(_ body: (Element) -> Void) {
+        #if DEBUG
+        let tookRole = consumerRole.enter(debugChecks)
+        defer { consumerRole.leave(tookRole) }
+        #endif
         while let element = pop() { body(element) }
     }
 

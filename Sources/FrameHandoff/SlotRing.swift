@@ -19,10 +19,16 @@
 //   ready    nobody writes it. `latest`: owned by whoever takes it out of `latest` by exchange (the
 //            reader acquires it, or a newer publish takes it back as dropped). `fifo`: the reader's.
 //   reading  only the reader reads it, until `release`
+//   retired  nobody, ever again (`retire`, once nothing is leased; a lent payload's owner goes then)
 //
 // Unsafe pointer invariants of this file:
-//   - `metadata` and the payload live from init to deinit (a lent payload is kept alive by its
-//     owner reference); no pointer into them escapes a lease-checked call or closure.
+//   - `metadata` and the payload live from init to deinit (a lent payload: the ring holds its
+//     owner, the object that owns the memory, until deinit, or until `retire` has made every slot
+//     `retired`, after which no call hands out a pointer into the payload); no pointer into them
+//     escapes a lease-checked call or closure.
+//
+// Debug builds also check each call's slot state and thread role (HandoffChecks.swift); release
+// builds compile those checks out.
 //   - every atomic lives in `metadata` at a fixed offset and is initialised before the ring is shared.
 //   - payload bytes are exposed only after checking the lease against the slot's state word.
 import Atomics
@@ -106,13 +112,16 @@ public struct HandoffCounters: Sendable, Equatable {
 }
 
 /// Payload memory lent by the caller: `byteCount` ≥ `SlotRing.requiredPayloadBytes(...)`, aligned to
-/// a page, alive as long as `owner` is.
+/// a page. `owner` is the object that owns the memory (the renderer's `ZeroCopyRingMemory`, a test's
+/// buffer): the memory must stay valid as long as `owner` lives. The ring keeps `owner` for its own
+/// whole life, so the memory outlives every pointer the ring hands out.
 public struct LentPayload: @unchecked Sendable {
+    // @unchecked: `base` is a raw pointer; what may touch the memory is the ring's state machine.
     public let base: UnsafeMutableRawPointer
     public let byteCount: Int
-    public let owner: (any AnyObject & Sendable)?
+    public let owner: any AnyObject & Sendable
 
-    public init(base: UnsafeMutableRawPointer, byteCount: Int, owner: (any AnyObject & Sendable)?) {
+    public init(base: UnsafeMutableRawPointer, byteCount: Int, owner: any AnyObject & Sendable) {
         self.base = base
         self.byteCount = byteCount
         self.owner = owner
@@ -121,6 +130,8 @@ public struct LentPayload: @unchecked Sendable {
 
 enum SlotState: UInt64 {
     case free = 0, writing = 1, ready = 2, reading = 3
+    /// After `retire`: never claimed, published or acquired again.
+    case retired = 4
 }
 
 /// Slot ring with generational handles. Threads:
@@ -147,7 +158,8 @@ public final class SlotRing: @unchecked Sendable {
     private let metadata: UnsafeMutableRawPointer
     private let payload: UnsafeMutableRawPointer
     private let ownsPayload: Bool
-    private let payloadOwner: (any AnyObject & Sendable)?
+    /// A lent payload's owner, held until `retire` or deinit (written only by `retire`).
+    private var payloadOwner: (any AnyObject & Sendable)?
 
     // Line 0.
     private let latest: UnsafeAtomic<UInt64>
@@ -160,6 +172,30 @@ public final class SlotRing: @unchecked Sendable {
     private let readerWaiting: UnsafeAtomic<UInt32>
     private let lastAcquired: UnsafeAtomic<UInt64>
     private let releaseSequence: UnsafeAtomic<UInt32>
+
+    #if DEBUG
+    /// Debug builds only (HandoffChecks.swift): the state each call needs its slot in, and the
+    /// one-thread-at-a-time roles of the class comment.
+    let debugChecks = HandoffChecks()
+    let schedulerRole = ThreadRole("the slot ring's scheduler (beginFrame)")
+    let readerRole = ThreadRole("the slot ring's reader (acquire, waitForFrame, withReadableBytes, release)")
+
+    /// Checks that `handle`'s slot carries its generation in `state` before `action` uses it.
+    func requireState(_ handle: FrameHandle, _ state: SlotState, _ action: String) {
+        guard (0..<slotCount).contains(handle.slot) else {
+            return debugChecks.require(false, "\(action) \(handle): no such slot")
+        }
+        let word = slotState(handle.slot).load(ordering: .relaxed)
+        debugChecks.require(
+            word == Self.stateWord(handle.generation, state),
+            "\(action) \(handle): its slot is \(Self.describe(word)), not \(state) generation \(handle.generation)")
+    }
+
+    static func describe(_ word: UInt64) -> String {
+        let state = SlotState(rawValue: word & stateMask).map { "\($0)" } ?? "state \(word & stateMask)"
+        return "\(state) generation \(word >> stateShift)"
+    }
+    #endif
 
     public enum SetupError: Error, Equatable, CustomStringConvertible {
         case badSlotCount(Int)
@@ -342,6 +378,10 @@ public final class SlotRing: @unchecked Sendable {
 
     /// Claims a free slot for the next generation, or nil when none is free. Never blocks.
     public func beginFrame() -> WriteLease? {
+        #if DEBUG
+        let tookRole = schedulerRole.enter(debugChecks)
+        defer { schedulerRole.leave(tookRole) }
+        #endif
         for slot in 0..<slotCount {
             let state = slotState(slot)
             // Acquiring: pairs with the releasing store that freed it, so the reader's last reads
@@ -351,6 +391,11 @@ public final class SlotRing: @unchecked Sendable {
             // Only the scheduler moves a slot out of `free` and only it advances the generation:
             // plain stores suffice, no read-modify-write.
             let generation = nextGeneration.load(ordering: .relaxed)
+            #if DEBUG
+            debugChecks.require(
+                generation > word >> Self.stateShift,
+                "beginFrame: generation \(generation) for slot \(slot), which carried generation \(word >> Self.stateShift)")
+            #endif
             nextGeneration.store(generation &+ 1, ordering: .relaxed)
             state.store(Self.stateWord(generation, .writing), ordering: .relaxed)
             return WriteLease(handle: FrameHandle(slot: slot, generation: generation))
@@ -362,6 +407,10 @@ public final class SlotRing: @unchecked Sendable {
     /// one. This is the `fifo` backpressure; under `latest` a slot is free unless the reader holds
     /// all but one.
     public func beginFrame(timeoutNanos: UInt64) -> WriteLease? {
+        #if DEBUG
+        let tookRole = schedulerRole.enter(debugChecks)
+        defer { schedulerRole.leave(tookRole) }
+        #endif
         if let lease = beginFrame() { return lease }
         return block(
             until: monotonicNanos() &+ timeoutNanos, flag: writerWaiting,
@@ -404,13 +453,19 @@ public final class SlotRing: @unchecked Sendable {
     public func withWritableBytes<Result>(
         _ lease: borrowing WriteLease, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
-        try body(UnsafeMutableRawBufferPointer(start: payload + lease.handle.slot * slotStride, count: slotByteCount))
+        #if DEBUG
+        requireState(lease.handle, .writing, "withWritableBytes of")
+        #endif
+        return try body(UnsafeMutableRawBufferPointer(start: payload + lease.handle.slot * slotStride, count: slotByteCount))
     }
 
     /// Copies `bytes` into the leased slot at `offset`, after checking the range lies inside it.
     public func write(
         _ lease: borrowing WriteLease, at offset: Int, from bytes: UnsafeRawBufferPointer
     ) throws(HandoffError) {
+        #if DEBUG
+        requireState(lease.handle, .writing, "write into")
+        #endif
         try copy(into: lease.handle, at: offset, from: bytes)
     }
 
@@ -443,12 +498,18 @@ public final class SlotRing: @unchecked Sendable {
     /// Ends a lease without publishing (superseded, kernel reloaded, failed compute).
     public func cancel(_ lease: consuming WriteLease) {
         let handle = lease.handle
+        #if DEBUG
+        requireState(handle, .writing, "cancel of")
+        #endif
         freeSlot(handle)
     }
 
     /// Turns a lease into a frame that `tileCount` workers fill; the last `completeTile` publishes it.
     public func share(_ lease: consuming WriteLease, tiles tileCount: Int) -> SharedFrame {
         let handle = lease.handle
+        #if DEBUG
+        requireState(handle, .writing, "share of")
+        #endif
         let tiles = max(1, tileCount)
         // Relaxed: the frame reaches the workers through whatever hands them work, which orders this.
         tileCountdown(handle.slot).store(UInt64(tiles), ordering: .relaxed)
@@ -466,6 +527,11 @@ public final class SlotRing: @unchecked Sendable {
         // Acquiring-and-releasing: every worker's tile writes happen-before the last decrement, whose
         // thread then publishes them all.
         let previous = tileCountdown(frame.handle.slot).loadThenWrappingDecrement(ordering: .acquiringAndReleasing)
+        #if DEBUG
+        debugChecks.require(
+            (1...UInt64(frame.tileCount)).contains(previous & ~Self.cancelledBit),
+            "completeTile \(frame.handle): more tiles completed than its \(frame.tileCount)")
+        #endif
         let remaining = (previous & ~Self.cancelledBit) &- 1
         guard remaining == 0 else { return .pending }
         if previous & Self.cancelledBit != 0 {
@@ -516,6 +582,9 @@ public final class SlotRing: @unchecked Sendable {
     static let latestWriterRecheckNanos: UInt64 = 1_000_000
 
     private func publishSlot(_ handle: FrameHandle) -> FrameHandle? {
+        #if DEBUG
+        requireState(handle, .writing, "publish of")
+        #endif
         bump(.published, handle.slot)
         switch policy {
         case .latest:
@@ -527,6 +596,9 @@ public final class SlotRing: @unchecked Sendable {
             if previous != 0 {
                 // The reader never saw it and never will: this exchange made us its owner.
                 let replaced = Self.handle(fromLatest: previous)
+                #if DEBUG
+                requireState(replaced, .ready, "dropping the replaced")
+                #endif
                 bump(.dropped, replaced.slot)
                 freeSlot(replaced)
                 dropped = replaced
@@ -553,6 +625,10 @@ public final class SlotRing: @unchecked Sendable {
     /// Takes the next frame for this policy: the newest published one (`latest`) or the oldest
     /// unread one (`fifo`); nil when there is none.
     public func acquire() -> ReadLease? {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         switch policy {
         case .latest: return acquireLatest()
         case .fifo: return acquireOldest()
@@ -561,6 +637,10 @@ public final class SlotRing: @unchecked Sendable {
 
     /// `latest`: the newest published frame, or nil when nothing new was published.
     public func acquireLatest() -> ReadLease? {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         while true {
             // A plain load first: an empty check must not take the cache line from the publisher.
             guard latest.load(ordering: .relaxed) != 0 else { return nil }
@@ -570,6 +650,9 @@ public final class SlotRing: @unchecked Sendable {
             // Tiled frames may finish out of order; the reader keeps generations strictly increasing
             // by dropping a frame older than one it already took.
             guard handle.generation > lastAcquired.load(ordering: .relaxed) else {
+                #if DEBUG
+                requireState(handle, .ready, "dropping the out-of-order")
+                #endif
                 bump(.dropped, handle.slot)
                 freeSlot(handle)
                 continue
@@ -581,6 +664,10 @@ public final class SlotRing: @unchecked Sendable {
     /// `fifo`: the oldest published, unread frame — unless an older frame is still being written,
     /// in which case the reader waits for it (nil), so frames are read in generation order.
     func acquireOldest() -> ReadLease? {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         let after = lastAcquired.load(ordering: .relaxed)
         var candidate: FrameHandle?
         for slot in 0..<slotCount {
@@ -610,6 +697,12 @@ public final class SlotRing: @unchecked Sendable {
 
     @inline(__always)
     private func take(_ handle: FrameHandle) -> ReadLease {
+        #if DEBUG
+        requireState(handle, .ready, "acquiring")
+        let last = lastAcquired.load(ordering: .relaxed)
+        debugChecks.require(
+            handle.generation > last, "acquiring \(handle) after generation \(last): generations must increase")
+        #endif
         // The reader owns this slot now; mark it for `isValid` and `release`.
         slotState(handle.slot).store(Self.stateWord(handle.generation, .reading), ordering: .relaxed)
         lastAcquired.store(handle.generation, ordering: .relaxed)
@@ -618,6 +711,10 @@ public final class SlotRing: @unchecked Sendable {
 
     /// Waits until a frame can be acquired (futex, no polling) or `timeoutNanos` passes.
     public func waitForFrame(timeoutNanos: UInt64) -> ReadLease? {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         if let lease = acquire() { return lease }
         return block(
             until: monotonicNanos() &+ timeoutNanos, flag: readerWaiting, longestSleepNanos: .max,
@@ -635,6 +732,10 @@ public final class SlotRing: @unchecked Sendable {
     public func withReadableBytes<Result>(
         _ lease: ReadLease, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         guard slotState(lease.handle.slot).load(ordering: .relaxed) == Self.stateWord(lease.handle.generation, .reading)
         else {
             staleCount.wrappingIncrement(ordering: .relaxed)
@@ -647,6 +748,10 @@ public final class SlotRing: @unchecked Sendable {
     /// Returns the slot to the writer (may be called later, e.g. from a GPU fence callback, on the
     /// reader's side). A lease released twice, or otherwise stale, is rejected and counted.
     public func release(_ lease: ReadLease) throws(HandoffError) {
+        #if DEBUG
+        let tookRole = readerRole.enter(debugChecks)
+        defer { readerRole.leave(tookRole) }
+        #endif
         let state = slotState(lease.handle.slot)
         // No read-modify-write needed: while a slot is `reading`, only the reader changes its word.
         guard state.load(ordering: .relaxed) == Self.stateWord(lease.handle.generation, .reading) else {
@@ -670,6 +775,46 @@ public final class SlotRing: @unchecked Sendable {
         if isValid(handle) { return true }
         staleCount.wrappingIncrement(ordering: .relaxed)
         return false
+    }
+
+    /// Whether a writer is inside `beginFrame(timeoutNanos:)`'s wait for a free slot (tests wait for it).
+    var isWriterWaiting: Bool { writerWaiting.load(ordering: .sequentiallyConsistent) != 0 }
+
+    /// Ends the ring's use of its payload: every slot becomes `retired` (never claimed, published or
+    /// acquired again; old handles are stale) and a lent payload's owner is let go here, on the calling
+    /// thread, so the owner's teardown (the renderer's Vulkan objects) runs on the thread that chose
+    /// it, not on whichever thread drops the ring last. Call it from the reader's thread once the
+    /// compute side has stopped (no scheduler or publisher call runs or follows). Returns false, and
+    /// changes nothing, while a slot is still leased (`writing` or `reading`): the ring then keeps the
+    /// owner until deinit. Frames published and never read count as dropped.
+    @discardableResult
+    public func retire() -> Bool {
+        #if DEBUG
+        let tookReader = readerRole.enter(debugChecks)
+        let tookScheduler = schedulerRole.enter(debugChecks)
+        defer {
+            schedulerRole.leave(tookScheduler)
+            readerRole.leave(tookReader)
+        }
+        #endif
+        for slot in 0..<slotCount {
+            let state = slotState(slot).load(ordering: .acquiring) & Self.stateMask
+            if state == SlotState.writing.rawValue || state == SlotState.reading.rawValue { return false }
+        }
+        latest.store(0, ordering: .relaxed)
+        for slot in 0..<slotCount {
+            let word = slotState(slot).load(ordering: .relaxed)
+            if word & Self.stateMask == SlotState.ready.rawValue { bump(.dropped, slot) }
+            // Releasing: whoever sees `retired` also sees everything before it.
+            slotState(slot).store(Self.stateWord(word >> Self.stateShift, .retired), ordering: .releasing)
+        }
+        payloadOwner = nil
+        return true
+    }
+
+    /// Whether `retire` has ended the ring.
+    var isRetired: Bool {
+        slotState(0).load(ordering: .acquiring) & Self.stateMask == SlotState.retired.rawValue
     }
 
     public var counters: HandoffCounters {

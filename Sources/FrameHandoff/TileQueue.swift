@@ -35,6 +35,9 @@
 //     allocated in init and freed in deinit; no pointer into them escapes.
 //   - a record cell is written only by the current opener (one thread at a time, by construction
 //     above), and read only by holders of one of its tiles (or by the opener).
+//
+// Debug builds also check the protocol (HandoffChecks.swift): `open` only by the thread `take`
+// gave the duty to, and only for that job; each ticket finished once, while its job is in the cell.
 import Atomics
 import CSystemShim
 
@@ -87,6 +90,37 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
     private let waiters: UnsafeAtomic<UInt32>  // line 1
     private let stopped: UnsafeAtomic<UInt32>  // line 1
 
+    #if DEBUG
+    /// Debug builds only (HandoffChecks.swift).
+    let debugChecks = HandoffChecks()
+    /// The open duty `take` handed out: `after + 1` of `.open(after:)`, and the thread it went to
+    /// (0 while none is outstanding).
+    private let debugOpenDuty = ManagedAtomic<UInt64>(0)
+    private let debugOpener = ManagedAtomic<UInt>(0)
+    /// Per cell: the job sequence it holds, and one bit per tile, set by `finish`.
+    private let debugCellSequence: [ManagedAtomic<UInt32>]
+    private let debugFinishedTiles: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    private static var debugTileWordsPerCell: Int { (maxTileCount + 63) / 64 }
+
+    private func debugFinishedWord(_ cell: Int, tile: Int) -> UnsafeAtomic<UInt64> {
+        UnsafeAtomic(at: debugFinishedTiles + cell * Self.debugTileWordsPerCell + tile / 64)
+    }
+
+    /// Checks that `ticket` names the job now in its cell; `unfinished`: and a tile not finished yet.
+    private func requireHeld(_ ticket: TileTicket, _ action: String, unfinished: Bool = true) {
+        let target = cell(of: ticket.sequence)
+        let held = debugCellSequence[target].load(ordering: .relaxed)
+        debugChecks.require(
+            held == ticket.sequence && (0..<ticket.tileCount).contains(ticket.tile),
+            "\(action) tile \(ticket.tile) of job \(ticket.sequence): its cell holds job \(held) now")
+        guard unfinished, (0..<Self.maxTileCount).contains(ticket.tile) else { return }
+        let bit: UInt64 = 1 << UInt64(ticket.tile % 64)
+        debugChecks.require(
+            debugFinishedWord(target, tile: ticket.tile).load(ordering: .relaxed) & bit == 0,
+            "\(action) tile \(ticket.tile) of job \(ticket.sequence): that ticket was already finished")
+    }
+    #endif
+
     public init(jobCapacity: Int = 8) throws(SetupError) {
         guard (2...64).contains(jobCapacity) else { throw .badJobCapacity(jobCapacity) }
         self.jobCapacity = jobCapacity
@@ -105,6 +139,12 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
         openedSequence = atomic(1, 0, UInt32(0))
         waiters = atomic(1, 1, UInt32(0))
         stopped = atomic(1, 2, UInt32(0))
+        #if DEBUG
+        debugCellSequence = (0..<jobCapacity).map { _ in ManagedAtomic<UInt32>(0) }
+        let words = jobCapacity * Self.debugTileWordsPerCell
+        debugFinishedTiles = .allocate(capacity: words)
+        debugFinishedTiles.initialize(repeating: .init(0), count: words)
+        #endif
         for cell in 0..<jobCapacity {
             _ = atomic(2 + cell, 0, UInt32(0))  // remaining tiles of the job in this cell (a futex word)
             _ = atomic(2 + cell, 1, UInt32(0))  // failed flag
@@ -113,6 +153,9 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
     }
 
     deinit {
+        #if DEBUG
+        debugFinishedTiles.deallocate()
+        #endif
         records.deallocate()
         lines.deallocate()
     }
@@ -148,7 +191,13 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
                 let ticket = TileTicket(sequence: sequence, tile: tile, tileCount: tileCount)
                 return .tile(ticket, records[cell(of: sequence)])
             }
-            if tile == tileCount { return .open(after: sequence) }
+            if tile == tileCount {
+                #if DEBUG
+                debugOpener.store(currentThreadID(), ordering: .relaxed)
+                debugOpenDuty.store(UInt64(sequence) &+ 1, ordering: .relaxed)
+                #endif
+                return .open(after: sequence)
+            }
             waitForOpen(after: sequence, stopCheckNanos: stopCheckNanos)
         }
     }
@@ -178,11 +227,22 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
         let tiles = min(max(tileCount, 1), Self.maxTileCount)
         let next = sequence &+ 1
         let target = cell(of: next)
+        #if DEBUG
+        let duty = debugOpenDuty.exchange(0, ordering: .relaxed)
+        debugChecks.require(
+            duty == UInt64(next) && debugOpener.load(ordering: .relaxed) == currentThreadID(),
+            "open(after: \(sequence)) by a thread that take did not answer .open(after: \(sequence))")
+        #endif
         if inOrder { waitUntilFinished(cell: cell(of: sequence)) }
         // The cell's previous job (next − jobCapacity) must be finished by every tile holder before
         // its record is rewritten. It nearly always is already.
         waitUntilFinished(cell: target)
         records[target] = job
+        #if DEBUG
+        // Before the releasing cursor store, like the record: a taker of the new job sees both.
+        debugCellSequence[target].store(next, ordering: .relaxed)
+        for word in 0..<(tiles + 63) / 64 { debugFinishedWord(target, tile: word * 64).store(0, ordering: .relaxed) }
+        #endif
         failedFlag(target).store(0, ordering: .relaxed)
         remaining(target).store(UInt32(tiles), ordering: .relaxed)
         cursor.store(UInt64(next) << 32 | UInt64(tiles) << 16, ordering: .releasing)
@@ -216,9 +276,24 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
     @discardableResult
     public func finish(_ ticket: TileTicket) -> Bool {
         let target = cell(of: ticket.sequence)
+        #if DEBUG
+        requireHeld(ticket, "finish of", unfinished: false)
+        // Before the decrement that lets the opener reuse the cell (and clear these bits).
+        if (0..<Self.maxTileCount).contains(ticket.tile) {
+            let bit: UInt64 = 1 << UInt64(ticket.tile % 64)
+            let before = debugFinishedWord(target, tile: ticket.tile).loadThenBitwiseOr(with: bit, ordering: .relaxed)
+            debugChecks.require(
+                before & bit == 0, "finish of tile \(ticket.tile) of job \(ticket.sequence): finished twice")
+        }
+        #endif
         // Releasing (the holder's reads of the record come first) and sequentially consistent (Dekker
         // with `waitUntilFinished`'s flag store): a waiter either sees 0 or is seen and woken.
-        let last = remaining(target).loadThenWrappingDecrement(ordering: .sequentiallyConsistent) == 1
+        let previousRemaining = remaining(target).loadThenWrappingDecrement(ordering: .sequentiallyConsistent)
+        #if DEBUG
+        debugChecks.require(
+            previousRemaining > 0, "finish of job \(ticket.sequence): more tiles finished than it has")
+        #endif
+        let last = previousRemaining == 1
         if last, finishWaiter(target).load(ordering: .sequentiallyConsistent) != 0 {
             fp_futex_wake_all(remainingWord(target))
         }
@@ -227,12 +302,18 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
 
     /// Marks the ticket's job as failed (read back with `jobFailed` by any holder of one of its tiles).
     public func markFailed(_ ticket: TileTicket) {
+        #if DEBUG
+        requireHeld(ticket, "markFailed of")
+        #endif
         failedFlag(cell(of: ticket.sequence)).store(1, ordering: .releasing)
     }
 
     /// Whether a tile of this job failed. Valid while the caller holds `ticket` (before `finish`).
     public func jobFailed(_ ticket: TileTicket) -> Bool {
-        failedFlag(cell(of: ticket.sequence)).load(ordering: .acquiring) != 0
+        #if DEBUG
+        requireHeld(ticket, "jobFailed of")
+        #endif
+        return failedFlag(cell(of: ticket.sequence)).load(ordering: .acquiring) != 0
     }
 
     /// The record of a job whose tile the caller holds, or that the caller (the opener) opened.
@@ -245,5 +326,8 @@ public final class TileQueue<Job: BitwiseCopyable>: @unchecked Sendable {
     }
 
     public var isStopped: Bool { stopped.load(ordering: .relaxed) != 0 }
+
+    /// Workers past their spin, waiting on the futex for the next job (tests wait for them).
+    var waitingWorkerCount: Int { Int(waiters.load(ordering: .sequentiallyConsistent)) }
 }
 

@@ -184,8 +184,12 @@ public enum Bench {
             payload: payload, log: log)
         let (ring, pool) = (run.ring, run.pool)
         // In zero-copy mode the renderer owns the ring's memory: it must outlive the workers, whichever
-        // way this function leaves (every path stops them first).
-        defer { withExtendedLifetime(renderer) {} }
+        // way this function leaves (every path stops them first). The ring holds that memory too, until
+        // `retire` lets it go here, so the Vulkan objects go with the renderer, on this thread.
+        defer {
+            ring.retire()
+            withExtendedLifetime(renderer) {}
+        }
         let feed = try RenderFeed(ring: ring, renderer: renderer)
 
         pinCurrentThread(to: options.placement.renderCPUs)

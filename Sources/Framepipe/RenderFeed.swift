@@ -44,11 +44,8 @@ public final class RenderFeed {
         guard renderer.uploadMode == .zeroCopy else { return nil }
         do {
             let memory = try renderer.makeRingPayload(slotCount: slotCount, slotByteCount: slotByteCount)
-            // No owner: the renderer keeps the memory (and its Vulkan device) alive, and the caller keeps
-            // the renderer until the compute side has stopped. Were the ring the owner, the last
-            // reference could go with a worker thread's closure as it exits, tearing the Vulkan device
-            // down on that thread while the process shuts down.
-            return LentPayload(base: memory.base, byteCount: memory.byteCount, owner: nil)
+            // The ring holds `memory`, the owner of its slots, so they outlive every pointer it hands out.
+            return LentPayload(base: memory.base, byteCount: memory.byteCount, owner: memory)
         } catch {
             throw FramepipeError(error)
         }

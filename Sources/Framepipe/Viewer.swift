@@ -158,11 +158,8 @@ public enum Viewer {
             if zeroCopy {
                 let memory = try renderer.makeRingPayload(
                     slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
-                // No owner: the renderer keeps `memory` (and its Vulkan device) alive, and it outlives every write to
-                // the ring, because the defer below stops the workers before its last use. A ring owning it could
-                // drop the last reference on a worker thread as that thread exits, destroying the Vulkan instance
-                // (and unloading its layers) there while this thread shuts GLFW down: a crash at exit.
-                payload = LentPayload(base: memory.base, byteCount: memory.byteCount, owner: nil)
+                // The ring holds `memory`, the owner of its slots, so they outlive every pointer it hands out.
+                payload = LentPayload(base: memory.base, byteCount: memory.byteCount, owner: memory)
             }
             run = try compute.build(
                 settings: settings, host: host, slotCount: slotCount, policy: .latest, watch: options.watch,
@@ -194,6 +191,7 @@ public enum Viewer {
             renderer.waitIdle()
             // The GPU is idle: nothing reads a ring slot any more.
             for lease in held { try? ring.release(lease) }
+            ring.retire()  // lets go of the ring memory here, whichever thread drops the ring last
             // The zero-copy ring memory and the Vulkan objects are released with the renderer, on this thread.
             withExtendedLifetime(renderer) {}
         }

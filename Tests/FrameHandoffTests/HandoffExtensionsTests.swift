@@ -60,7 +60,10 @@ final class FifoPolicyTests: XCTestCase {
             }
         }
         writer.start()
-        usleep(50_000)
+        // Wait until the writer sleeps in the backpressure wait (its flag is up), not a fixed time.
+        let asleepBy = Date().addingTimeInterval(10)
+        while !ring.isWriterWaiting && Date() < asleepBy { usleep(1000) }
+        XCTAssertTrue(ring.isWriterWaiting, "the writer never started waiting for a free slot")
         XCTAssertNil(claimed.generation, "the writer must still be waiting")
         let first = try XCTUnwrap(ring.acquire())
         try ring.release(first)
@@ -256,5 +259,51 @@ final class MutexBaselineTests: XCTestCase {
         try handoff.release(read)
         XCTAssertThrowsError(try handoff.release(read))
         XCTAssertEqual(handoff.counters, HandoffCounters(published: 3, dropped: 2, staleRejected: 1))
+    }
+}
+
+final class RetireTests: XCTestCase {
+    final class Owner: @unchecked Sendable {
+        let base = UnsafeMutableRawPointer.allocate(
+            byteCount: SlotRing.requiredPayloadBytes(slotCount: 3, slotByteCount: 64), alignment: SlotRing.pageSize)
+        deinit { base.deallocate() }
+    }
+
+    /// The ring holds a lent payload's owner for as long as it can hand out a pointer into it, and lets
+    /// it go in `retire`, on the retiring thread, not later in deinit.
+    func testTheRingKeepsTheOwnerUntilRetireAndRetireEndsEveryUse() throws {
+        weak var watched: Owner?
+        let ring: SlotRing
+        do {
+            let owner = Owner()
+            watched = owner
+            ring = try SlotRing(
+                slotCount: 3, slotByteCount: 64,
+                payload: LentPayload(
+                    base: owner.base, byteCount: SlotRing.requiredPayloadBytes(slotCount: 3, slotByteCount: 64),
+                    owner: owner))
+        }
+        XCTAssertNotNil(watched, "the ring keeps the owner alive")
+        let read = try claim(ring)
+        ring.publish(read)
+        let held = try XCTUnwrap(ring.acquire())
+        XCTAssertFalse(ring.retire(), "a slot is still leased (reading)")
+        XCTAssertNotNil(watched)
+        try ring.release(held)
+        let writing = try claim(ring)
+        XCTAssertFalse(ring.retire(), "a slot is still leased (writing)")
+        let published = writing.handle
+        ring.publish(writing)  // published, never read: counted as dropped by retire
+
+        XCTAssertTrue(ring.retire())
+        XCTAssertNil(watched, "retire let the owner go")
+        XCTAssertTrue(ring.isRetired)
+        XCTAssertFalse(canClaim(ring), "nothing is claimed after retire")
+        XCTAssertNil(ring.acquire(), "nothing is acquired after retire")
+        XCTAssertFalse(ring.isValid(published))
+        XCTAssertThrowsError(try ring.release(held))
+        XCTAssertEqual(ring.counters.published, 2)
+        XCTAssertEqual(ring.counters.dropped, 1)
+        XCTAssertTrue(ring.retire(), "retiring again changes nothing")
     }
 }

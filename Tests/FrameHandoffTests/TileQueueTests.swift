@@ -94,11 +94,15 @@ final class TileQueueTests: XCTestCase {
         for _ in 0..<3 {
             finished.enter()
             Thread {
-                if case .stopped = queue.take() {} else { XCTFail("expected .stopped") }
+                // A 60 s backstop: only `stop`'s wake-up can end this wait within the 5 s below.
+                if case .stopped = queue.take(stopCheckNanos: 60_000_000_000) {} else { XCTFail("expected .stopped") }
                 finished.leave()
             }.start()
         }
-        usleep(20_000)
+        // Stop only once all three sleep on the futex, so the test is about waking sleepers.
+        let asleepBy = Date().addingTimeInterval(10)
+        while queue.waitingWorkerCount < 3 && Date() < asleepBy { usleep(1000) }
+        XCTAssertEqual(queue.waitingWorkerCount, 3, "the workers never went to sleep waiting for a job")
         queue.stop()
         XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "stop must wake every waiter at once")
     }
