@@ -113,15 +113,20 @@ public struct FrameLog: Sendable {
     /// CLOCK_MONOTONIC ns when measuring began (after warmup) and ended.
     public var measureStartNanos: UInt64
     public var measureEndNanos: UInt64
+    /// False when the records are only the run's last ones (a long bench keeps a bounded window of
+    /// them for trace.json and frametimes.svg): then the measured frames here are not all the run's.
+    public var coversWholeRun: Bool
 
     public init(
-        records: [FrameRecord], tiles: [TileSpan], workers: Int, measureStartNanos: UInt64, measureEndNanos: UInt64
+        records: [FrameRecord], tiles: [TileSpan], workers: Int, measureStartNanos: UInt64, measureEndNanos: UInt64,
+        coversWholeRun: Bool = true
     ) {
         self.records = records
         self.tiles = tiles
         self.workers = workers
         self.measureStartNanos = measureStartNanos
         self.measureEndNanos = measureEndNanos
+        self.coversWholeRun = coversWholeRun
     }
 
     /// The measured frames, in generation order.

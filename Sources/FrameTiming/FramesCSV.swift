@@ -20,38 +20,47 @@ public enum FramesCSV {
 
     /// Header plus one row per measured frame (generation order), "\n" line ends, "." decimals.
     public static func render(_ log: FrameLog) -> String {
-        let origin = log.measureStartNanos
-        var lines = [columns.joined(separator: ",")]
+        var text = header
         for (record, interval) in log.measuredWithIntervals {
-            func timestamp(_ nanos: UInt64) -> String {
-                milliseconds(ReportFormatting.signedMilliseconds(from: origin, to: nanos))
-            }
-            func duration(_ nanos: UInt64?) -> String {
-                milliseconds(nanos.map { Double($0) / 1e6 })
-            }
-            let done = record.doneNanos
-            var fields: [String] = [
-                String(record.generation),
-                record.frameIndex >= 0 ? String(record.frameIndex) : notAvailable,
-                record.outcome.reportName,
-                done != 0
-                    ? ReportFormatting.fixed(
-                        ReportFormatting.signedMilliseconds(from: origin, to: done).map { $0 / 1000 } ?? .nan,
-                        decimals: 6)
-                    : notAvailable,
-            ]
-            fields += [
-                record.scheduleNanos, record.computeStartNanos, record.computeEndNanos, record.publishNanos,
-                record.acquireNanos, record.submitNanos, record.gpuStartNanos, record.gpuEndNanos,
-                record.completeNanos, record.presentNanos,
-            ].map(timestamp)
-            fields.append(record.tileCount > 0 ? String(record.tileCount) : notAvailable)
-            fields += Stage.allCases.map { duration(record.nanoseconds(in: $0)) }
-            fields.append(duration(interval))
-            fields.append(duration(record.latencyNanos))
-            lines.append(fields.joined(separator: ","))
+            text += row(record, intervalNanos: interval, origin: log.measureStartNanos)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return text
+    }
+
+    /// The header line, with its line end.
+    public static var header: String { columns.joined(separator: ",") + "\n" }
+
+    /// One measured frame's line, with its line end; `origin` is the start of measuring (the time
+    /// columns' zero). A bench streams these to the file as frames complete (FramesCSVStream).
+    public static func row(_ record: FrameRecord, intervalNanos interval: UInt64?, origin: UInt64) -> String {
+        func timestamp(_ nanos: UInt64) -> String {
+            milliseconds(ReportFormatting.signedMilliseconds(from: origin, to: nanos))
+        }
+        func duration(_ nanos: UInt64?) -> String {
+            milliseconds(nanos.map { Double($0) / 1e6 })
+        }
+        let done = record.doneNanos
+        var fields: [String] = [
+            String(record.generation),
+            record.frameIndex >= 0 ? String(record.frameIndex) : notAvailable,
+            record.outcome.reportName,
+            done != 0
+                ? ReportFormatting.fixed(
+                    ReportFormatting.signedMilliseconds(from: origin, to: done).map { $0 / 1000 } ?? .nan,
+                    decimals: 6)
+                : notAvailable,
+        ]
+        fields.reserveCapacity(columns.count)
+        fields += [
+            record.scheduleNanos, record.computeStartNanos, record.computeEndNanos, record.publishNanos,
+            record.acquireNanos, record.submitNanos, record.gpuStartNanos, record.gpuEndNanos,
+            record.completeNanos, record.presentNanos,
+        ].map(timestamp)
+        fields.append(record.tileCount > 0 ? String(record.tileCount) : notAvailable)
+        fields += Stage.allCases.map { duration(record.nanoseconds(in: $0)) }
+        fields.append(duration(interval))
+        fields.append(duration(record.latencyNanos))
+        return fields.joined(separator: ",") + "\n"
     }
 
     private static func milliseconds(_ value: Double?) -> String {

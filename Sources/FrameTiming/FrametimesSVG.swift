@@ -42,7 +42,7 @@ public enum FrametimesSVG {
         svg.text(title, x: left, y: 28, size: 18, weight: "bold")
         if let statistics {
             svg.text(
-                "\(statistics.count) intervals · mean \(ms(statistics.mean)) · stddev \(ms(statistics.stddev)) · "
+                (log.coversWholeRun ? "" : "last ") + "\(statistics.count) intervals · mean \(ms(statistics.mean)) · stddev \(ms(statistics.stddev)) · "
                     + "p50 \(ms(statistics.p50)) · p99 \(ms(statistics.p99)) · p99 − p50 \(ms(statistics.p99MinusP50)) · "
                     + "max \(ms(statistics.max))",
                 x: left, y: 50, size: 12)
@@ -58,8 +58,10 @@ public enum FrametimesSVG {
         let plotRight = width - right
         // From the start of measuring (or the earliest point) to its end (or the latest point).
         let windowSeconds = Double(FrameRecord.span(log.measureStartNanos, log.measureEndNanos) ?? 0) / 1e9
-        var timeLower = Swift.min(0, points.map(\.seconds).min() ?? 0)
-        var timeUpper = Swift.max(windowSeconds, points.map(\.seconds).max() ?? 1)
+        // A log that keeps only the run's last frames: the axis spans those (its times still count from
+        // the start of measuring, as frames.csv's do).
+        var timeLower = log.coversWholeRun ? Swift.min(0, points.map(\.seconds).min() ?? 0) : points.map(\.seconds).min() ?? 0
+        var timeUpper = Swift.max(log.coversWholeRun ? windowSeconds : 0, points.map(\.seconds).max() ?? 1)
         if timeUpper - timeLower < 1e-6 {
             timeLower -= 0.5
             timeUpper += 0.5

@@ -74,6 +74,19 @@ public struct RunStatistics: Sendable {
     /// Jitter of the frame interval: p99 − p50, ms.
     public var jitterP99MinusP50: Double? { frameInterval?.p99MinusP50 }
 
+    init(
+        frameInterval: DurationStatistics?, latency: DurationStatistics?, stages: [Stage: DurationStatistics], fps: Double,
+        gpuBusyPercent: Double?, computeUtilisationPercent: Double?, outcomes: [FrameOutcome: Int]
+    ) {
+        self.frameInterval = frameInterval
+        self.latency = latency
+        self.stages = stages
+        self.fps = fps
+        self.gpuBusyPercent = gpuBusyPercent
+        self.computeUtilisationPercent = computeUtilisationPercent
+        self.outcomes = outcomes
+    }
+
     public init(log: FrameLog) {
         var intervals = DurationHistogram()
         var latencies = DurationHistogram()
@@ -150,5 +163,95 @@ public struct RunStatistics: Sendable {
         }
         if let open = current { total += open.1 - open.0 }
         return total
+    }
+}
+
+/// RunStatistics built on the fly, for runs too long to keep every record: the same figures as
+/// `RunStatistics(log:)` over the whole run, from records handed over once each, in generation order,
+/// as they settle (FrameLogBuilder). Memory is the histograms', whatever the run's length.
+///
+/// The measure window's end is known only at the end, so records and tiles still held then are given
+/// to `finish` and clipped there exactly; those handed over earlier (`addSettledTile`) are clipped at
+/// the window's start only — they ended long before the run did. GPU intervals of measured frames
+/// arrive in submission order (one queue), so their union is kept as one open interval plus a total.
+public struct RunStatisticsAccumulator: Sendable {
+    private var intervals = DurationHistogram()
+    private var latencies = DurationHistogram()
+    private var stageHistograms = [Stage: DurationHistogram]()
+    /// Start of the measure window: set before the first measured frame is added.
+    public private(set) var measureStartNanos: UInt64?
+    public private(set) var measuredCount = 0
+    private var gpuClosedNanos: UInt64 = 0
+    private var gpuOpen: (start: UInt64, end: UInt64)?
+    private var sawGPU = false
+    private var settledTileBusyNanos: UInt64 = 0
+    private var sawTile = false
+    private var settledOutcomes = Dictionary(uniqueKeysWithValues: FrameOutcome.allCases.map { ($0, 0) })
+
+    public init() {}
+
+    public mutating func startMeasuring(at nanos: UInt64) { measureStartNanos = nanos }
+
+    /// A measured frame, with its frame interval (FrameLog.measuredWithIntervals' pairing).
+    public mutating func addMeasured(_ record: FrameRecord, intervalNanos interval: UInt64?) {
+        measuredCount += 1
+        if let interval { intervals.record(nanoseconds: interval) }
+        if let latency = record.latencyNanos { latencies.record(nanoseconds: latency) }
+        for stage in Stage.allCases {
+            if let duration = record.nanoseconds(in: stage) {
+                stageHistograms[stage, default: DurationHistogram()].record(nanoseconds: duration)
+            }
+        }
+        guard record.gpuNanos != nil else { return }
+        sawGPU = true
+        let start = Swift.max(record.gpuStartNanos, measureStartNanos ?? 0)
+        let end = record.gpuEndNanos
+        guard end > start else { return }
+        if let open = gpuOpen, start <= open.end {
+            gpuOpen = (Swift.min(open.start, start), Swift.max(open.end, end))
+        } else {
+            if let open = gpuOpen { gpuClosedNanos += open.end - open.start }
+            gpuOpen = (start, end)
+        }
+    }
+
+    /// A record leaving the builder's window (any outcome, final).
+    public mutating func addSettledOutcome(_ outcome: FrameOutcome) { settledOutcomes[outcome, default: 0] += 1 }
+
+    /// A tile span leaving the builder's window. Before measuring has a start it counts nothing: such a
+    /// tile belongs to a warm-up frame, done before the last warm-up frame that starts the window.
+    public mutating func addSettledTile(_ tile: TileSpan) {
+        sawTile = true
+        guard let start = measureStartNanos else { return }
+        settledTileBusyNanos += RunStatistics.clippedLength(tile.startNanos, tile.endNanos, from: start, to: .max)
+    }
+
+    /// The statistics of the whole run. `remaining`: the records and tiles still held (their outcomes
+    /// final), clipped here to the window [measure start, `measureEndNanos`].
+    public func finish(measureEndNanos end: UInt64, remaining: FrameLog) -> RunStatistics {
+        let start = measureStartNanos ?? remaining.measureStartNanos
+        var outcomes = settledOutcomes
+        for record in remaining.records { outcomes[record.outcome, default: 0] += 1 }
+        let window = FrameRecord.span(start, end) ?? 0
+        let fps = window > 0 ? Double(measuredCount) / (Double(window) / 1e9) : 0
+        var gpuBusy: Double?
+        var computeUtilisation: Double?
+        if window > 0 {
+            if sawGPU {
+                let last = gpuOpen.map { RunStatistics.clippedLength($0.start, $0.end, from: start, to: end) } ?? 0
+                gpuBusy = Double(gpuClosedNanos + last) / Double(window) * 100
+            }
+            if remaining.workers > 0, sawTile || !remaining.tiles.isEmpty {
+                var busy = settledTileBusyNanos
+                for tile in remaining.tiles {
+                    busy += RunStatistics.clippedLength(tile.startNanos, tile.endNanos, from: start, to: end)
+                }
+                computeUtilisation = Double(busy) / (Double(remaining.workers) * Double(window)) * 100
+            }
+        }
+        return RunStatistics(
+            frameInterval: DurationStatistics(intervals), latency: DurationStatistics(latencies),
+            stages: stageHistograms.compactMapValues { DurationStatistics($0) }, fps: fps, gpuBusyPercent: gpuBusy,
+            computeUtilisationPercent: computeUtilisation, outcomes: outcomes)
     }
 }

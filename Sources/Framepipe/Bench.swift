@@ -154,6 +154,13 @@ public enum Bench {
         let baseline = try options.baselineDirectory.map { directory throws(FramepipeError) in
             try BenchBaseline.load(directory: directory)
         }
+        // Every report goes into a staging folder that replaces --out's previous set only when the run
+        // has written them all; a run that ends without reports leaves --out as it was.
+        let folder = try ReportFolder(destination: options.outputDirectory, reportNames: BenchReports.names)
+        var committed = false
+        defer { if !committed { folder.discard() } }
+        let interruptedBeforeFirstFrame = FramepipeError(
+            .interrupted, "interrupted before the first frame was rendered: no reports written (\(options.outputDirectory) is unchanged)")
 
         let log = options.log
         let host = KernelHost(log: { log("kernel: \($0)") }, input: { _ in 0 })
@@ -164,6 +171,7 @@ public enum Bench {
         let compute = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host,
             engine: options.engine, log: log)
+        if options.stop?.isRequested == true { throw interruptedBeforeFirstFrame }
         let renderer: HeadlessRenderer
         do {
             renderer = try HeadlessRenderer(
@@ -195,11 +203,13 @@ public enum Bench {
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
 
+        let csv = options.recording ? try FramesCSVStream(path: folder.path(BenchReports.framesCSVName)) : nil
         var loop = RenderLoop(
-            options: options, pool: pool, feed: feed,
+            options: options, pool: pool, feed: feed, csv: csv,
             expectedFrames: options.durationSeconds.map { Int(min($0 * 500, 1_000_000)) }
                 ?? (options.warmup + options.frames))
         let runStart = monotonicNanos()
+        loop.startRecords(at: runStart)
         run.start()
         do {
             try loop.run()
@@ -217,6 +227,7 @@ public enum Bench {
         let report = run.stop()
         loop.drainTelemetry()
         if let reason = report.disabledBecause { throw FramepipeError(.kernelFailed, reason.message) }
+        if loop.rendered == 0, loop.interrupted || options.stop?.isRequested == true { throw interruptedBeforeFirstFrame }
         guard loop.rendered > 0 else {
             throw FramepipeError(.failure, "the run ended before any frame was rendered; nothing to report")
         }
@@ -230,15 +241,16 @@ public enum Bench {
             do { pixels = try renderer.readBackLastFrame() } catch { throw FramepipeError(error) }
         }
 
-        let frameLog = loop.frameLog(runStart: runStart)
-        let statistics = RunStatistics(log: frameLog)
+        let (window, statistics) = loop.finishRecords()
+        try csv?.finish()
         var summary = BenchSummary(
             options: options, compute: compute, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop,
-            slots: slotCount, statistics: statistics, durationNanos: runEnd - runStart)
+            slots: slotCount, statistics: statistics, window: window, durationNanos: runEnd - runStart)
         summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
         let written = try BenchReports.write(
-            summary: &summary, log: options.recording ? frameLog : nil, lastFrame: pixels, width: options.width,
-            height: options.height, targetHz: options.targetHz, to: options.outputDirectory)
+            summary: &summary, window: options.recording ? window : nil, lastFrame: pixels, width: options.width,
+            height: options.height, targetHz: options.targetHz, to: folder)
+        committed = true
         return BenchResult(
             summary: summary, directory: options.outputDirectory, summaryPath: written.summaryPath,
             lastFramePath: written.lastFramePath)
@@ -250,6 +262,8 @@ struct RenderLoop {
     let options: BenchOptions
     let pool: ComputePool
     let feed: RenderFeed
+    /// frames.csv, fed the measured frames as their records settle (nil with recording off).
+    let csv: FramesCSVStream?
     var ring: SlotRing { feed.ring }
 
     private(set) var builder: FrameLogBuilder
@@ -272,10 +286,11 @@ struct RenderLoop {
     /// The newest frame read back with it (pipelined readback).
     private(set) var lastPixels: (generation: UInt64, pixels: [UInt8])?
 
-    init(options: BenchOptions, pool: ComputePool, feed: RenderFeed, expectedFrames: Int) {
+    init(options: BenchOptions, pool: ComputePool, feed: RenderFeed, csv: FramesCSVStream?, expectedFrames: Int) {
         self.options = options
         self.pool = pool
         self.feed = feed
+        self.csv = csv
         builder = FrameLogBuilder(expectedFrames: expectedFrames, tilesPerFrame: pool.tilesPerFrame)
     }
 
@@ -394,10 +409,16 @@ struct RenderLoop {
         if done != 0 { lastDoneNanos = done }
     }
 
+    /// Folds the workers' telemetry into the records, then settles what is final (frames.csv rows).
     mutating func drainTelemetry() {
         guard options.recording else { return }
         pool.drainTelemetry { event in self.builder.add(event) }
+        builder.settle()
+        builder.takeSettled { csv?.append($0) }
     }
+
+    /// The measure window starts at `runStart` when there is no warm-up.
+    mutating func startRecords(at runStart: UInt64) { builder.runStartNanos = runStart }
 
     private mutating func reportStatus(finished: Bool) {
         let now = monotonicNanos()
@@ -420,14 +441,11 @@ struct RenderLoop {
                 dropped: ring.counters.dropped, failed: builder.failedFrames, finished: finished))
     }
 
-    /// The records of the run. The measured window starts where the last warm-up frame was done
-    /// (so it holds exactly one interval per measured frame), or at the run's start without warm-up.
-    func frameLog(runStart: UInt64) -> FrameLog {
-        let records = builder.records
-        let lastWarmupDone = records.last(where: { $0.outcome == .warmup })?.doneNanos ?? 0
-        let lastMeasuredDone = records.last(where: { $0.outcome == .measured && $0.doneNanos != 0 })?.doneNanos ?? 0
-        let start = lastWarmupDone != 0 ? lastWarmupDone : runStart
-        return builder.finish(
-            workers: pool.workerCount, measureStartNanos: start, measureEndNanos: max(start, lastMeasuredDone))
+    /// After the run: the last rows to frames.csv; the window of records for trace.json and
+    /// frametimes.svg, and the whole run's statistics.
+    mutating func finishRecords() -> (window: FrameLog, statistics: RunStatistics) {
+        let finished = builder.finish(workers: pool.workerCount)
+        builder.takeSettled { csv?.append($0) }
+        return finished
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import FrameHandoff
 import FrameTiming
 import Foundation
@@ -8,7 +9,7 @@ extension BenchSummary {
     /// The summary of a finished run (everything but `baseline`, which compares it afterwards).
     init(
         options: BenchOptions, compute: ComputeSide, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
-        loop: RenderLoop, slots: Int, statistics: RunStatistics, durationNanos: UInt64
+        loop: RenderLoop, slots: Int, statistics: RunStatistics, window: FrameLog, durationNanos: UInt64
     ) {
         let counters = ring.counters
         let recording = options.recording
@@ -73,42 +74,53 @@ extension BenchSummary {
             reports: .init(
                 frames_csv: recording ? BenchReports.framesCSVName : nil,
                 trace: recording ? BenchReports.traceName : nil,
-                frametimes_svg: recording ? BenchReports.svgName : nil, last_frame_png: BenchReports.lastFrameName),
+                frametimes_svg: recording ? BenchReports.svgName : nil, last_frame_png: BenchReports.lastFrameName,
+                window: recording
+                    ? .init(
+                        generations_kept: loop.builder.windowGenerations,
+                        first_generation: window.records.first?.generation ?? 0,
+                        last_generation: window.records.last?.generation ?? 0,
+                        measured_frames: window.records.count(where: { $0.outcome == .measured }),
+                        whole_run: window.coversWholeRun)
+                    : nil),
             reloads: report.reloads.map { .init(path: $0.path, first_frame: $0.firstFrame, error: $0.error) },
             failures: report.failures.prefix(10).map { .init(fault: $0.fault?.rawValue ?? "fault", message: $0.message) },
             baseline: nil)
     }
 }
 
-/// The files of `bench --out DIR`, each written whole or not at all (temporary file, then rename):
-/// summary.json, frames.csv, trace.json, frametimes.svg (with records on) and last-frame.png.
+/// The files of `bench --out DIR`: summary.json, frames.csv, trace.json, frametimes.svg (with records
+/// on) and last-frame.png. They are written into the run's ReportFolder (a staging folder that then
+/// replaces DIR's previous set as a whole); frames.csv grows there during the run (FramesCSVStream).
 enum BenchReports {
     static let summaryName = "summary.json"
     static let framesCSVName = "frames.csv"
     static let traceName = "trace.json"
     static let svgName = "frametimes.svg"
     static let lastFrameName = "last-frame.png"
+    /// Every name a bench writes: a file so named in --out DIR is framepipe's to replace.
+    static let names: Set<String> = [summaryName, framesCSVName, traceName, svgName, lastFrameName]
 
     struct Written {
         var summaryPath: String
         var lastFramePath: String
     }
 
+    /// Writes the rest of the reports into `folder`'s staging folder (frames.csv is there already),
+    /// then puts the set in place.
     static func write(
-        summary: inout BenchSummary, log: FrameLog?, lastFrame pixels: [UInt8], width: Int, height: Int,
-        targetHz: Double?, to directory: String
+        summary: inout BenchSummary, window log: FrameLog?, lastFrame pixels: [UInt8], width: Int, height: Int,
+        targetHz: Double?, to folder: ReportFolder
     ) throws(FramepipeError) -> Written {
-        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
-        try OutputFiles.createDirectory(directory)
-        try OutputFiles.writePNG(pixels, width: width, height: height, to: path(lastFrameName))
+        try OutputFiles.writePNG(pixels, width: width, height: height, to: folder.path(lastFrameName))
         if let log {
-            try OutputFiles.write(Data(FramesCSV.render(log).utf8), to: path(framesCSVName))
-            try OutputFiles.write(Data(ChromeTrace.render(log, processName: "framepipe bench").utf8), to: path(traceName))
+            try OutputFiles.write(
+                Data(ChromeTrace.render(log, processName: "framepipe bench").utf8), to: folder.path(traceName))
             let title = "\((summary.kernel as NSString).lastPathComponent) \(summary.size), \(summary.workers) worker"
                 + (summary.workers == 1 ? "" : "s") + " — \(summary.device.name)"
             try OutputFiles.write(
                 Data(FrametimesSVG.render(log, title: title, targetIntervalMs: targetHz.map { 1000 / $0 }).utf8),
-                to: path(svgName))
+                to: folder.path(svgName))
         }
         // summary.json last: a directory whose summary.json exists has all its files.
         let encoder = JSONEncoder()
@@ -117,7 +129,65 @@ enum BenchReports {
         do { data = try encoder.encode(summary) } catch {
             throw FramepipeError(.failure, "cannot encode summary.json: \(error)")
         }
-        try OutputFiles.write(data + Data("\n".utf8), to: path(summaryName))
-        return Written(summaryPath: path(summaryName), lastFramePath: path(lastFrameName))
+        try OutputFiles.write(data + Data("\n".utf8), to: folder.path(summaryName))
+        try folder.commit()
+        return Written(summaryPath: folder.finalPath(summaryName), lastFramePath: folder.finalPath(lastFrameName))
+    }
+}
+
+/// frames.csv written while the run goes: settled frames are formatted and appended in batches on a
+/// utility queue, off the render thread, so the file grows with the run and memory does not.
+final class FramesCSVStream: @unchecked Sendable {
+    // @unchecked: `handle` and `failure` are touched only on `queue` (and after `queue.sync`), `batch`
+    // only by the render thread.
+    private let queue = DispatchQueue(label: "framepipe.frames-csv", qos: .utility)
+    private let handle: FileHandle
+    private let path: String
+    private var failure: String?
+    private var batch: [FrameLogBuilder.SettledFrame] = []
+    static let batchSize = 512
+
+    init(path: String) throws(FramepipeError) {
+        self.path = path
+        guard FileManager.default.createFile(atPath: path, contents: Data(FramesCSV.header.utf8)),
+            let handle = FileHandle(forWritingAtPath: path)
+        else {
+            throw FramepipeError(.failure, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        handle.seekToEndOfFile()
+        self.handle = handle
+        batch.reserveCapacity(Self.batchSize)
+    }
+
+    func append(_ frame: FrameLogBuilder.SettledFrame) {
+        batch.append(frame)
+        if batch.count >= Self.batchSize { sendBatch() }
+    }
+
+    private func sendBatch() {
+        guard !batch.isEmpty else { return }
+        let frames = batch
+        batch = []
+        batch.reserveCapacity(Self.batchSize)
+        queue.async { [self] in
+            guard failure == nil else { return }
+            var text = ""
+            for frame in frames {
+                text += FramesCSV.row(frame.record, intervalNanos: frame.intervalNanos, origin: frame.measureStartNanos)
+            }
+            do { try handle.write(contentsOf: Data(text.utf8)) } catch {
+                failure = "cannot write \(path): \(error.localizedDescription)"
+            }
+        }
+    }
+
+    /// Writes what is left and closes the file.
+    func finish() throws(FramepipeError) {
+        sendBatch()
+        let failure: String? = queue.sync {
+            try? handle.close()
+            return self.failure
+        }
+        if let failure { throw FramepipeError(.failure, failure) }
     }
 }

@@ -140,10 +140,24 @@ public struct BenchSummary: Codable, Sendable {
     }
     /// The report files beside summary.json (names relative to it; absent when not written).
     public struct Reports: Codable, Sendable {
+        /// Which frames trace.json and frametimes.svg show: the whole run, or in a long run the last
+        /// `generations_kept` frame generations (frames.csv and the statistics always cover every frame).
+        public struct Window: Codable, Sendable {
+            /// The most generations kept (FrameLogBuilder.defaultWindowGenerations).
+            public var generations_kept: Int
+            public var first_generation: UInt64
+            public var last_generation: UInt64
+            /// Measured frames among them.
+            public var measured_frames: Int
+            /// Every record of the run is in the window (false: older ones were left out).
+            public var whole_run: Bool
+        }
         public var frames_csv: String?
         public var trace: String?
         public var frametimes_svg: String?
         public var last_frame_png: String
+        /// Absent with recording off.
+        public var window: Window?
     }
     /// `--baseline DIR`: each figure against the earlier run's.
     public struct Baseline: Codable, Sendable {

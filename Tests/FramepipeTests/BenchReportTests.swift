@@ -39,6 +39,14 @@ final class BenchReportTests: XCTestCase {
         }
 
         var stderrSoFar: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
+        var stdoutSoFar: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+
+        /// Waits (up to `seconds`) until `condition` holds or the process has ended; whether it held.
+        func waitFor(seconds: Double = 120, _ condition: (Running) -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition(self), Date() < deadline, process.isRunning { usleep(20_000) }
+            return condition(self)
+        }
 
         func wait() -> ProcessOutcome {
             process.waitUntilExit()
@@ -275,6 +283,93 @@ final class BenchReportTests: XCTestCase {
             XCTAssertEqual(csv.split(separator: "\n").count, Int(measured) + 1, "\(which): one row per measured frame")
             XCTAssertNotNil(try? json(directory + "/trace.json"), "\(which)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/frametimes.svg"), "\(which)")
+        }
+    }
+
+    /// A report folder holds one run. A run killed (SIGKILL) while it writes frames.csv leaves the
+    /// previous run's set as it was, and its staging folder behind; the next run into the same --out
+    /// replaces the set as a whole (here with --no-record's smaller set: no frames.csv of an older run
+    /// stays) and deletes what killed runs left: the staging folder and a `.NAME.tmp-PID` file.
+    func testRerunAfterAKilledRunLeavesExactlyOneRunsFiles() throws {
+        let parent = try temporaryDirectory()
+        let directory = parent + "/report"
+        let kernel = ["assets/kernels/plasma.wasm", "--size", "16x16", "--engine", "wasmkit", "--out", directory]
+        let first = try framepipe(["bench", "--frames", "10", "--warmup", "1"] + kernel)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let firstSummary = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
+
+        let killed = try Running(["bench", "--duration", "60", "--target-hz", "100", "--warmup", "1"] + kernel)
+        XCTAssertTrue(killed.waitFor { $0.stderrSoFar.contains("bench: 10 %") }, killed.stderrSoFar)
+        let staging = parent + "/.report.framepipe-new-\(killed.process.processIdentifier)"
+        let csv = staging + "/frames.csv"
+        XCTAssertTrue(
+            killed.waitFor { _ in ((try? FileManager.default.attributesOfItem(atPath: csv)[.size]) as? Int ?? 0) > 4_000 },
+            "frames.csv grows in the staging folder during the run")
+        kill(killed.process.processIdentifier, SIGKILL)
+        XCTAssertEqual(killed.wait().status, SIGKILL)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json")), firstSummary,
+            "the killed run did not touch the previous set")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: staging), "the killed run's staging folder is left")
+        // An old-style temporary of the killed run (its PID is dead now).
+        let temporary = directory + "/.summary.json.tmp-\(killed.process.processIdentifier)"
+        XCTAssertTrue(FileManager.default.createFile(atPath: temporary, contents: Data("{".utf8)))
+
+        let rerun = try framepipe(["bench", "--frames", "5", "--warmup", "1", "--no-record"] + kernel)
+        XCTAssertEqual(rerun.status, 0, rerun.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["last-frame.png", "summary.json"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["report"], "nothing else left beside it")
+        let summary = try json(directory + "/summary.json")
+        XCTAssertEqual(number(summary, "frames.measured"), 5)
+    }
+
+    /// A --out folder that holds the user's own files too: those stay, the reports are replaced.
+    func testReportsBesideTheUsersOwnFiles() throws {
+        let directory = try temporaryDirectory()
+        let notes = directory + "/notes.txt"
+        XCTAssertTrue(FileManager.default.createFile(atPath: notes, contents: Data("mine".utf8)))
+        let kernel = ["assets/kernels/plasma.wasm", "--size", "16x16", "--engine", "wasmkit", "--out", directory]
+        for arguments in [["--frames", "4"], ["--frames", "3", "--no-record"]] {
+            let run = try framepipe(["bench", "--warmup", "1"] + arguments + kernel)
+            XCTAssertEqual(run.status, 0, run.stderr)
+        }
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), ["last-frame.png", "notes.txt", "summary.json"])
+        XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "mine")
+        XCTAssertEqual(number(try json(directory + "/summary.json"), "frames.measured"), 3)
+    }
+
+    /// Ctrl-C before the first frame is an interrupted run too: exit 130, no reports, --out unchanged;
+    /// both while the kernel is being set up (SIGINT as soon as the run has printed its header) and
+    /// while its first frame is being computed (once the workers' instances have logged their fp_init
+    /// line: the probe's comes first). The first frame of a big one on WasmKit takes seconds (a debug
+    /// build's interpreter is ~100× slower still, hence the smaller size there).
+    func testInterruptBeforeTheFirstFrameExits130() throws {
+        #if DEBUG
+            let size = "384x384"
+        #else
+            let size = "2048x2048"
+        #endif
+        let started: [(String, (BenchReportTests.Running) -> Bool)] = [
+            ("during set-up", { $0.stdoutSoFar.contains("framepipe bench:") }),
+            ("computing the first frame", { $0.stderrSoFar.components(separatedBy: "plasma: \(size)").count > 2 }),
+        ]
+        for (when, condition) in started {
+            let directory = try temporaryDirectory() + "/never"
+            let running = try Running(
+                [
+                    "bench", "assets/kernels/plasma.wasm", "--frames", "2", "--warmup", "0", "--size", size, "--engine",
+                    "wasmkit", "--workers", "1", "--no-progress", "--out", directory,
+                ])
+            XCTAssertTrue(running.waitFor(condition), "\(when): \(running.stderrSoFar)")
+            kill(running.process.processIdentifier, SIGINT)
+            let outcome = running.wait()
+            XCTAssertEqual(outcome.status, 130, "\(when): \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains("interrupted before the first frame"), "\(when): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.components(separatedBy: "framepipe: error:").count, 2, "\(when): one error line")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory), when)
+            let parent = (directory as NSString).deletingLastPathComponent
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), [], "\(when): no staging folder left")
         }
     }
 

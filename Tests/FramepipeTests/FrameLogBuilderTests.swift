@@ -38,7 +38,11 @@ final class FrameLogBuilderTests: XCTestCase {
         builder.add(event(.published, generation: 5, start: 5_000, end: 5_000))
         XCTAssertEqual(builder.failedFrames, 1)
 
-        let log = builder.finish(workers: 2, measureStartNanos: 2_500, measureEndNanos: 3_900)
+        builder.runStartNanos = 900
+        let log = builder.finish(workers: 2).window
+        XCTAssertEqual(log.measureStartNanos, 2_500, "measuring starts where the last warm-up frame was done")
+        XCTAssertEqual(log.measureEndNanos, 3_900, "and ends where the last measured frame was")
+        XCTAssertTrue(log.coversWholeRun)
         XCTAssertEqual(log.records.map(\.generation), [1, 2, 3, 4, 5])
         XCTAssertEqual(log.records.map(\.outcome), [.warmup, .dropped, .measured, .failed, .unfinished])
         let first = log.records[0]
@@ -63,5 +67,90 @@ final class FrameLogBuilderTests: XCTestCase {
         XCTAssertTrue(builder.records.isEmpty)
         XCTAssertNil(builder.record(0))
         XCTAssertNil(builder.record(7))
+    }
+
+    /// A run as the render loop drives the builder: frames published, some dropped (never acquired),
+    /// some failed, the rest rendered (warm-up first), each completed one loop turn after its submit,
+    /// with a settle after every telemetry drain. Deterministic (a fixed-seed generator).
+    private func drive(_ builder: inout FrameLogBuilder, generations: UInt64, onSettled: (FrameLogBuilder.SettledFrame) -> Void) {
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func random(_ bound: UInt64) -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (seed >> 33) % bound
+        }
+        builder.runStartNanos = 500
+        var rendered = 0
+        var inFlight: (generation: UInt64, submit: UInt64)?
+        for generation in 1...generations {
+            let base = 1_000 + generation * 1_000
+            let fate = random(10)
+            builder.add(event(.tile, generation: generation, worker: 0, tile: 0, start: base, end: base + 300 + random(200)))
+            builder.add(event(.tile, generation: generation, worker: 1, tile: 1, start: base + 50, end: base + 400))
+            if fate == 0 {
+                builder.add(event(.failed, generation: generation, start: base + 450, end: base + 450))
+                continue
+            }
+            builder.add(event(.published, generation: generation, start: base + 500, end: base + 500))
+            if fate <= 3 { continue }  // replaced by a newer frame before the renderer took it
+            builder.acquired(generation, at: base + 600, measured: rendered >= 3)
+            builder.submitted(generation, at: base + 700)
+            rendered += 1
+            if let (previous, submit) = inFlight {
+                let gpu = fate == 9 ? nil : submit + 200 + random(300)
+                builder.completed(previous, completeNanos: base + 650, gpuStartNanos: gpu.map { $0 - 150 }, gpuEndNanos: gpu)
+            }
+            inFlight = (generation, base + 700)
+            builder.settle()
+            builder.takeSettled(onSettled)
+        }
+        if let (previous, submit) = inFlight {
+            builder.completed(previous, completeNanos: submit + 900, gpuStartNanos: submit + 100, gpuEndNanos: submit + 800)
+        }
+    }
+
+    /// A long run keeps a bounded window of records, yet its statistics and frames.csv rows are those
+    /// of the whole run: the same as a builder that kept everything, computed the old way from the log.
+    func testABoundedWindowGivesTheWholeRunsStatisticsAndRows() throws {
+        var everything = FrameLogBuilder(expectedFrames: 10, tilesPerFrame: 2, windowGenerations: 100_000)
+        var rowsOfEverything: [FrameLogBuilder.SettledFrame] = []
+        drive(&everything, generations: 3_000) { rowsOfEverything.append($0) }
+        let whole = everything.finish(workers: 2)
+        everything.takeSettled { rowsOfEverything.append($0) }
+        XCTAssertTrue(whole.window.coversWholeRun)
+        XCTAssertEqual(whole.window.records.count, 3_000)
+
+        var bounded = FrameLogBuilder(expectedFrames: 10, tilesPerFrame: 2, windowGenerations: 64)
+        var rows: [FrameLogBuilder.SettledFrame] = []
+        drive(&bounded, generations: 3_000) { rows.append($0) }
+        XCTAssertLessThanOrEqual(bounded.records.count, 64, "records stay within the window")
+        let windowed = bounded.finish(workers: 2)
+        bounded.takeSettled { rows.append($0) }
+        XCTAssertFalse(windowed.window.coversWholeRun)
+        XCTAssertEqual(windowed.window.records.map(\.generation), Array(2_937...3_000))
+        XCTAssertTrue(windowed.window.tiles.allSatisfy { $0.generation >= 2_937 })
+
+        // The reference: the batch statistics and frames.csv of the full log.
+        let reference = RunStatistics(log: whole.window)
+        let csv = FramesCSV.render(whole.window)
+        for (name, rowsSeen) in [("everything", rowsOfEverything), ("bounded", rows)] {
+            let streamed = FramesCSV.header + rowsSeen.map {
+                FramesCSV.row($0.record, intervalNanos: $0.intervalNanos, origin: $0.measureStartNanos)
+            }.joined()
+            XCTAssertEqual(streamed, csv, "\(name): frames.csv rows streamed as frames settle")
+        }
+        for (name, statistics) in [("everything", whole.statistics), ("bounded", windowed.statistics)] {
+            XCTAssertEqual(statistics.frameInterval, reference.frameInterval, name)
+            XCTAssertEqual(statistics.latency, reference.latency, name)
+            XCTAssertEqual(statistics.stages, reference.stages, name)
+            XCTAssertEqual(statistics.outcomes, reference.outcomes, name)
+            XCTAssertEqual(statistics.fps, reference.fps, accuracy: 1e-9, name)
+            XCTAssertEqual(try XCTUnwrap(statistics.gpuBusyPercent), try XCTUnwrap(reference.gpuBusyPercent), accuracy: 1e-9, name)
+            XCTAssertEqual(
+                try XCTUnwrap(statistics.computeUtilisationPercent), try XCTUnwrap(reference.computeUtilisationPercent),
+                accuracy: 1e-9, name)
+        }
+        XCTAssertGreaterThan(reference.outcomes[.measured] ?? 0, 1_000)
+        XCTAssertGreaterThan(reference.outcomes[.failed] ?? 0, 100)
+        XCTAssertGreaterThan(reference.outcomes[.dropped] ?? 0, 100)
     }
 }
