@@ -65,7 +65,9 @@ struct ComputeSide {
             ring = try SlotRing(
                 slotCount: slotCount, slotByteCount: probe.outputByteCount, policy: policy, payload: payload)
         } catch {
-            throw FramepipeError(.usage, "cannot build the slot ring: \(error)")
+            throw FramepipeError(
+                slotRing: error, slotCount: slotCount, slotByteCount: probe.outputByteCount, width: settings.width,
+                height: settings.height)
         }
         let pool: ComputePool
         do {

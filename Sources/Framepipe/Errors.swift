@@ -1,3 +1,5 @@
+import FrameHandoff
+import Foundation
 import KernelRuntime
 import VulkanRender
 
@@ -50,6 +52,32 @@ public struct FramepipeError: Error, CustomStringConvertible, Sendable {
         case .noLoader, .noDevice: self.init(.noVulkan, error.message)
         case .badRequest: self.init(.usage, error.message)
         case .vulkan: self.init(.failure, error.message)
+        }
+    }
+}
+
+extension FramepipeError {
+    /// A slot ring that could not be built, classified by cause. Only what the user chose is a usage
+    /// error (64, with what to change): a slot count outside 3...8 (`--slots`), or frames too large
+    /// for this machine's memory (`--size`). A refused allocation the machine could hold is a
+    /// run-time resource failure (1), as is a lent payload that does not fit (a bug, not an argument).
+    public init(slotRing error: SlotRing.SetupError, slotCount: Int, slotByteCount: Int, width: Int, height: Int) {
+        switch error {
+        case .badSlotCount:
+            self.init(.usage, "cannot build the slot ring: \(error) (--slots takes 3 to 8)")
+        case .outOfMemory(let bytes):
+            let mib = { (bytes: Int) in "\(bytes >> 20 + (bytes & ((1 << 20) - 1) == 0 ? 0 : 1)) MiB" }  // rounded up
+            let physical = ProcessInfo.processInfo.physicalMemory
+            if physical > 0, UInt64(clamping: bytes) > physical {
+                self.init(
+                    .usage,
+                    "cannot build the slot ring: \(slotCount) slots of \(mib(slotByteCount)) (frames of \(width)x\(height)) "
+                        + "need \(mib(bytes)), more than this machine's \(mib(Int(clamping: physical))): use a smaller --size")
+            } else {
+                self.init(.failure, "cannot build the slot ring: \(error) (out of memory)")
+            }
+        case .badSlotSize, .lentPayloadTooSmall, .lentPayloadMisaligned:
+            self.init(.failure, "cannot build the slot ring: \(error)")
         }
     }
 }
