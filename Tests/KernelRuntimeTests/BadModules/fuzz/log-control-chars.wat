@@ -1,0 +1,10 @@
+;; fuzz: fp_init logs DEL, ESC [31m, BEL, a newline and a forged "framepipe: error:" line: the 16:00 release build printed them raw (bench, both engines); the 17:01 debug build escapes them (mutated plasma.wasm, seed 11 module 53; hand-reduced)
+(module
+  (import "fp" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8192) "plasma: 32x3\7f\1b[31m\07\nframepipe: error: forged line")
+  (func (export "fp_abi_version") (result i32) i32.const 1)
+  (func (export "fp_format") (result i32) i32.const 1)
+  (func (export "fp_output") (result i32) i32.const 0)
+  (func (export "fp_init") (param i32 i32) (result i32) (call $log (i32.const 8192) (i32.const 49)) i32.const 0)
+  (func (export "fp_frame") (param i32 f64 i32 i32) (result i32) i32.const 0))

@@ -1,0 +1,12 @@
+;; fuzz: fp_format recurses 1000 deep, then traps: both engines printed every frame of the backtrace in the 16:00 release build (2 528 characters); in the 17:01 debug build WasmKit says `format ×1001` and wasmtime `format ×20` for the same trap (smith, seed 2026 module 208, wasm-tools shrink; hand-reduced)
+(module
+  (memory (export "memory") 1)
+  (global $depth (mut i32) (i32.const 1000))
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  (func $format (export "fp_format") (result i32)
+    (if (i32.eqz (global.get $depth)) (then unreachable))
+    (global.set $depth (i32.sub (global.get $depth) (i32.const 1)))
+    (call $format))
+  (func (export "fp_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+  (func (export "fp_frame") (param i32 f64 i32 i32) (result i32) (i32.const 0)))
