@@ -255,6 +255,9 @@ public enum Viewer {
                 // Minimised or unmapped: nothing on screen to draw into. Compute goes on (latest drops the unread
                 // frames); its telemetry is drained so the ring does not overflow.
                 state.hiddenWaits += 1
+                if !state.hidden {  // the frame kept on screen, " — hidden": what the window tests wait on
+                    window.setTitle("framepipe — \(kernelName)\(shownFrame.map { " — frame \($0.frame)" } ?? "") — hidden")
+                }
                 state.hidden = true
                 pool.drainTelemetry { timeline.add($0) }
                 window.waitEvents(timeout: 0.1)
@@ -264,6 +267,7 @@ public enum Viewer {
                 state.hidden = false
                 state.presentsSinceHidden = 0
                 dirty = true  // show the last frame again at once, even when paused
+                lastTitleNanos = 0
             }
             updatePointer(pointer, window: window, rect: renderer.drawnRect)
 
@@ -350,7 +354,9 @@ public enum Viewer {
             if now &- lastTitleNanos >= 500_000_000 {
                 lastTitleNanos = now
                 window.setTitle(
-                    state.title(kernel: kernelName, now: now, disabled: pool.isDisabled ? shownDisabledReason : nil))
+                    state.title(
+                        kernel: kernelName, frame: shownFrame?.frame, now: now,
+                        disabled: pool.isDisabled ? shownDisabledReason : nil))
             }
             if let limit = options.exitAfterFrames, state.presentedCount >= limit { break }
         }
@@ -434,11 +440,14 @@ struct LoopState {
         recentPresents.append(nanos)
     }
 
-    /// "framepipe — plasma — 59.9 fps — p99 17.4 ms" (+ " — paused", " — disabled: …", " — reload failed: …").
-    /// fps over the last second of presents, p99 over the last 240 intervals.
-    mutating func title(kernel: String, now: UInt64, disabled: String?) -> String {
+    /// "framepipe — plasma — frame 42 — 59.9 fps — p99 17.4 ms" (+ " — paused", " — disabled: …", " — reload failed:
+    /// …"). `frame`: the kernel frame on screen (none before the first; tests wait on it). fps over the last second of
+    /// presents, p99 over the last 240 intervals.
+    mutating func title(kernel: String, frame: Int32?, now: UInt64, disabled: String?) -> String {
         recentPresents.removeAll { now &- $0 > 1_000_000_000 }
-        var title = "framepipe — \(kernel) — \(String(format: "%.1f", Double(recentPresents.count))) fps"
+        var title = "framepipe — \(kernel)"
+        if let frame { title += " — frame \(frame)" }
+        title += " — \(String(format: "%.1f", Double(recentPresents.count))) fps"
         if let p99 = DurationStatistics(milliseconds: intervals)?.p99 {
             title += " — p99 \(String(format: "%.1f", p99)) ms"
         }

@@ -90,8 +90,9 @@ final class SlotReuseTests: XCTestCase {
             writerDone.wait()
         }
 
-        // The slow reader: one frame at a time through the feed, pixels read back with each frame (pipelined), and a
-        // sleep after each submit so the writer laps it many times (dropped frames) while fences are pending.
+        // The slow reader: one frame at a time through the feed, pixels read back with each frame (pipelined), and after
+        // each submit it waits until the writer has published two newer frames, so the writer laps it (the first of
+        // them is dropped for the second) while fences are pending, however the threads are scheduled.
         var held: [UInt64: Held] = [:]
         var finished: [(frame: CompletedFrame, held: Held)] = []
         func absorb(_ frames: [CompletedFrame]) {
@@ -106,8 +107,8 @@ final class SlotReuseTests: XCTestCase {
         let frameCount = 24
         while finished.count + held.count < frameCount {
             absorb(try feed.reserveFrameSlot())
-            guard let lease = ring.waitForFrame(timeoutNanos: 2_000_000_000) else {
-                XCTFail("the writer published nothing for 2 s")
+            guard let lease = ring.waitForFrame(timeoutNanos: 60_000_000_000) else {
+                XCTFail("the writer published nothing for 60 s")
                 break
             }
             let acquired = monotonicNanos()
@@ -116,7 +117,10 @@ final class SlotReuseTests: XCTestCase {
             held[lease.handle.generation] = Held(
                 slot: lease.handle.slot, generation: lease.handle.generation, acquireNanos: acquired)
             XCTAssertLessThanOrEqual(feed.heldHandles.count, renderer.framesInFlight)
-            usleep(3_000)
+            let lapped = ring.counters.published + 2
+            let deadline = monotonicNanos() + 60_000_000_000
+            while ring.counters.published < lapped, monotonicNanos() < deadline { usleep(500) }
+            XCTAssertGreaterThanOrEqual(ring.counters.published, lapped, "the writer published nothing newer in 60 s")
             absorb(try feed.collectCompleted())
         }
         absorb(try feed.finish())

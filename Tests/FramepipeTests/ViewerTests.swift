@@ -61,32 +61,60 @@ final class ViewerTests: XCTestCase {
         return environment
     }
 
-    func assertNoValidationMessages(_ stderr: String, file: StaticString = #filePath, line: UInt = #line) {
-        for marker in ["Validation", "VUID-", "VK_LAYER_KHRONOS", "vkCreate", "Segmentation", "Fatal error"] {
-            XCTAssertFalse(stderr.contains(marker), "stderr mentions \(marker):\n\(stderr)", file: file, line: line)
+    /// Neither stream mentions the layer or a crash (the validation layer logs to stdout).
+    func assertNoValidationMessages(_ outcome: Outcome, file: StaticString = #filePath, line: UInt = #line) {
+        for marker in ["Validation", "VUID-", "SYNC-HAZARD", "VK_LAYER_KHRONOS", "vkCreate", "Segmentation", "Fatal error"] {
+            for (name, text) in [("stdout", outcome.stdout), ("stderr", outcome.stderr)] {
+                XCTAssertFalse(text.contains(marker), "\(name) mentions \(marker):\n\(text)", file: file, line: line)
+            }
         }
     }
 
     /// Shell shared by the window scripts (they define `viewer`, the viewer's pid, and `fail`): wait for the viewer's
-    /// window (its id in `window`), exiting with the viewer's status should it end first.
+    /// window (its id in `window`), exiting with the viewer's status should it end first; then the functions the
+    /// scripts wait with. Nothing waits a fixed time and then assumes: each wait polls its condition (the window, the
+    /// title, a file, the exit) for up to 120 s, so a loaded machine is only slower. The title names the kernel frame
+    /// on screen ("framepipe — plasma — frame 42 — …", Viewer's LoopState.title, set twice a second), " — paused"
+    /// while paused and " — hidden" while unmapped.
     static let waitForWindow = #"""
     window=""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 600); do
       window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
       [ -n "$window" ] && break
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
       sleep 0.2
     done
-    [ -n "$window" ] || fail "no framepipe window appeared"
+    [ -n "$window" ] || fail "no framepipe window appeared in 120 s"
+    title() { xdotool getwindowname "$window" 2>/dev/null; }
+    # The kernel frame on screen, from the title; -1 before the first frame.
+    shown_frame() { local f; f="$(title | sed -n 's/.* — frame \([0-9]*\) — .*/\1/p')"; echo "${f:--1}"; }
+    # wait_until DESCRIPTION COMMAND...: polls COMMAND every 0.1 s for 120 s; fails with DESCRIPTION and the title.
+    wait_until() {
+      local what="$1"; shift
+      for _ in $(seq 1 1200); do
+        "$@" && return 0
+        kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; echo "viewer exited while waiting for $what" >&2; exit 124; }
+        sleep 0.1
+      done
+      fail "waited 120 s for $what (title: $(title))"
+    }
+    frame_at_least() { [ "$(shown_frame)" -ge "$1" ]; }
+    # Until the title shows frame $1 or later.
+    wait_for_frame() { wait_until "frame $1 in the title" frame_at_least "$1"; }
+    # Until a newer frame than the one on screen now is shown (drawn after whatever the script just did).
+    wait_for_next_frame() { wait_for_frame "$(( $(shown_frame) + 1 ))"; }
+    png_in() { compgen -G "$1/*.png" >/dev/null; }   # quiet: the tests read the viewer's stdout after the script's
+    title_has() { title | grep -q -- "$1"; }
+    title_lacks() { ! title | grep -q -- "$1"; }
     """#
 
-    /// After Escape: exit with the viewer's status once it has quit, or fail after 10 s.
+    /// After Escape: exit with the viewer's status once it has quit, or fail after 120 s.
     static let waitForExit = #"""
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 1200); do
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; exit $?; }
       sleep 0.1
     done
-    fail "the viewer did not quit on Escape"
+    fail "the viewer did not quit on Escape in 120 s"
     """#
 
     /// Drives `framepipe view` with real X events; run with `bash -c SCRIPT bash FRAMEPIPE KERNEL SCREENSHOT_DIR ENGINE`
@@ -105,22 +133,24 @@ final class ViewerTests: XCTestCase {
 
     \#(ViewerTests.waitForWindow)
 
-    sleep 1                                   # let frames arrive
-    xdotool windowsize "$window" 400 300      # resize: the swapchain is rebuilt, aspect kept (pillarbox)
-    sleep 1
-    xdotool key --window "$window" h          # HUD on: the stage graph is drawn from here on
-    sleep 1
-    xdotool key --window "$window" space      # pause
-    sleep 0.3
-    xdotool key --window "$window" space      # resume
-    sleep 0.5
-    xdotool key --window "$window" s          # screenshot
-    sleep 1
-    xdotool windowsize "$window" 300 500      # another resize (letterbox), HUD still on
-    sleep 0.5
-    xdotool key --window "$window" h          # HUD off
-    sleep 0.3
-    xdotool key --window "$window" Escape     # quit
+    wait_for_frame 3                                 # frames arrive
+    xdotool windowsize --sync "$window" 400 300      # resize: the swapchain is rebuilt, aspect kept (pillarbox)
+    wait_for_next_frame
+    xdotool key --window "$window" h                 # HUD on: the stage graph is drawn from here on
+    wait_for_next_frame
+    wait_for_next_frame
+    xdotool key --window "$window" space             # pause
+    wait_until "the paused title" title_has " — paused"
+    xdotool key --window "$window" space             # resume
+    wait_until "the title without paused" title_lacks " — paused"
+    wait_for_next_frame
+    xdotool key --window "$window" s                 # screenshot: its path is printed once the PNG is in place
+    wait_until "the screenshot in $shots" png_in "$shots"
+    xdotool windowsize --sync "$window" 300 500      # another resize (letterbox), HUD still on
+    wait_for_next_frame
+    xdotool key --window "$window" h                 # HUD off
+    wait_for_next_frame
+    xdotool key --window "$window" Escape            # quit
 
     \#(ViewerTests.waitForExit)
     """#
@@ -217,7 +247,7 @@ final class ViewerTests: XCTestCase {
                 ],
                 environment: environment)
             XCTAssertEqual(outcome.status, 0, "\(engine): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
-            assertNoValidationMessages(outcome.stderr)
+            assertNoValidationMessages(outcome)
 
             let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
             let calibrated = report.clock.hasPrefix("VK_EXT_calibrated_timestamps")
@@ -275,7 +305,7 @@ final class ViewerTests: XCTestCase {
                     XCTAssertTrue(
                         outcome.stderr.contains("viewer: upload \(upload) (\(upload) requested)"),
                         "\(engine) \(kernel) \(upload): \(outcome.stderr)")
-                    assertNoValidationMessages(outcome.stderr)
+                    assertNoValidationMessages(outcome)
                 }
             }
         }
@@ -290,9 +320,9 @@ final class ViewerTests: XCTestCase {
     viewer=$!
     fail() { echo "viewer-screenshot: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
     \#(ViewerTests.waitForWindow)
-    sleep 1.5                                 # frames keep arriving: the ring slots cycle through the GPU
+    wait_for_frame 10                         # past frame 2, and the ring slots have cycled through the GPU
     xdotool key --window "$window" s
-    sleep 0.5
+    wait_until "the screenshot in $shots" png_in "$shots"
     xdotool key --window "$window" Escape
     \#(ViewerTests.waitForExit)
     """#
@@ -318,7 +348,7 @@ final class ViewerTests: XCTestCase {
                     ],
                     environment: windowEnvironment())
                 XCTAssertEqual(outcome.status, 0, "\(context): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
-                assertNoValidationMessages(outcome.stderr)
+                assertNoValidationMessages(outcome)
                 XCTAssertTrue(outcome.stderr.contains("viewer: upload zero-copy"), "\(context): \(outcome.stderr)")
 
                 let path = try XCTUnwrap(
@@ -349,8 +379,9 @@ final class ViewerTests: XCTestCase {
     }
 
     /// A kernel that fails every frame is disabled, but the viewer keeps running: it says why (the
-    /// pool's line with the reason, then the viewer's), is still alive a second later, and quits on
-    /// Escape with exit 0. Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL ENGINE` inside xvfb-run.
+    /// pool's line with the reason, then the viewer's), its loop goes on (the title shows the reason),
+    /// and it quits on Escape with exit 0. Run with `bash -c SCRIPT bash FRAMEPIPE KERNEL ENGINE` inside
+    /// xvfb-run. Every wait polls its condition for up to 120 s.
     static let disabledKernelScript = #"""
     set -u
     bin="$1" kernel="$2" engine="$3"
@@ -358,18 +389,23 @@ final class ViewerTests: XCTestCase {
     "$bin" view "$kernel" --size 16x16 --workers 1 --max-failures 2 --engine "$engine" 2>"$log" &
     viewer=$!
     finish() { cat "$log" >&2; rm -f "$log"; exit "$1"; }
-    for _ in $(seq 1 150); do
+    for _ in $(seq 1 1200); do
       grep -q "the kernel is disabled" "$log" && break
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }
       sleep 0.1
     done
     grep -q "the kernel is disabled" "$log" || { kill "$viewer"; finish 125; }
-    sleep 1
-    kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }   # must still be running
     window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
     [ -n "$window" ] || { kill "$viewer"; finish 125; }
+    # Still running after the disable: its loop sets the title with the reason.
+    for _ in $(seq 1 1200); do
+      xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled: " && break
+      kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }
+      sleep 0.1
+    done
+    xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled: " || { kill "$viewer"; finish 125; }
     xdotool key --window "$window" Escape
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 1200); do
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish $?; }
       sleep 0.1
     done
@@ -392,7 +428,7 @@ final class ViewerTests: XCTestCase {
             XCTAssertTrue(
                 outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), "\(engine): \(outcome.stderr)")
             XCTAssertTrue(outcome.stderr.contains("unreachable"), "\(engine): \(outcome.stderr)")
-            assertNoValidationMessages(outcome.stderr)
+            assertNoValidationMessages(outcome)
         }
     }
 
@@ -412,7 +448,7 @@ final class ViewerTests: XCTestCase {
                 ] + engine.arguments,
                 environment: environment)
             XCTAssertEqual(outcome.status, 0, "\(engine): \(outcome.stderr)")
-            assertNoValidationMessages(outcome.stderr)
+            assertNoValidationMessages(outcome)
             let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
             checkTimingReport(report, minimumFrames: 20, fallback: true)
             XCTAssertEqual(report.counts["calibrated"], 0, "\(engine): \(report)")
@@ -431,12 +467,12 @@ final class ViewerTests: XCTestCase {
     viewer=$!
     fail() { echo "viewer-unmap: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
     \#(ViewerTests.waitForWindow)
-    sleep 1
+    wait_for_frame 1
     xdotool windowunmap --sync "$window"      # what a window manager does to an iconified window
-    sleep 1
-    kill -0 "$viewer" 2>/dev/null || fail "the viewer exited while its window was unmapped"
+    wait_until "the hidden title" title_has " — hidden"   # set by the viewer's loop once it saw the unmap
+    before="$(shown_frame)"                   # the frame kept while hidden
     xdotool windowmap --sync "$window"        # restored
-    sleep 1.5
+    wait_for_frame "$(( before + 1 ))"        # a new frame drawn since
     xdotool key --window "$window" Escape
     \#(ViewerTests.waitForExit)
     """#
@@ -456,7 +492,7 @@ final class ViewerTests: XCTestCase {
                 environment: environment)
             XCTAssertEqual(
                 outcome.status, 0, "\(engine): 125: no window, died while unmapped, or no quit\n\(outcome.stderr)")
-            assertNoValidationMessages(outcome.stderr)
+            assertNoValidationMessages(outcome)
             let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
             XCTAssertGreaterThan(
                 report.counts["hidden_waits"] ?? 0, 0, "\(engine): the unmapped window was drawn into: \(report)")

@@ -9,6 +9,12 @@ import XCTest
 
 @testable import VulkanRender
 
+private struct XvfbDidNotStart: Error, CustomStringConvertible {
+    let display: Int
+    let exited: Bool
+    var description: String { "Xvfb :\(display) \(exited ? "exited" : "had no socket after 60 s")" }
+}
+
 final class WindowZeroCopyTests: XCTestCase {
     private var xvfb: Process?
     private var previousDisplay: String?
@@ -28,11 +34,14 @@ final class WindowZeroCopyTests: XCTestCase {
         process.standardError = FileHandle.nullDevice
         try process.run()
         xvfb = process
+        // Ready once its socket exists: polled for up to 60 s (a loaded machine starts it slowly). Installed but not
+        // starting is a failure, not a skip.
         let socket = "/tmp/.X11-unix/X\(number)"
-        for _ in 0..<100 where !FileManager.default.fileExists(atPath: socket) && process.isRunning {
-            usleep(50_000)
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: socket), process.isRunning, Date() < deadline { usleep(50_000) }
+        guard FileManager.default.fileExists(atPath: socket) else {
+            throw XvfbDidNotStart(display: number, exited: !process.isRunning)
         }
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: socket), "Xvfb :\(number) did not start")
         setenv("DISPLAY", ":\(number)", 1)
     }
 
