@@ -1,7 +1,9 @@
 import CFramepipe
 import Foundation
 
-/// Report files are written whole or not at all: to a temporary file beside the target, then renamed.
+/// Report files are written whole or not at all: to a temporary file beside the target
+/// (`.NAME.tmp-PID`), then renamed. A temporary of the same file left by a killed process (its PID no
+/// longer alive) is deleted on the next write.
 public enum OutputFiles {
     public static func createDirectory(_ path: String) throws(FramepipeError) {
         do {
@@ -13,8 +15,19 @@ public enum OutputFiles {
 
     static func temporaryPath(for path: String) -> String {
         let url = URL(fileURLWithPath: path)
+        removeStaleTemporaries(of: url)
         return url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+    }
+
+    /// Deletes `.NAME.tmp-PID` beside `url` for every PID that is not alive.
+    static func removeStaleTemporaries(of url: URL) {
+        let folder = url.deletingLastPathComponent().path
+        let prefix = ".\(url.lastPathComponent).tmp-"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(prefix) {
+            guard let pid = pid_t(entry.dropFirst(prefix.count)), !ReportFolder.isAlive(pid) else { continue }
+            unlink((folder as NSString).appendingPathComponent(entry))
+        }
     }
 
     static func moveIntoPlace(_ temporary: String, _ path: String) throws(FramepipeError) {

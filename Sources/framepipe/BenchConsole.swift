@@ -174,7 +174,7 @@ enum InterruptHandler {
             if stop.isRequested { _exit(ExitStatus.interrupted.rawValue) }
             stop.request()
             FileHandle.standardError.write(
-                Data("\nframepipe: stopping — writing the reports (Ctrl-C again to quit at once)\n".utf8))
+                Data("\nframepipe: stopping — the reports will cover the frames measured so far (Ctrl-C again to quit at once)\n".utf8))
         }
         source.resume()
         self.source = source

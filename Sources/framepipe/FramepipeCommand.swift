@@ -150,7 +150,7 @@ struct FramepipeCommand: ParsableCommand {
             4 bench regression (--fail-on-regression), 5 kernel failed (bench: disabled after repeated
             failed frames; capture: the frame failed), 6 no display (view), 7 --engine wasmtime without
             its library (or another version), 64 bad arguments,
-            130 bench interrupted by Ctrl-C (reports written). See docs/cli.md.
+            130 bench interrupted by Ctrl-C (reports written if a frame was rendered). See docs/cli.md.
             """,
         subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
 

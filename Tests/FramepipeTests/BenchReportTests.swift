@@ -2,6 +2,8 @@ import EngineTestSupport
 import Foundation
 import XCTest
 
+@testable import Framepipe
+
 /// `framepipe bench` as a user runs it, on each engine: the five report files, pacing, baselines, Ctrl-C.
 final class BenchReportTests: XCTestCase {
     override func setUpWithError() throws {
@@ -321,6 +323,24 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["report"], "nothing else left beside it")
         let summary = try json(directory + "/summary.json")
         XCTAssertEqual(number(summary, "frames.measured"), 5)
+    }
+
+    /// A single report file (capture, a screenshot) cleans its own stale temporary: a dead PID's goes,
+    /// a live process's stays (it may be writing).
+    func testAWriteDeletesItsFilesTemporaryFromADeadProcess() throws {
+        let directory = try temporaryDirectory()
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = directory + "/.a.png.tmp-\(finished.processIdentifier)"
+        let alive = directory + "/.a.png.tmp-1"
+        let other = directory + "/.b.png.tmp-\(finished.processIdentifier)"
+        for path in [dead, alive, other] { XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data())) }
+        try OutputFiles.writePNG([UInt8](repeating: 255, count: 4), width: 1, height: 1, to: directory + "/a.png")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted(), [".a.png.tmp-1", ".b.png.tmp-\(finished.processIdentifier)", "a.png"],
+            "only a.png's temporary of the dead process is gone")
     }
 
     /// A --out folder that holds the user's own files too: those stay, the reports are replaced.
