@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "FrameHandoff", "CSystemShim", "CWasmtime",
                 .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
             ],
             swiftSettings: strictSwift),
         .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW"], swiftSettings: strictSwift),

@@ -108,13 +108,15 @@ build_all() {
         "$CLANG" "${SIMD_CFLAGS[@]}" -o "$dst" "$src"
         chmod 644 "$dst"
     done
-    for src in "$BAD_DIR"/*.wat; do
+    for src in "$BAD_DIR"/*.wat "$BAD_DIR"/fuzz/*.wat; do
         dst="$pre${src%.wat}.wasm"
+        mkdir -p "$(dirname "$dst")"
         echo "wat2wasm $src -> $dst"
-        # --debug-names keeps function names, so traps come with a readable wasm backtrace.
+        # --debug-names keeps function names, so traps come with a readable wasm backtrace;
+        # --enable-tail-call: corpus modules loop through return_call (both engines run it).
         # invalid-*.wat are meant not to validate (their .wat says how): built without the check.
         local check=(); case "$(basename "$src")" in invalid-*) check=(--no-check) ;; esac
-        wat2wasm --debug-names "${check[@]}" -o "$dst" "$src"
+        wat2wasm --debug-names --enable-tail-call "${check[@]}" -o "$dst" "$src"
     done
     shopt -u nullglob
     [ -f "$pre$KERNEL_DIR/plasma.wasm" ] || die "$KERNEL_DIR/plasma.c is missing; truncated.wasm needs it"

@@ -163,7 +163,7 @@ public enum Bench {
             .interrupted, "interrupted before the first frame was rendered: no reports written (\(options.outputDirectory) is unchanged)")
 
         let log = options.log
-        let host = KernelHost(log: { log("kernel: \($0)") }, input: { _ in 0 })
+        let host = KernelHost(log: { log($0) }, input: { _ in 0 })
         let settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: true,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,

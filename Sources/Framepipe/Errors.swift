@@ -44,6 +44,7 @@ public struct FramepipeError: Error, CustomStringConvertible, Sendable {
         switch error.kind {
         case .unreadable, .invalidModule: self.init(.badKernel, error.message)
         case .runtimeFault: self.init(.kernelFailed, error.message)
+        case .hostFailure: self.init(.failure, error.message)
         }
     }
 

@@ -122,7 +122,7 @@ public enum Viewer {
         }
 
         let pointer = PointerInput()
-        let host = KernelHost(log: { log("kernel: \($0)") }, input: { pointer.value($0) })
+        let host = KernelHost(log: { log($0) }, input: { pointer.value($0) })
         let settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: false,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers)

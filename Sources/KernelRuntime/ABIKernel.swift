@@ -11,6 +11,8 @@ public struct ABIKernel: CompiledKernel {
     let module: any EngineModule
     /// Function index → export name, to name backtrace frames of modules without a name section.
     let exportedFunctionNames: [UInt32: String]
+    /// The per-frame `fp.log` allowance all instances of this kernel share.
+    let logAllowance = LogAllowance()
 
     public init(engine: any KernelEngine, bytes: [UInt8], path: String) throws(KernelError) {
         self.path = path
@@ -60,6 +62,7 @@ public struct ABIKernel: CompiledKernel {
         )
     }
 
+    public var boundsTimeByFuel: Bool { engine.boundsTimeByFuel }
     public var exportNames: [String] { module.exports.map(\.name) }
     public var importNames: [String] { module.imports.map { "\($0.module).\($0.name)" } }
 
@@ -87,6 +90,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     public private(set) var outputOffset: Int
     public let limits: KernelLimits
     private let raw: any EngineInstance
+    private let imports: KernelImports
 
     /// Instantiates and initialises the kernel for a `width`×`height` frame, checking the whole ABI.
     public init(
@@ -101,9 +105,11 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         self.width = width
         self.height = height
         self.limits = limits
+        let imports = KernelImports(host: host, kernelName: kernel.name, logAllowance: kernel.logAllowance)
+        self.imports = imports
         let raw: any EngineInstance
         do {
-            raw = try kernel.module.instantiate(limits: limits, imports: KernelImports(host: host))
+            raw = try kernel.module.instantiate(limits: limits, imports: imports)
         } catch {
             if case .initialMemoryTooLarge(let bytes) = error {
                 throw KernelError(
@@ -137,10 +143,11 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
 
         func setup(_ function: ABIFunction, _ arguments: ABIArguments = .none) throws(KernelError) -> Int32 {
             let result: Int32
+            let budget = function == .initialize ? limits.setupBudget : limits.probeBudget
             do {
-                result = try raw.call(function, arguments, budget: limits.setupBudget)
+                result = try raw.call(function, arguments, budget: budget)
             } catch {
-                let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: limits.setupBudget)
+                let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget)
                 throw KernelError(.invalidModule, "\(path): \(function.rawValue) failed: \(reason)", fault: fault)
             }
             if let refused = raw.takeRefusedGrowth() {
@@ -229,6 +236,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         }
         let call = "fp_frame(frame \(frame), \(format.unitName) \(units.lowerBound)..<\(units.upperBound))"
         let budget = limits.tileBudget
+        imports.beginFrame(frame)
         let code: Int32
         do {
             code = try raw.call(
@@ -249,9 +257,9 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
             throw KernelError(.runtimeFault, "\(kernel.path): \(call) returned error code \(code)", fault: .errorCode)
         }
         do {
-            outputOffset = Int(UInt32(bitPattern: try raw.call(.output, .none, budget: limits.setupBudget)))
+            outputOffset = Int(UInt32(bitPattern: try raw.call(.output, .none, budget: limits.probeBudget)))
         } catch {
-            let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: limits.setupBudget)
+            let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: limits.probeBudget)
             throw KernelError(.runtimeFault, "\(kernel.path): fp_output after \(call) \(reason)", fault: fault)
         }
         try checkOutputRegion(after: call)
@@ -281,13 +289,14 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         case .initialMemoryTooLarge(let bytes): return "initial memory of \(mebibytes(bytes)) is over the limit"
         case .trap(let reason, _): return "trapped: \(reason.text)"
         case .outOfFuel: return "ran out of fuel"
-        case .deadlineExceeded: return "ran past its deadline"
+        case .deadlineExceeded, .timeBudgetExhausted: return "ran past its deadline"
         }
     }
 
     /// The words and the fault kind of a failed call, then the wasm backtrace when there is one
-    /// ("backtrace: shade ← fp_frame"), innermost first. A refused memory growth comes first: a
-    /// kernel that trapped after it was refused memory failed for want of memory.
+    /// ("backtrace: shade ← fp_frame", innermost first, collapsed: KernelText.backtrace). A refused
+    /// memory growth comes first, whatever followed it: a kernel that trapped, looped or ran out of
+    /// time after it was refused memory (ignoring the -1) failed for want of memory.
     static func describe(
         _ failure: EngineFailure, refusedGrowth: Int?, kernel: ABIKernel, limits: KernelLimits, budget: CallBudget
     )
@@ -298,30 +307,39 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
                 frame.name ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
                     ?? frame.functionIndex.map { "wasm function[\($0)]" } ?? "unknown"
             }
-            return names.isEmpty ? "" : "; backtrace: " + names.joined(separator: " ← ")
+            return names.isEmpty ? "" : "; backtrace: " + KernelText.backtrace(names)
         }
+        let deadline = formatMilliseconds(budget.deadlineNanos)
+        let (reason, frames, fault): (String, [BacktraceFrame], KernelError.Fault)
         switch failure {
-        case .outOfFuel(let frames):
-            return (
-                "ran out of fuel after \(budget.fuel) units (an endless loop? raise --fuel if the kernel really needs more)\(backtrace(frames))",
-                .fuelExhausted
+        case .outOfFuel(let backtrace):
+            (reason, frames, fault) = (
+                "ran out of fuel after \(budget.fuel) units (an endless loop? raise --fuel if the kernel really needs more)",
+                backtrace, .fuelExhausted
             )
-        case .deadlineExceeded(let frames):
-            return (
-                "ran past its deadline of \(formatMilliseconds(budget.deadlineNanos)) (an endless loop? raise --tile-timeout if the kernel really needs more)\(backtrace(frames))",
-                .timeout
+        case .deadlineExceeded(let backtrace):
+            (reason, frames, fault) = (
+                "ran past its deadline of \(deadline) (an endless loop? raise --tile-timeout if the kernel really needs more)",
+                backtrace, .timeout
             )
-        case .trap(let reason, let frames):
-            if let refusedGrowth {
-                return (
-                    "failed after its memory growth to \(mebibytes(refusedGrowth)) was refused (limit \(mebibytes(limits.maxMemoryBytes)), raise --max-memory): \(reason.text)\(backtrace(frames))",
-                    .memoryRefused
-                )
-            }
-            return ("trapped: \(reason.text)\(backtrace(frames))", .trap)
+        case .timeBudgetExhausted(let fuel, let backtrace):
+            (reason, frames, fault) = (
+                "used up its time budget: \(fuel) units of fuel, what its slowest code can burn in \(deadline) on this interpreter "
+                    + "(an endless loop? raise --tile-timeout if the kernel really needs more, or run it on wasmtime)",
+                backtrace, .timeout
+            )
+        case .trap(let trap, let backtrace):
+            (reason, frames, fault) = ("trapped: \(trap.text)", backtrace, .trap)
         case .invalidModule, .instantiation, .initialMemoryTooLarge, .engine:
-            return ("failed: \(reason(of: failure))", .trap)
+            (reason, frames, fault) = ("failed: \(Self.reason(of: failure))", [], .trap)
         }
+        if let refusedGrowth {
+            return (
+                "failed after its memory growth to \(mebibytes(refusedGrowth)) was refused (limit \(mebibytes(limits.maxMemoryBytes)), raise --max-memory); then it \(reason)\(backtrace(frames))",
+                .memoryRefused
+            )
+        }
+        return (reason + backtrace(frames), fault)
     }
 
     static func formatMilliseconds(_ nanos: UInt64) -> String {

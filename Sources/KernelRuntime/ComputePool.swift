@@ -167,7 +167,8 @@ public final class ComputePool: Sendable {
     private let reloadPending = Atomic<Bool>(false)
 
     private let nextFrameIndex = Atomic<Int32>(0)
-    private let consecutiveFailures = Atomic<Int>(0)
+    /// Consecutive failed frames, counted in frame order (FrameOutcomeLedger.swift).
+    private let ledger: Locked<FrameOutcomeLedger>
     private let disabled = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let paused = Atomic<Bool>(false)
@@ -199,10 +200,11 @@ public final class ComputePool: Sendable {
         self.ring = ring
         self.host = host
         self.diagnostics = diagnostics
+        self.ledger = Locked(FrameOutcomeLedger(limit: settings.maxConsecutiveFailures))
         do {
             self.queue = try TileQueue<FrameJob>(jobCapacity: 16)
         } catch {
-            throw KernelError(.runtimeFault, "cannot build the tile queue: \(error)")
+            throw KernelError(.hostFailure, "cannot build the tile queue: \(error)")
         }
         self.telemetry = (0..<workerCount).map { _ in SPSCRing(roundingUpTo: Self.telemetryCapacity) }
         self.exited = (0..<workerCount).map { _ in DispatchSemaphore(value: 0) }
@@ -419,8 +421,10 @@ public final class ComputePool: Sendable {
     /// need fewer). One tile for one worker or a stateful kernel.
     private func tiling(of installation: Installation) -> (unitsPerTile: Int, tiles: Int) {
         let units = installation.unitCount
+        // An engine that bounds time by fuel cuts frames even for one worker, so that one call does
+        // a fraction of a frame's work, well inside its time budget.
         let asked =
-            installation.isStateful || workerCount == 1
+            installation.isStateful || (workerCount == 1 && !installation.kernel.boundsTimeByFuel)
             ? 1 : min(units, workerCount * max(1, settings.tilesPerWorker), TileQueue<FrameJob>.maxTileCount)
         let unitsPerTile = (units + asked - 1) / asked
         return (unitsPerTile, (units + unitsPerTile - 1) / unitsPerTile)
@@ -457,8 +461,8 @@ public final class ComputePool: Sendable {
         }
         currentEpoch.store(next.epoch, ordering: .releasing)
         installations.withLock { all in all = all.filter { $0.key == next.epoch } }
-        consecutiveFailures.store(0, ordering: .relaxed)
         let firstFrame = nextFrameIndex.load(ordering: .relaxed)
+        ledger.withLock { $0.restart(countingFrom: firstFrame) }
         let wasDisabled = disabled.exchange(false, ordering: .relaxed)
         record.withLock {
             $0.reloads.append(ReloadEvent(path: next.kernel.path, firstFrame: firstFrame, error: nil))
@@ -544,6 +548,7 @@ public final class ComputePool: Sendable {
             + "(\(installation.format.unitName) \(units.lowerBound)..<\(units.upperBound), worker \(worker)) failed "
             + "[\(error.fault?.rawValue ?? "fault")]: \(error.message)"
         diagnostics(line)
+        ledger.withLock { $0.noteFailure(of: job.frameIndex, error) }
         record.withLock { if $0.failures.count < 100 { $0.failures.append(error) } }
     }
 
@@ -560,17 +565,21 @@ public final class ComputePool: Sendable {
         switch outcome {
         case .published:
             fp_probe_publish(job.frame.handle.generation, job.frameIndex)
-            consecutiveFailures.store(0, ordering: .relaxed)
+            _ = ledger.withLock { $0.record(.published, of: job.frameIndex) }
             event.kind = .published
         case .cancelled:
             if queue.jobFailed(ticket) {
                 failedFrameCount.add(1, ordering: .relaxed)
                 event.kind = .failed
-                let failures = consecutiveFailures.add(1, ordering: .relaxed).newValue
-                if failures >= settings.maxConsecutiveFailures { disable(after: failures) }
+                let trip = ledger.withLock { ledger in
+                    _ = ledger.record(.failed, of: job.frameIndex)
+                    return ledger.takeTrip()
+                }
+                if let trip { disable(after: settings.maxConsecutiveFailures, last: trip) }
             } else {
                 cancelledFrameCount.add(1, ordering: .relaxed)
                 event.kind = .cancelled
+                _ = ledger.withLock { $0.record(.cancelled, of: job.frameIndex) }
             }
         case .pending, .stale:
             queue.finish(ticket)
@@ -584,14 +593,14 @@ public final class ComputePool: Sendable {
         queue.finish(ticket)
     }
 
-    private func disable(after failures: Int) {
+    /// Disables the kernel; `last` is the failure of the last failed frame in frame order.
+    private func disable(after failures: Int, last: KernelError?) {
         guard !disabled.exchange(true, ordering: .relaxed) else { return }
         let reason = record.withLock { record -> KernelError in
-            let last = record.failures.last?.message ?? "unknown fault"
             let error = KernelError(
                 .runtimeFault,
-                "kernel disabled after \(failures) consecutive failed frames (--max-failures \(settings.maxConsecutiveFailures)); last: \(last)",
-                fault: record.failures.last?.fault)
+                "kernel disabled after \(failures) consecutive failed frames (--max-failures \(settings.maxConsecutiveFailures)); last: \(last?.message ?? "unknown fault")",
+                fault: last?.fault)
             record.disabledBecause = error
             return error
         }

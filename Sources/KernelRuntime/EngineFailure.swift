@@ -15,6 +15,9 @@ public enum EngineFailure: Error, Sendable, Equatable {
     case outOfFuel(backtrace: [BacktraceFrame])
     /// The call ran past its wall-clock deadline.
     case deadlineExceeded(backtrace: [BacktraceFrame])
+    /// An engine that cannot be interrupted by time (WasmKit) burned all the fuel its code can burn
+    /// within the call's deadline (`fuel` units).
+    case timeBudgetExhausted(fuel: UInt64, backtrace: [BacktraceFrame])
     /// The engine itself failed (out of host memory, a library error).
     case engine(String)
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The output a kernel produces each frame (Kernel ABI v1, `fp_format`).
 public enum KernelFormat: Int32, Sendable, CaseIterable {
     case rgba8 = 1
@@ -62,20 +64,84 @@ public enum ABIFunction: String, Sendable, CaseIterable {
 /// `fp.input` to these two methods and hand over the caller's memory.
 public final class KernelImports: Sendable {
     public let host: KernelHost
+    /// Names the kernel on every log line.
+    let kernelName: String
+    /// Shared by every instance of one kernel: the per-frame log allowance.
+    let logAllowance: LogAllowance
+    /// The frame the instance is computing (-1 during set-up); set by the one thread using it.
+    private let frame = Atomic<Int32>(-1)
 
-    public init(host: KernelHost) { self.host = host }
+    public init(host: KernelHost, kernelName: String = "kernel", logAllowance: LogAllowance = LogAllowance()) {
+        self.host = host
+        self.kernelName = kernelName
+        self.logAllowance = logAllowance
+    }
 
-    /// `fp.log(pointer, length)`: UTF-8 text at `pointer` in `memory`, cut at `KernelABI.maxLogBytes`;
-    /// dropped when `length <= 0` or the text is not inside memory.
+    /// The instance is about to compute `frame`.
+    func beginFrame(_ frame: Int32) { self.frame.store(frame, ordering: .relaxed) }
+
+    /// `fp.log(pointer, length)`: text at `pointer` in `memory`, read as UTF-8 (invalid bytes become
+    /// U+FFFD), cut at `KernelABI.maxLogBytes`; dropped when `length <= 0`, when it is not inside
+    /// memory, or past the frame's allowance. The host gets one line, "kernel NAME: TEXT", control
+    /// characters escaped, at most `KernelText.maxLogCharacters` (KernelText.swift).
     public func log(pointer: Int32, length: Int32, memory: UnsafeRawBufferPointer) {
+        guard length > 0 else { return }
         let start = Int(UInt32(bitPattern: pointer))
         let count = min(Int(length), KernelABI.maxLogBytes)
-        guard count > 0, start <= memory.count - count else { return }
-        host.log(String(decoding: UnsafeRawBufferPointer(rebasing: memory[start..<start + count]), as: UTF8.self))
+        guard start <= memory.count - count else { return }
+        let frame = self.frame.load(ordering: .relaxed)
+        switch logAllowance.admit(frame: frame) {
+        case .drop:
+            return
+        case .lastNotice:
+            host.log(
+                "kernel \(kernelName): \(frame < 0 ? "set-up" : "frame \(frame)"): further log lines dropped (at most \(logAllowance.linesPerFrame) a frame)"
+            )
+        case .print:
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: memory[start..<start + count]), as: UTF8.self)
+            host.log("kernel \(kernelName): " + KernelText.bounded(KernelText.escaped(text), limit: KernelText.maxLogCharacters))
+        }
     }
 
     /// `fp.input(what)`.
     public func input(_ what: Int32) -> Float { host.input(what) }
+}
+
+/// How many `fp.log` lines a kernel may print per frame, over all its instances: the first
+/// `linesPerFrame` of a frame are printed, then one notice, then nothing until a later frame. A
+/// dropped line costs one atomic load: a kernel logging 100 000 lines a frame slows no worker
+/// down with text it will never see.
+public final class LogAllowance: Sendable {
+    public enum Admission { case print, lastNotice, drop }
+    public let linesPerFrame: UInt32
+    /// High 32 bits: the frame being counted (biased by 1 so set-up, -1, is 0); low: lines so far.
+    private let state = Atomic<UInt64>(0)
+
+    public init(linesPerFrame: UInt32 = 16) { self.linesPerFrame = linesPerFrame }
+
+    public func admit(frame: Int32) -> Admission {
+        let key = UInt64(UInt32(bitPattern: frame &+ 1))
+        var word = state.load(ordering: .relaxed)
+        while true {
+            let counted = word >> 32
+            let lines = word & 0xFFFF_FFFF
+            // A later frame starts a new allowance; an earlier one (another worker's) shares the current one.
+            let next: UInt64
+            if key > counted {
+                next = key << 32 | 1
+            } else if lines <= UInt64(linesPerFrame) {
+                next = word + 1
+            } else {
+                return .drop
+            }
+            let (exchanged, original) = state.compareExchange(expected: word, desired: next, ordering: .relaxed)
+            if exchanged {
+                let line = next & 0xFFFF_FFFF
+                return line <= UInt64(linesPerFrame) ? .print : .lastNotice
+            }
+            word = original
+        }
+    }
 }
 
 /// What a kernel may ask of its host through the `fp` imports.
@@ -127,8 +193,15 @@ public struct KernelLimits: Sendable, Equatable {
 
     /// The budget of one `fp_frame` call.
     public var tileBudget: CallBudget { CallBudget(fuel: fuelPerTile, deadlineNanos: tileTimeoutNanos) }
-    /// The budget of a set-up call (`fp_abi_version`, `fp_init`, `fp_output`, ...): they should be
-    /// tiny, but `fp_init` may seed a large state.
-    public var setupBudget: CallBudget { CallBudget(fuel: Self.setupFuel, deadlineNanos: tileTimeoutNanos) }
-    static let setupFuel: UInt64 = 4_000_000_000
+    /// The budget of a set-up call that may do real work (`fp_init`, which may seed a large state,
+    /// and the start function): a tile's.
+    public var setupBudget: CallBudget { tileBudget }
+    /// The budget of a probe (`fp_abi_version`, `fp_format`, `fp_stateful`, `fp_points`,
+    /// `fp_output`): each returns a constant or an address, so `probeFuel` is plenty, and a probe
+    /// that loops is stopped in milliseconds on every engine.
+    public var probeBudget: CallBudget {
+        CallBudget(fuel: min(fuelPerTile, Self.probeFuel), deadlineNanos: min(tileTimeoutNanos, Self.probeTimeoutNanos))
+    }
+    static let probeFuel: UInt64 = 10_000_000
+    static let probeTimeoutNanos: UInt64 = 1_000_000_000
 }

@@ -15,9 +15,15 @@ public protocol KernelEngine: Sendable {
     /// Parses, validates and compiles a module (`path` only names it in messages). Translation to
     /// the engine's internal form happens here or at instantiation, never per frame.
     func compileModule(bytes: [UInt8], path: String) throws(EngineFailure) -> any EngineModule
+    /// True when the engine cannot interrupt code by time and bounds a call's time with a fuel
+    /// budget instead (WasmKit): frames are then cut into tiles even for one worker, so that one
+    /// call stays well inside what the budget allows.
+    var boundsTimeByFuel: Bool { get }
 }
 
 extension KernelEngine {
+    public var boundsTimeByFuel: Bool { false }
+
     /// e.g. "wasmtime 50 (compiler: Cranelift JIT, epoch deadline)".
     public var description: String { identity.description }
 
@@ -172,6 +178,8 @@ public protocol CompiledKernel: Sendable {
     /// ABI check applied (`fp_abi_version`, `fp_format`, `fp_init`, `fp_points`, output region).
     func instantiate(width: Int, height: Int, limits: KernelLimits, host: KernelHost) throws(KernelError)
         -> any KernelInstance
+    /// The engine's `boundsTimeByFuel`.
+    var boundsTimeByFuel: Bool { get }
 }
 
 /// One initialised instance. Not thread-safe: one thread uses it at a time; the pool hands

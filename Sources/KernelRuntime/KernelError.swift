@@ -8,6 +8,9 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
         /// The kernel ran and failed: trap, out of fuel or time, refused memory growth, non-zero
         /// return, output region outside memory.
         case runtimeFault
+        /// The host could not provide what running a kernel needs (memory for its queues): not the
+        /// kernel's fault (exit 1, not 5).
+        case hostFailure
     }
 
     /// Why a run failed (set for `.runtimeFault`).
@@ -28,8 +31,8 @@ public struct KernelError: Error, CustomStringConvertible, Sendable, Equatable {
     public init(_ kind: Kind, _ message: String, fault: Fault? = nil) {
         self.kind = kind
         self.fault = fault
-        // One line, whatever the engine handed us.
-        self.message = message.split(whereSeparator: \.isNewline).joined(separator: " | ")
+        // One bounded line with nothing of the host's internals, whatever the engine or kernel handed us.
+        self.message = KernelText.errorLine(message)
     }
 
     public var description: String { message }

@@ -16,6 +16,42 @@ enum WasmBinary {
         return names
     }
 
+    /// The most value slots one call of any function needs for its parameters and declared locals
+    /// (an upper bound: the largest parameter list of any type plus the most locals of any body).
+    /// WasmKit zeroes a callee's locals on every call for one unit of fuel, so this bounds what a
+    /// call can cost (WasmKitEngine.worstNanosPerFuel). Saturates instead of overflowing.
+    static func largestCallFrame(_ bytes: [UInt8]) -> Int {
+        var mostParameters = 0
+        var mostLocals = 0
+        forEachSection(bytes) { id, reader in
+            guard id == 1 || id == 10, let count = reader.leb() else { return }
+            for _ in 0..<count {
+                if id == 1 {
+                    // A function type (0x60, params, results); anything else (GC rec groups) ends the walk.
+                    guard reader.byte() == 0x60, let parameters = reader.leb(), Int(parameters) <= reader.end - reader.position
+                    else { return }
+                    mostParameters = max(mostParameters, Int(parameters))
+                    reader.position += Int(parameters)
+                    guard let results = reader.leb(), Int(results) <= reader.end - reader.position else { return }
+                    reader.position += Int(results)
+                } else {
+                    guard let size = reader.leb(), Int(size) <= reader.end - reader.position else { return }
+                    let next = reader.position + Int(size)
+                    var locals = 0
+                    if let groups = reader.leb() {
+                        for _ in 0..<groups {
+                            guard let group = reader.leb(), reader.byte() != nil else { break }
+                            locals = min(locals + Int(group), 1 << 40)
+                        }
+                    }
+                    mostLocals = max(mostLocals, locals)
+                    reader.position = next
+                }
+            }
+        }
+        return mostParameters + mostLocals
+    }
+
     private static func forEachSection(_ bytes: [UInt8], _ body: (UInt8, inout Reader) -> Void) {
         guard bytes.count >= 8, bytes[0..<4].elementsEqual([0, 0x61, 0x73, 0x6D]) else { return }
         var reader = Reader(bytes: bytes, position: 8, end: bytes.count)

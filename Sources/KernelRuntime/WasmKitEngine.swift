@@ -1,6 +1,7 @@
 import CSystemShim
 import Foundation
 @_spi(Fuzzing) import WasmKit  // Store.resourceLimiter is SPI in 0.4.2: the only way to cap memory growth
+import WasmParser
 
 /// The WasmKit engine: an interpreter with eager compilation (every function is translated at
 /// instantiation, so no frame pays for translation) and fuel metering (the per-tile budget). A thin
@@ -15,20 +16,89 @@ public struct WasmKitEngine: KernelEngine {
     }
 
     public func runawayGuard(under limits: KernelLimits) -> String {
-        "fuel \(limits.fuelPerTile) per tile (no wall-clock deadline: the interpreter cannot be interrupted)"
+        "time budget: per call the fuel its code can burn in \(ABIInstance.formatMilliseconds(limits.tileTimeoutNanos)) "
+            + "(8-22 ns per unit at worst, by the module's code; the interpreter cannot be interrupted by time), at most \(limits.fuelPerTile)"
+    }
+
+    public var boundsTimeByFuel: Bool { true }
+
+    /// WasmKit 0.4.2 cannot be interrupted by time, so a wall-clock bound is a fuel budget: the fuel
+    /// the module's slowest code burns in that time. The slowest costs per unit of fuel measured
+    /// here (release build, loops of one operator each; docs/performance.md, "WasmKit's time
+    /// bound"), with 25 % headroom: plain code (`call` 4.5 ns, `call_indirect` 6 ns, `memory.size`
+    /// 4.9 ns, `br` 2.6 ns; host calls and refused growths once charged `hostCallFuel`) 8 ns; a
+    /// `return_call` cycle 11.6 ns; a `memory.grow` past the spec's 4 GiB, refused before any
+    /// limiter is asked, 17 ns.
+    public static let worstNanosPerFuel = 8.0
+    static let worstNanosPerFuelWithTailCalls = 15.0
+    static let worstNanosPerFuelWithMemoryGrow = 22.0
+    /// A call costs one unit of fuel but zeroes every local of the callee: 0.055-0.11 ns per local
+    /// and unit measured (functions of 2 000 and 4 000 locals: 104-123 and 430-650 ns per unit, the
+    /// latter on a loaded machine), so modules with large frames get proportionally less fuel.
+    static let nanosPerFuelPerLocal = 0.15
+    /// Fuel charged for each call into the host (`fp.log`, `fp.input`) and each refused growth,
+    /// which cost far more than an operator (130-230 ns uncharged).
+    static let hostCallFuel: UInt64 = 256
+
+    /// The worst cost per unit of fuel of `bytes`: from the costly operators it contains and its
+    /// largest call frame. A module that does not parse gets the worst of all (WasmKit refuses it
+    /// anyway).
+    static func worstNanosPerFuel(of bytes: [UInt8]) -> Double {
+        var found = CostlyOperators()
+        var parser = WasmParser.Parser(bytes: bytes, features: .all)
+        do {
+            while let payload = try parser.parseNext() {
+                guard case .codeSection(let bodies) = payload else { continue }
+                for body in bodies {
+                    var expression = ExpressionParser(code: body)
+                    while let visit = try expression.parse() { visit(visitor: &found) }
+                }
+            }
+        } catch {
+            (found.tailCalls, found.grows) = (true, true)
+        }
+        let (tailCalls, grows) = (found.tailCalls, found.grows)
+        let operators =
+            grows ? worstNanosPerFuelWithMemoryGrow : tailCalls ? worstNanosPerFuelWithTailCalls : worstNanosPerFuel
+        return max(operators, worstNanosPerFuel(largestCallFrame: WasmBinary.largestCallFrame(bytes)))
+    }
+
+    /// The worst cost per unit of fuel of calls into a function with `slots` parameters and locals.
+    static func worstNanosPerFuel(largestCallFrame slots: Int) -> Double {
+        max(worstNanosPerFuel, nanosPerFuelPerLocal * Double(slots))
+    }
+
+    /// The fuel a call may burn to stay within `deadlineNanos` on a module costing at worst
+    /// `nanosPerFuel` per unit (at least 1 000 units, so a kernel can always return a constant).
+    static func fuel(within deadlineNanos: UInt64, nanosPerFuel: Double) -> UInt64 {
+        max(1_000, UInt64(min(Double(deadlineNanos) / nanosPerFuel, 1e18)))
     }
 
     public func compileModule(bytes: [UInt8], path: String) throws(EngineFailure) -> any EngineModule {
         do {
-            return WasmKitModule(module: try parseWasm(bytes: bytes))
+            return WasmKitModule(
+                module: try parseWasm(bytes: bytes),
+                worstNanosPerFuel: Self.worstNanosPerFuel(of: bytes))
         } catch {
             throw .invalidModule(WasmKitModule.oneLine(error))
         }
     }
 }
 
+/// Notes the operators that cost more per unit of fuel than plain code (`worstNanosPerFuel(of:)`).
+private struct CostlyOperators: InstructionVisitor {
+    var binaryOffset = 0
+    var tailCalls = false
+    var grows = false
+    mutating func visitReturnCall(functionIndex: UInt32) { tailCalls = true }
+    mutating func visitReturnCallIndirect(typeIndex: UInt32, tableIndex: UInt32) { tailCalls = true }
+    mutating func visitReturnCallRef(typeIndex: UInt32) { tailCalls = true }
+    mutating func visitMemoryGrow(memory: UInt32) { grows = true }
+}
+
 struct WasmKitModule: EngineModule {
     let module: Module
+    let worstNanosPerFuel: Double
 
     var imports: [ModuleImport] {
         module.imports.map { entry in
@@ -58,46 +128,65 @@ struct WasmKitModule: EngineModule {
     }
 
     func instantiate(limits: KernelLimits, imports: KernelImports) throws(EngineFailure) -> any EngineInstance {
-        try WasmKitInstance(module: module, limits: limits, imports: imports)
+        try WasmKitInstance(module: module, worstNanosPerFuel: worstNanosPerFuel, limits: limits, imports: imports)
     }
 
-    /// WasmKit's errors, in their first line, without Swift value syntax.
+    /// WasmKit's text for `error`: its first line, in words (WasmParser prints LEB errors as a bare
+    /// Swift case name), scrubbed and bounded like every error line (KernelText.errorLine).
     static func oneLine(_ error: any Error) -> String {
-        let text = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown error"
-        return text.replacingOccurrences(of: "Trap: ", with: "")
+        var text = "\(error)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown error"
+        text = text.replacingOccurrences(of: "Trap: ", with: "")
+        if let words = KernelText.lebErrorWords[text] { text = words }
+        return KernelText.errorLine(text)
     }
 }
 
-/// Enforces `KernelLimits.maxMemoryBytes`: refuses growth past it and records the refusal.
-final class MemoryLimiter: ResourceLimiter {
+/// Enforces `KernelLimits.maxMemoryBytes`: refuses growth past it and records the refusal, charging
+/// the refusal's cost in fuel (`WasmKitEngine.hostCallFuel`). `@unchecked Sendable`: `store` is
+/// set once, before any call, and the limiter is only ever called on the thread running that store.
+final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
     let growth: GrowthRecord
+    /// The store this limiter serves (weak: the store holds the limiter), for charging fuel.
+    weak var store: Store?
 
     init(maxBytes: Int) { growth = GrowthRecord(limitBytes: maxBytes) }
 
     func limitMemoryGrowth(to desired: Int) throws -> Bool {
         guard desired <= growth.limitBytes else {
             growth.recordRefusal(desired)
+            store.map { WasmKitInstance.charge(WasmKitEngine.hostCallFuel, to: $0) }
             return false
         }
         return true
     }
 
-    func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 1 << 20 }
+    func limitTableGrowth(to desired: Int) throws -> Bool {
+        guard desired <= 1 << 20 else {
+            store.map { WasmKitInstance.charge(WasmKitEngine.hostCallFuel, to: $0) }
+            return false
+        }
+        return true
+    }
 }
 
 /// One WasmKit instance: its own engine, store and linear memory.
 final class WasmKitInstance: EngineInstance {
     private let store: Store
-    private let memory: Memory
+    private let memory: WasmKit.Memory
     private let limiter: MemoryLimiter
     private let functions: [ABIFunction: Function]
     private var stack: ExecutionStack
+    private let worstNanosPerFuel: Double
 
-    init(module: Module, limits: KernelLimits, imports kernelImports: KernelImports) throws(EngineFailure) {
+    init(module: Module, worstNanosPerFuel: Double, limits: KernelLimits, imports kernelImports: KernelImports)
+        throws(EngineFailure)
+    {
         let engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
         let store = Store(engine: engine)
         let limiter = MemoryLimiter(maxBytes: limits.maxMemoryBytes)
         store.resourceLimiter = limiter
+        limiter.store = store
+        self.worstNanosPerFuel = worstNanosPerFuel
         self.store = store
         self.limiter = limiter
 
@@ -105,6 +194,7 @@ final class WasmKitInstance: EngineInstance {
         imports.define(
             module: KernelABI.importModule, name: "log",
             Function(store: store, parameters: [.i32, .i32], results: []) { caller, arguments in
+                Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
                 guard case .i32(let pointer) = arguments[0], case .i32(let length) = arguments[1],
                     let memory = caller.instance?.exports[memory: "memory"], memory.byteCount > 0
                 else { return [] }
@@ -116,14 +206,16 @@ final class WasmKitInstance: EngineInstance {
             })
         imports.define(
             module: KernelABI.importModule, name: "input",
-            Function(store: store, parameters: [.i32], results: [.f32]) { _, arguments in
+            Function(store: store, parameters: [.i32], results: [.f32]) { caller, arguments in
+                Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
                 guard case .i32(let what) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
                 return [.f32(kernelImports.input(Int32(bitPattern: what)).bitPattern)]
             })
 
         let instance: Instance
         do {
-            store.fuel = Fuel(remaining: limits.setupBudget.fuel)
+            // The start function runs here: bounded like a set-up call.
+            store.fuel = Fuel(remaining: Self.effectiveFuel(limits.setupBudget, worstNanosPerFuel: worstNanosPerFuel))
             instance = try module.instantiate(store: store, imports: imports)
         } catch {
             if let refused = limiter.growth.takeRefusal() { throw .initialMemoryTooLarge(bytes: refused) }
@@ -176,14 +268,19 @@ final class WasmKitInstance: EngineInstance {
                 .i32(UInt32(bitPattern: end)),
             ]
         }
-        store.fuel = Fuel(remaining: budget.fuel)
+        let fuel = Self.effectiveFuel(budget, worstNanosPerFuel: worstNanosPerFuel)
+        store.fuel = Fuel(remaining: fuel)
         let results: [Value]
         do {
             results = try callee.invoke(values, on: &stack)
         } catch {
-            throw Self.failure(error)
+            let failure = Self.failure(error)
+            if case .outOfFuel(let frames) = failure, fuel < budget.fuel {
+                throw .timeBudgetExhausted(fuel: fuel, backtrace: frames)
+            }
+            throw failure
         }
-        fuelUsedByLastCall = budget.fuel - (store.fuel?.remaining ?? budget.fuel)
+        fuelUsedByLastCall = fuel - (store.fuel?.remaining ?? fuel)
         guard case .i32(let bits) = results.first else { throw .engine("\(function.rawValue) returned no i32") }
         return Int32(bitPattern: bits)
     }
@@ -198,6 +295,19 @@ final class WasmKitInstance: EngineInstance {
     }
 
     func takeRefusedGrowth() -> Int? { limiter.growth.takeRefusal() }
+
+    /// The fuel of a call under `budget`: its fuel, or less where that is all the module's slowest
+    /// code can burn within the budget's deadline.
+    static func effectiveFuel(_ budget: CallBudget, worstNanosPerFuel: Double) -> UInt64 {
+        min(budget.fuel, WasmKitEngine.fuel(within: budget.deadlineNanos, nanosPerFuel: worstNanosPerFuel))
+    }
+
+    /// Takes `units` of fuel from a running call (the next charge traps when none is left). Called
+    /// only on the thread running the store, from inside the call.
+    static func charge(_ units: UInt64, to store: Store) {
+        guard let fuel = store.fuel else { return }
+        store.fuel = Fuel(remaining: fuel.remaining > units ? fuel.remaining - units : 0)
+    }
 
     /// A WasmKit trap as an engine-neutral failure. WasmKit's trap reasons are package-internal, so
     /// they are read from its description: "Trap: REASON" then frame lines "    0: (0x…) NAME".

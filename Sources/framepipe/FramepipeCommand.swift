@@ -42,12 +42,12 @@ struct KernelLimitOptions: ParsableArguments {
     @Option(
         name: .customLong("tile-timeout"),
         help: ArgumentHelp(
-            "Wall-clock deadline of one call into the kernel, in ms (wasmtime; WasmKit is bounded by --fuel).",
+            "Wall-clock bound of one call into the kernel, in ms: wasmtime interrupts it; WasmKit gets the fuel its slowest code burns in that time.",
             valueName: "ms"))
     var tileTimeout: Double = Double(KernelLimits.defaultTileTimeoutNanos) / 1e6
     @Option(
         help: ArgumentHelp(
-            "Fuel (≈ wasm operators) one tile — one fp_frame call — may burn before it is stopped (default \(KernelLimits.defaultFuelPerTile); given, wasmtime meters fuel too).",
+            "Fuel (≈ wasm operators) one call may burn before it is stopped, on top of the time bound (default \(KernelLimits.defaultFuelPerTile); given, wasmtime meters fuel too).",
             valueName: "units"))
     var fuel: UInt64?
     @Option(name: .customLong("max-memory"), help: "Largest linear memory of one kernel instance, in MiB.")

@@ -219,7 +219,7 @@ final class KernelExecutionTests: XCTestCase {
             let lines = LockedLines()
             let host = KernelHost(log: { lines.append($0) }, input: { _ in 0 })
             _ = try instantiate(plasmaPath, on: try which.make(), width: 32, height: 16, host: host)
-            XCTAssertEqual(lines.all, ["plasma: 32x16"], "\(which)")
+            XCTAssertEqual(lines.all, ["kernel plasma: plasma: 32x16"], "\(which)")
         }
     }
 }

@@ -1,0 +1,19 @@
+;; deep-recursion.wat — Framepipe Kernel ABI v1 test module.
+;; Wrong: fp_frame recurses until the call stack is exhausted; the trap's backtrace has tens of
+;; thousands of frames, and the error line must stay one bounded line.
+;; Built to deep-recursion.wasm by scripts/build-kernels.sh (wat2wasm).
+(module
+  (memory (export "memory") 1)
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  (func (export "fp_init") (param $w i32) (param $h i32) (result i32)
+    (if (i32.or
+          (i32.or (i32.lt_s (local.get $w) (i32.const 1)) (i32.gt_s (local.get $w) (i32.const 64)))
+          (i32.or (i32.lt_s (local.get $h) (i32.const 1)) (i32.gt_s (local.get $h) (i32.const 64))))
+      (then (return (i32.const 1))))
+    (i32.const 0))
+  (func (export "fp_format") (result i32) (i32.const 1))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+  (func $descend (param $n i32) (result i32) (i32.add (call $descend (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
+  (func (export "fp_frame") (param $frame i32) (param $time f64) (param $begin i32) (param $end i32) (result i32)
+    (call $descend (i32.const 0)))
+)

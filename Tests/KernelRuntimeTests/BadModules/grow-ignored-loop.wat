@@ -1,0 +1,19 @@
+;; grow-ignored-loop.wat — Framepipe Kernel ABI v1 test module.
+;; Wrong: every fp_frame asks for 64 MiB more memory, ignores the -1 it gets when the host refuses,
+;; and asks again for ever. The host must report the refused growth, not the loop.
+;; Built to grow-ignored-loop.wasm by scripts/build-kernels.sh (wat2wasm).
+(module
+  (memory (export "memory") 1)
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  (func (export "fp_init") (param $w i32) (param $h i32) (result i32)
+    (if (i32.or
+          (i32.or (i32.lt_s (local.get $w) (i32.const 1)) (i32.gt_s (local.get $w) (i32.const 64)))
+          (i32.or (i32.lt_s (local.get $h) (i32.const 1)) (i32.gt_s (local.get $h) (i32.const 64))))
+      (then (return (i32.const 1))))
+    (i32.const 0))
+  (func (export "fp_format") (result i32) (i32.const 1))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+  (func (export "fp_frame") (param $frame i32) (param $time f64) (param $begin i32) (param $end i32) (result i32)
+    (loop $again (drop (memory.grow (i32.const 1024))) (br $again))
+    (i32.const 0))
+)
