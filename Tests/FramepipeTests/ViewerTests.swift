@@ -361,7 +361,9 @@ final class ViewerTests: XCTestCase {
                 let png = try OutputFiles.readPNG(path)
                 XCTAssertEqual(png.width, 48, context)
                 XCTAssertEqual(png.height, 32, context)
-                var options = Capture.Options(kernelPath: kernelPath, frame: frame, width: 48, height: 32, outputPath: "/dev/null")
+                // A real file: writes are temp + rename, which would replace /dev/null itself with a regular file.
+                var options = Capture.Options(
+                    kernelPath: kernelPath, frame: frame, width: 48, height: 32, outputPath: shots + "/capture.png")
                 options.engine = engine.request()
                 let expected = try Capture.run(options)
                 XCTAssertEqual(png.pixels.count, expected.count, context)
