@@ -183,10 +183,11 @@ struct FrameLogBuilder {
     func record(_ generation: UInt64) -> FrameRecord? { existing(generation).map { ring[$0] } }
 
     /// Settles, in generation order, every record that can no longer change what the reports say of
-    /// it: each measured frame once done goes to the statistics and to `takeSettled` (frames.csv's
-    /// row; its interval paired as FrameLog.measuredWithIntervals pairs them). It stops at the first
-    /// frame still on its way (acquired and not completed, or not acquired while nothing later is).
-    /// Call it after a telemetry drain, so a completed frame's tile events are in.
+    /// it: each measured frame once done and its publish seen goes to the statistics and to
+    /// `takeSettled` (frames.csv's row; its interval paired as FrameLog.measuredWithIntervals pairs
+    /// them). It stops at the first frame still on its way (acquired and not completed or its publish
+    /// not yet drained, or not acquired while nothing later is). Call it after a telemetry drain: a
+    /// frame's tile events are pushed before it is published, so an acquired frame's are in.
     mutating func settle() { settle(through: newestGeneration, final: false) }
 
     /// The measured frames settled since the last call, oldest first.
@@ -205,7 +206,10 @@ struct FrameLogBuilder {
             let record = ring[i]
             if record.acquireNanos != 0 {
                 if record.outcome != .dropped {
-                    if record.completeNanos == 0 && !final { return }
+                    // A measured frame also waits for its `published` event: the worker pushes it just
+                    // after the frame became visible, so a fast GPU can finish the frame first.
+                    let waiting = record.completeNanos == 0 || (record.outcome == .measured && record.publishNanos == 0)
+                    if waiting && !final { return }
                     let done = record.doneNanos
                     if record.outcome == .warmup {
                         lastWarmupDone = done

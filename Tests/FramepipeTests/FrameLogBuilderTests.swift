@@ -81,6 +81,7 @@ final class FrameLogBuilderTests: XCTestCase {
         builder.runStartNanos = 500
         var rendered = 0
         var inFlight: (generation: UInt64, submit: UInt64)?
+        var latePublish: UInt64?
         for generation in 1...generations {
             let base = 1_000 + generation * 1_000
             let fate = random(10)
@@ -90,7 +91,9 @@ final class FrameLogBuilderTests: XCTestCase {
                 builder.add(event(.failed, generation: generation, start: base + 450, end: base + 450))
                 continue
             }
-            builder.add(event(.published, generation: generation, start: base + 500, end: base + 500))
+            // fate 8: the `published` event is drained only after the frame was completed (the worker
+            // pushes it just after the frame became visible; a fast GPU can be done first).
+            if fate != 8 { builder.add(event(.published, generation: generation, start: base + 500, end: base + 500)) }
             if fate <= 3 { continue }  // replaced by a newer frame before the renderer took it
             builder.acquired(generation, at: base + 600, measured: rendered >= 3)
             builder.submitted(generation, at: base + 700)
@@ -98,7 +101,14 @@ final class FrameLogBuilderTests: XCTestCase {
             if let (previous, submit) = inFlight {
                 let gpu = fate == 9 ? nil : submit + 200 + random(300)
                 builder.completed(previous, completeNanos: base + 650, gpuStartNanos: gpu.map { $0 - 150 }, gpuEndNanos: gpu)
+                if let late = latePublish, late == previous {
+                    builder.settle()
+                    builder.takeSettled(onSettled)
+                    builder.add(event(.published, generation: late, start: submit - 200, end: submit - 200))
+                    latePublish = nil
+                }
             }
+            if fate == 8 { latePublish = generation }
             inFlight = (generation, base + 700)
             builder.settle()
             builder.takeSettled(onSettled)
@@ -152,5 +162,7 @@ final class FrameLogBuilderTests: XCTestCase {
         XCTAssertGreaterThan(reference.outcomes[.measured] ?? 0, 1_000)
         XCTAssertGreaterThan(reference.outcomes[.failed] ?? 0, 100)
         XCTAssertGreaterThan(reference.outcomes[.dropped] ?? 0, 100)
+        XCTAssertFalse(csv.contains(",measured,") && csv.split(separator: "\n").dropFirst().contains { $0.split(separator: ",")[7] == "NA" },
+            "every row has its publish time")
     }
 }
