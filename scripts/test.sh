@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# setup.sh installs wasmtime: a run that cannot find it fails instead of quietly testing one engine.
+export FRAMEPIPE_REQUIRE_WASMTIME=1
 
 # lavapipe warns on stderr without a runtime directory; give the tests a private one.
 if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
@@ -30,6 +32,20 @@ if [ "$#" -eq 0 ]; then
   fi
   echo "test: ThreadSanitizer clean: $(grep -E "Executed .* tests" "$tsan_log" | tail -n1 | sed 's/^[[:space:]]*//')"
   rm -f "$tsan_log"
+fi
+
+# Differential fuzzing, seeded and bounded (docs/fuzzing.md, "CI"): a few hundred generated and mutated
+# modules through inspect, capture and bench on both engines; any crash, hang, undocumented exit code,
+# malformed message or engine disagreement fails the run. Before the validation layer is switched on.
+if [ "$#" -eq 0 ]; then
+  echo "test: differential fuzzing, bounded (scripts/fuzz.sh --ci)"
+  swift build --product framepipe >/dev/null
+  if ! scripts/fuzz.sh --ci > .build/fuzz-ci.log 2>&1; then
+    tail -40 .build/fuzz-ci.log >&2
+    echo "test: fuzzing found problems (findings in .build/fuzz-ci/findings; log .build/fuzz-ci.log)" >&2
+    exit 1
+  fi
+  echo "test: fuzzing clean: $(grep -m1 '^fuzz: seed' .build/fuzz-ci.log)"
 fi
 
 # The whole suite runs with the Khronos validation layer on (Debian vulkan-validationlayers, installed by setup.sh),

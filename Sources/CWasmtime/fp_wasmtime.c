@@ -48,6 +48,15 @@ const fp_wasmtime_api *fp_wasmtime_api_load(const char *path, char *error, size_
     FP_LOAD(wasmtime_config_consume_fuel_set);
     FP_LOAD(wasmtime_config_wasm_simd_set);
     FP_LOAD(wasmtime_config_wasm_bulk_memory_set);
+    FP_LOAD(wasmtime_config_wasm_gc_set);
+    FP_LOAD(wasmtime_config_wasm_function_references_set);
+    FP_LOAD(wasmtime_config_wasm_threads_set);
+    FP_LOAD(wasmtime_config_wasm_memory64_set);
+    FP_LOAD(wasmtime_config_wasm_multi_memory_set);
+    FP_LOAD(wasmtime_config_wasm_relaxed_simd_set);
+    FP_LOAD(wasmtime_config_wasm_wide_arithmetic_set);
+    FP_LOAD(wasmtime_config_wasm_custom_page_sizes_set);
+    FP_LOAD(wasmtime_config_wasm_stack_switching_set);
     FP_LOAD(wasmtime_config_cranelift_opt_level_set);
     FP_LOAD(wasmtime_config_profiler_set);
     FP_LOAD(wasmtime_config_max_wasm_stack_set);

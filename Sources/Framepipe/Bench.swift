@@ -363,7 +363,12 @@ struct RenderLoop {
     /// of its fence (the `present` stage of a headless run) instead of whenever the next frame comes;
     /// otherwise in 50 ms slices, so a disabled kernel or a stop request ends the wait at once.
     private mutating func nextFrame() throws -> ReadLease? {
-        let deadline = monotonicNanos() + UInt64(options.stallTimeoutSeconds * 1e9)
+        // Never before a runaway kernel could be disabled: each of --max-failures frames may take a
+        // whole --tile-timeout (and a rebuild) before it fails.
+        let stallSeconds = max(
+            options.stallTimeoutSeconds,
+            Double(options.limits.tileTimeoutNanos) / 1e9 * Double(options.maxConsecutiveFailures + 1) + 10)
+        let deadline = monotonicNanos() + UInt64(stallSeconds * 1e9)
         while monotonicNanos() < deadline {
             let onGPU = feed.renderer.uncollectedFrameCount > 0
             if let lease = ring.waitForFrame(timeoutNanos: onGPU ? 1_000_000 : 50_000_000) { return lease }
@@ -372,7 +377,7 @@ struct RenderLoop {
         }
         throw FramepipeError(
             .failure,
-            "no frame from the kernel in \(Int(options.stallTimeoutSeconds)) s (too slow for --size? try a smaller one)")
+            "no frame from the kernel in \(Int(stallSeconds)) s (too slow for --size? try a smaller one)")
     }
 
     /// Whether the frame about to be submitted should come back with its pixels: the last one of a

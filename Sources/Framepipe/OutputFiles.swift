@@ -2,7 +2,8 @@ import CFramepipe
 import Foundation
 
 /// Report files are written whole or not at all: to a temporary file beside the target
-/// (`.NAME.tmp-PID`), then renamed. A temporary of the same file left by a killed process (its PID no
+/// (`.NAME.tmp-PID`), then renamed (a target that is not a regular file, such as `/dev/null`, is
+/// written through instead). A temporary of the same file left by a killed process (its PID no
 /// longer alive) is deleted on the next write.
 public enum OutputFiles {
     public static func createDirectory(_ path: String) throws(FramepipeError) {
@@ -30,7 +31,28 @@ public enum OutputFiles {
         }
     }
 
+    /// Whether `path` exists and is not a regular file (`/dev/null`, a FIFO, `/dev/stdout`): such a
+    /// target is written through, never replaced — a rename over `/dev/null` by root would put a
+    /// regular file in the device's place.
+    static func isSpecialFile(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return false }
+        return status.st_mode & S_IFMT != S_IFREG && status.st_mode & S_IFMT != S_IFDIR
+    }
+
     static func moveIntoPlace(_ temporary: String, _ path: String) throws(FramepipeError) {
+        if isSpecialFile(path) {
+            defer { unlink(temporary) }
+            guard let data = FileManager.default.contents(atPath: temporary), let target = FileHandle(forWritingAtPath: path)
+            else { throw FramepipeError(.failure, "cannot write \(path): \(String(cString: strerror(errno)))") }
+            do {
+                try target.write(contentsOf: data)
+                try target.close()
+            } catch {
+                throw FramepipeError(.failure, "cannot write \(path): \(error.localizedDescription)")
+            }
+            return
+        }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)

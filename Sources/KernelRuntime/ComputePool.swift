@@ -265,17 +265,24 @@ public final class ComputePool: Sendable {
     public func start() {
         guard !started.exchange(true, ordering: .relaxed) else { return }
         for worker in 0..<workerCount {
-            let thread = Thread { [self] in
-                // The name perf, top and gdb show. Foundation on Linux applies a name only when the
-                // thread sets its own (one set before `start()` is kept but never reaches the OS),
-                // and Linux keeps 15 bytes, refusing longer ones: "fp-compute-255" fits.
-                Thread.current.name = "fp-compute-\(worker)"
-                let cpus = settings.placement.cpus(forWorker: worker)
-                if let warning = pinCurrentThread(to: cpus) {
-                    record.withLock { $0.placementWarnings.append("worker \(worker): \(warning)") }
+            let exited = self.exited[worker]
+            // The worker holds the pool only while it runs and lets go before it signals: the
+            // thread that stops the pool then owns the last reference, so the pool (its instances,
+            // its ring, the renderer memory the ring keeps alive) is never freed on a worker thread
+            // racing the process's exit.
+            let thread = Thread { [weak self] in
+                if let pool = self {
+                    // The name perf, top and gdb show. Foundation on Linux applies a name only when the
+                    // thread sets its own (one set before `start()` is kept but never reaches the OS),
+                    // and Linux keeps 15 bytes, refusing longer ones: "fp-compute-255" fits.
+                    Thread.current.name = "fp-compute-\(worker)"
+                    let cpus = pool.settings.placement.cpus(forWorker: worker)
+                    if let warning = pinCurrentThread(to: cpus) {
+                        pool.record.withLock { $0.placementWarnings.append("worker \(worker): \(warning)") }
+                    }
+                    pool.runWorker(worker)
                 }
-                runWorker(worker)
-                exited[worker].signal()
+                exited.signal()
             }
             thread.name = "fp-compute-\(worker)"
             thread.stackSize = 8 << 20

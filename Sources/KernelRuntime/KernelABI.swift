@@ -197,11 +197,10 @@ public struct KernelLimits: Sendable, Equatable {
     /// and the start function): a tile's.
     public var setupBudget: CallBudget { tileBudget }
     /// The budget of a probe (`fp_abi_version`, `fp_format`, `fp_stateful`, `fp_points`,
-    /// `fp_output`): each returns a constant or an address, so `probeFuel` is plenty, and a probe
-    /// that loops is stopped in milliseconds on every engine.
+    /// `fp_output`): each returns a constant or an address, so a probe that loops is stopped after
+    /// at most `probeTimeoutNanos` on every engine.
     public var probeBudget: CallBudget {
-        CallBudget(fuel: min(fuelPerTile, Self.probeFuel), deadlineNanos: min(tileTimeoutNanos, Self.probeTimeoutNanos))
+        CallBudget(fuel: fuelPerTile, deadlineNanos: min(tileTimeoutNanos, Self.probeTimeoutNanos))
     }
-    static let probeFuel: UInt64 = 10_000_000
     static let probeTimeoutNanos: UInt64 = 1_000_000_000
 }

@@ -67,7 +67,7 @@ public enum KernelText {
         text = replacing(#"\"?Message\(text: \"(.*?)\"\)\"?"#, in: text, with: "$1")
         text = replacing(#"\s*\(0x[0-9a-fA-F]{8,16}\)"#, in: text, with: "")
         text = replacing(#"\b0x[0-9a-fA-F]{12,16}\b"#, in: text, with: "<address>")
-        return text
+        return bytesAsHex(text)
     }
 
     /// WasmKit's parser errors that print as a bare Swift enum case (WasmParser's `LEBError`), in words.
@@ -76,6 +76,19 @@ public enum KernelText {
         "insufficientBytes": "a LEB128 integer is cut short",
         "overflow": "a LEB128 integer overflows its type",
     ]
+
+    /// Swift's spelling of a byte array (`[0, 2, 128, 128]`, from WasmKit's parser) as bytes: `00 02 80 80`.
+    static func bytesAsHex(_ text: String) -> String {
+        guard let expression = try? NSRegularExpression(pattern: #"\[(\d{1,3}(?:, \d{1,3})+)\]"#) else { return text }
+        var result = text
+        for match in expression.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            guard let whole = Range(match.range, in: text), let inner = Range(match.range(at: 1), in: text) else { continue }
+            let values = text[inner].split(separator: ",").compactMap { UInt8($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == text[inner].split(separator: ",").count else { continue }
+            result.replaceSubrange(whole, with: values.map { String(format: "%02x", $0) }.joined(separator: " "))
+        }
+        return result
+    }
 
     private static func replacing(_ pattern: String, in text: String, with template: String) -> String {
         guard let expression = try? NSRegularExpression(pattern: pattern) else { return text }

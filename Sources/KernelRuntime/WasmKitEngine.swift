@@ -222,7 +222,11 @@ final class WasmKitInstance: EngineInstance {
             // WasmKit validates function bodies while it translates them, here at instantiation:
             // such an error (a WasmKitError that is not a trap of the start function) is an invalid
             // module, as wasmtime reports it when it compiles.
-            if error is WasmKitError, !"\(error)".hasPrefix("Trap") { throw .invalidModule(WasmKitModule.oneLine(error)) }
+            // Linking errors (an import of the wrong type) are instantiation errors on both engines.
+            let text = "\(error)"
+            if error is WasmKitError, !text.hasPrefix("Trap"), !text.contains("import") {
+                throw .invalidModule(WasmKitModule.oneLine(error))
+            }
             throw .instantiation(WasmKitModule.oneLine(error))
         }
         guard let memory = instance.exports[memory: "memory"] else {

@@ -42,6 +42,16 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         api.wasmtime_config_consume_fuel_set(config, meterFuel)
         api.wasmtime_config_wasm_simd_set(config, true)
         api.wasmtime_config_wasm_bulk_memory_set(config, true)
+        // The proposals WasmKit 0.4.2 does not run are off, so that a module is accepted by both
+        // engines or refused by both (fuzzing found GC and typed function references kernels that
+        // wasmtime ran and WasmKit refused: docs/fuzzing.md). Atomics stay on: WasmKit runs them.
+        for set in [
+            api.wasmtime_config_wasm_gc_set, api.wasmtime_config_wasm_function_references_set,
+            api.wasmtime_config_wasm_memory64_set,
+            api.wasmtime_config_wasm_multi_memory_set, api.wasmtime_config_wasm_relaxed_simd_set,
+            api.wasmtime_config_wasm_wide_arithmetic_set, api.wasmtime_config_wasm_custom_page_sizes_set,
+            api.wasmtime_config_wasm_stack_switching_set,
+        ] { set(config, false) }
         api.wasmtime_config_cranelift_opt_level_set(config, UInt8(FP_WASMTIME_OPT_SPEED))
         // Kernels are small; compiling their functions on wasmtime's thread pool would only compete
         // with the workers of a running pipeline (reload compiles while frames are computed).
@@ -59,7 +69,7 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         self.meterFuel = meterFuel
         self.deadline = deadline
         self.engine = engine
-        self.configuration = "opt=speed;simd=1;bulk-memory=1;epoch=\(deadline ? 1 : 0);fuel=\(meterFuel ? 1 : 0);memory=host"
+        self.configuration = "opt=speed;simd=1;bulk-memory=1;proposals=wasmkit-0.4.2;epoch=\(deadline ? 1 : 0);fuel=\(meterFuel ? 1 : 0);memory=host"
         self.cache = cacheDirectory.map { CompileCache(directory: $0) }
         let handle = EngineHandle(api: api, engine: engine)
         self.ticker = deadline ? EpochTicker { handle.api.wasmtime_engine_increment_epoch(handle.engine) } : nil

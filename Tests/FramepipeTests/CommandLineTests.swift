@@ -63,8 +63,17 @@ final class CommandLineTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(refused, 11, "the modules refused at load")
     }
 
-    /// The engine's own reason a module does not parse, cut out (EngineEquivalenceTests does the same).
+    /// The engine's own reason a module does not parse, cut out (EngineEquivalenceTests does the same),
+    /// and how the engine stopped a runaway call: wasmtime "ran past its deadline", WasmKit "used up
+    /// its time budget" (the same bound, kept by fuel).
     static func engineNeutral(_ text: String) -> String {
+        var text = text
+        for phrase in ["ran past its deadline", "used up its time budget"] {
+            if let start = text.range(of: phrase) {
+                let end = text[start.lowerBound...].firstIndex(of: "\n") ?? text.endIndex
+                text.replaceSubrange(start.lowerBound..<end, with: "stopped at its time bound")
+            }
+        }
         let marker = "invalid or truncated WebAssembly module: "
         guard let start = text.range(of: marker), let end = text.range(of: "; rebuild it", range: start.upperBound..<text.endIndex)
         else { return text }
@@ -137,6 +146,49 @@ extension CommandLineTests {
                     $0.hasPrefix("kernel fault-trap: frame 2 tile ") && $0.contains("backtrace: explode ← fp_frame")
                 }, "\(which): \(outcome.stderr)")
             XCTAssertTrue(outcome.stdout.contains("failed 1"), "\(which): \(outcome.stdout)")
+        }
+    }
+
+    /// An endless loop in fp_frame is a fault like any other on both engines: each frame fails at
+    /// its deadline with one fault line, and bench exits 5 once the kernel is disabled, never with
+    /// the "no frame from the kernel" watchdog (exit 1).
+    func testAnEndlessLoopIsAFaultNotAStall() throws {
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let outcome = try run(
+                [
+                    "bench", badModules.appendingPathComponent("frame-tail-call-cycle.wasm").path, "--size", "8x8",
+                    "--tile-timeout", "200", "--workers", "1", "--no-progress", "--out", directory,
+                ] + which.arguments)
+            XCTAssertEqual(outcome.status, 5, "\(which): \(outcome.stderr)")
+            let faults = outcome.stderr.split(separator: "\n").filter { $0.contains("failed [timeout]") }
+            XCTAssertFalse(faults.isEmpty, "\(which): \(outcome.stderr)")
+            XCTAssertTrue(
+                outcome.stderr.contains("framepipe: error: kernel disabled after 3 consecutive failed frames"), "\(which): \(outcome.stderr)")
+            XCTAssertFalse(outcome.stderr.contains("no frame from the kernel"), "\(which): \(outcome.stderr)")
+        }
+    }
+
+    /// Kernel log text reaches stderr escaped and prefixed, never as forged host lines.
+    func testKernelLogCannotForgeHostOutput() throws {
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let outcome = try run(
+                [
+                    "bench", badModules.appendingPathComponent("log-injection.wasm").path, "--size", "8x8", "--frames", "3",
+                    "--warmup", "0", "--no-progress", "--out", directory,
+                ] + which.arguments)
+            XCTAssertEqual(outcome.status, 0, "\(which): \(outcome.stderr)")
+            let lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+            XCTAssertFalse(lines.contains { $0.hasPrefix("framepipe: error: forged") }, "\(which): \(outcome.stderr)")
+            XCTAssertFalse(outcome.stderr.contains("\u{1B}") || outcome.stderr.contains("\u{7}"), "\(which)")
+            XCTAssertTrue(
+                lines.contains { $0 == #"kernel log-injection: ok\nframepipe: error: forged\u{1B}[31mred\u{7}"# }, "\(which): \(outcome.stderr)")
+            // At most 16 lines a frame, then one notice: 100 logged a frame never all reach stderr.
+            let notices = lines.filter { $0.hasPrefix("kernel log-injection: frame ") && $0.hasSuffix("further log lines dropped (at most 16 a frame)") }
+            let printed = lines.filter { $0 == "kernel log-injection: ok" }
+            XCTAssertFalse(notices.isEmpty, "\(which): \(outcome.stderr)")
+            XCTAssertLessThanOrEqual(printed.count, 16 * notices.count + 16, "\(which)")
         }
     }
 

@@ -157,7 +157,7 @@ final class BenchTests: XCTestCase {
             XCTAssertFalse((engine["version"] as? String ?? "").isEmpty, "\(which)")
             XCTAssertFalse((engine["mode"] as? String ?? "").isEmpty, "\(which)")
             XCTAssertTrue(
-                (engine["runaway_guard"] as? String ?? "").hasPrefix(which == .wasmtime ? "deadline 5000 ms" : "fuel "),
+                (engine["runaway_guard"] as? String ?? "").hasPrefix(which == .wasmtime ? "deadline 5000 ms" : "time budget: "),
                 "\(which): \(engine["runaway_guard"] ?? "none")")
             XCTAssertTrue((engine["description"] as? String ?? "").hasPrefix(which.description), "\(which)")
             let device = try XCTUnwrap(json["device"] as? [String: Any], "\(which)")

@@ -137,6 +137,15 @@ typedef struct fp_wasmtime_api {
     void (*_Nonnull wasmtime_config_consume_fuel_set)(wasm_config_t *, bool);
     void (*_Nonnull wasmtime_config_wasm_simd_set)(wasm_config_t *, bool);
     void (*_Nonnull wasmtime_config_wasm_bulk_memory_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_gc_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_function_references_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_threads_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_memory64_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_multi_memory_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_relaxed_simd_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_wide_arithmetic_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_custom_page_sizes_set)(wasm_config_t *, bool);
+    void (*_Nonnull wasmtime_config_wasm_stack_switching_set)(wasm_config_t *, bool);
     void (*_Nonnull wasmtime_config_cranelift_opt_level_set)(wasm_config_t *, uint8_t);
     void (*_Nonnull wasmtime_config_profiler_set)(wasm_config_t *, uint8_t);
     void (*_Nonnull wasmtime_config_max_wasm_stack_set)(wasm_config_t *, size_t);
