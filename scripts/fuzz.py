@@ -68,7 +68,7 @@ ERROR_CLASSES = [  # first match wins; applied to the error text after the kerne
     ("points", r"fp_points returned"),
     ("memory-limit", r"asked to grow memory|initial memory .* exceeds|memory growth"),
     ("output-region", r"output region"),
-    ("runaway", r"ran out of fuel|ran past its deadline|deadline|out of fuel"),
+    ("runaway", r"ran out of fuel|ran past its deadline|used up its time budget|deadline|out of fuel"),
     ("trap", r"trapped"),
     ("error-code", r"returned error code"),
     ("no-frame", r"no frame from the kernel"),
