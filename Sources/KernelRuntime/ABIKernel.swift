@@ -24,13 +24,25 @@ public struct ABIKernel: CompiledKernel {
                 .invalidModule,
                 "\(path): not a WebAssembly module (no \\0asm header); build kernels with scripts/build-kernels.sh")
         }
+        // The ABI's checks of imports and exports, first on the module's own sections (so every
+        // engine reports a broken interface before it judges the bodies), then on what the engine read.
+        if let interface = WasmBinary.interface(bytes) {
+            try Self.checkInterface(imports: interface.imports, exports: interface.exports, path: path)
+        }
         let module: any EngineModule
         do {
             module = try engine.compileModule(bytes: bytes, path: path)
         } catch {
             throw Self.invalidModule(path: path, error)
         }
-        for entry in module.imports {
+        try Self.checkInterface(imports: module.imports, exports: module.exports, path: path)
+        self.module = module
+        self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
+    }
+
+    /// Imports only `fp.log` and `fp.input`, exports `memory` and every required function.
+    static func checkInterface(imports: [ModuleImport], exports: [ModuleExport], path: String) throws(KernelError) {
+        for entry in imports {
             let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
             guard allowed, entry.kind == .function else {
                 throw KernelError(
@@ -39,18 +51,16 @@ public struct ABIKernel: CompiledKernel {
                 )
             }
         }
-        guard module.exports.contains(ModuleExport(name: "memory", kind: .memory)) else {
+        guard exports.contains(ModuleExport(name: "memory", kind: .memory)) else {
             throw KernelError(
                 .invalidModule, "\(path): kernel does not export its linear memory as `memory` (docs/kernel-abi.md)")
         }
-        let exported = Set(module.exports.map(\.name))
+        let exported = Set(exports.map(\.name))
         for function in ABIFunction.allCases where function.isRequired && !exported.contains(function.rawValue) {
             throw KernelError(
                 .invalidModule,
                 "\(path): kernel is missing required export `\(function.rawValue)` \(function.type) (docs/kernel-abi.md)")
         }
-        self.module = module
-        self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
     }
 
     /// A module that is not valid wasm, whenever the engine finds out (wasmtime validates every

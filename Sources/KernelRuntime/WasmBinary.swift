@@ -16,6 +16,56 @@ enum WasmBinary {
         return names
     }
 
+    /// The module's imports and exports as its own sections say, read without any engine, or nil
+    /// when a section holds something this reader does not know (then only the engine judges).
+    /// The ABI checks on them run before any engine compiles the module, so a kernel that breaks
+    /// the ABI and also has an invalid body gets the same first error on every engine.
+    static func interface(_ bytes: [UInt8]) -> (imports: [ModuleImport], exports: [ModuleExport])? {
+        var imports: [ModuleImport] = []
+        var exports: [ModuleExport] = []
+        var understood = true
+        let intact = forEachSection(bytes) { id, reader in
+            guard understood, id == 2 || id == 7 else { return }
+            guard let count = reader.leb() else { return understood = false }
+            for _ in 0..<count {
+                guard let module = id == 2 ? reader.name() : "", let name = reader.name(), let kind = reader.byte()
+                else { return understood = false }
+                if id == 7 {
+                    guard reader.leb() != nil, let kind = externKind(kind) else { return understood = false }
+                    exports.append(ModuleExport(name: name, kind: kind))
+                    continue
+                }
+                switch kind {
+                case 0:  // function: a type index
+                    guard reader.leb() != nil else { return understood = false }
+                case 1:  // table: funcref or externref, then limits
+                    guard let type = reader.byte(), type == 0x70 || type == 0x6F, reader.limits() else { return understood = false }
+                case 2:  // memory: limits
+                    guard reader.limits() else { return understood = false }
+                case 3:  // global: a number or reference type, then mutability
+                    guard let type = reader.byte(), (0x6F...0x7F).contains(type), let mutability = reader.byte(), mutability <= 1
+                    else { return understood = false }
+                default:
+                    return understood = false
+                }
+                guard let kind = externKind(kind) else { return understood = false }
+                imports.append(ModuleImport(module: module, name: name, kind: kind))
+            }
+        }
+        return understood && intact ? (imports, exports) : nil
+    }
+
+    private static func externKind(_ byte: UInt8) -> ExternKind? {
+        switch byte {
+        case 0: return .function
+        case 1: return .table
+        case 2: return .memory
+        case 3: return .global
+        case 4: return .tag
+        default: return nil
+        }
+    }
+
     /// The most value slots one call of any function needs for its parameters and declared locals
     /// (an upper bound: the largest parameter list of any type plus the most locals of any body).
     /// WasmKit zeroes a callee's locals on every call for one unit of fuel, so this bounds what a
@@ -52,16 +102,20 @@ enum WasmBinary {
         return mostParameters + mostLocals
     }
 
-    private static func forEachSection(_ bytes: [UInt8], _ body: (UInt8, inout Reader) -> Void) {
-        guard bytes.count >= 8, bytes[0..<4].elementsEqual([0, 0x61, 0x73, 0x6D]) else { return }
+    /// Calls `body` with each section in order; true when the sections exactly fill the module
+    /// (version 1, no section cut short).
+    @discardableResult
+    private static func forEachSection(_ bytes: [UInt8], _ body: (UInt8, inout Reader) -> Void) -> Bool {
+        guard bytes.count >= 8, bytes[0..<4].elementsEqual([0, 0x61, 0x73, 0x6D]) else { return false }
         var reader = Reader(bytes: bytes, position: 8, end: bytes.count)
-        while let id = reader.byte(), let size = reader.leb() {
+        while let id = reader.byte() {
+            guard let size = reader.leb(), Int(size) <= reader.end - reader.position else { return false }
             let start = reader.position
-            guard Int(size) <= reader.end - start else { return }
             var section = Reader(bytes: bytes, position: start, end: start + Int(size))
             body(id, &section)
             reader.position = start + Int(size)
         }
+        return bytes[4..<8].elementsEqual([1, 0, 0, 0])
     }
 
     struct Reader {
@@ -84,6 +138,12 @@ enum WasmBinary {
                 if byte & 0x80 == 0 { return result }
             }
             return nil
+        }
+
+        /// Limits of a table or memory: flags 0 (min) or 1 (min, max); others (shared, 64-bit) are not read.
+        mutating func limits() -> Bool {
+            guard let flags = byte(), flags <= 1, leb() != nil else { return false }
+            return flags == 0 || leb() != nil
         }
 
         mutating func name() -> String? {
