@@ -113,10 +113,10 @@ build_all() {
         mkdir -p "$(dirname "$dst")"
         echo "wat2wasm $src -> $dst"
         # --debug-names keeps function names, so traps come with a readable wasm backtrace;
-        # --enable-tail-call: corpus modules loop through return_call (both engines run it).
+        # --enable-tail-call, --enable-threads: corpus modules loop through return_call, and one uses atomics.
         # invalid-*.wat are meant not to validate (their .wat says how): built without the check.
         local check=(); case "$(basename "$src")" in invalid-*) check=(--no-check) ;; esac
-        wat2wasm --debug-names --enable-tail-call "${check[@]}" -o "$dst" "$src"
+        wat2wasm --debug-names --enable-tail-call --enable-threads "${check[@]}" -o "$dst" "$src"
     done
     shopt -u nullglob
     [ -f "$pre$KERNEL_DIR/plasma.wasm" ] || die "$KERNEL_DIR/plasma.c is missing; truncated.wasm needs it"

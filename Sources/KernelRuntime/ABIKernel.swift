@@ -29,6 +29,12 @@ public struct ABIKernel: CompiledKernel {
         if let interface = WasmBinary.interface(bytes) {
             try Self.checkInterface(imports: interface.imports, exports: interface.exports, path: path)
         }
+        if ModuleOperators.scan(bytes)?.atomics == true {
+            throw KernelError(
+                .invalidModule,
+                "\(path): uses atomic operations (the threads proposal); kernels run single-threaded: build without -pthread or -matomics (docs/kernel-abi.md)"
+            )
+        }
         let module: any EngineModule
         do {
             module = try engine.compileModule(bytes: bytes, path: path)

@@ -1,7 +1,6 @@
 import CSystemShim
 import Foundation
 @_spi(Fuzzing) import WasmKit  // Store.resourceLimiter is SPI in 0.4.2: the only way to cap memory growth
-import WasmParser
 
 /// The WasmKit engine: an interpreter with eager compilation (every function is translated at
 /// instantiation, so no frame pays for translation) and fuel metering (the per-tile budget). A thin
@@ -44,20 +43,8 @@ public struct WasmKitEngine: KernelEngine {
     /// largest call frame. A module that does not parse gets the worst of all (WasmKit refuses it
     /// anyway).
     static func worstNanosPerFuel(of bytes: [UInt8]) -> Double {
-        var found = CostlyOperators()
-        var parser = WasmParser.Parser(bytes: bytes, features: .all)
-        do {
-            while let payload = try parser.parseNext() {
-                guard case .codeSection(let bodies) = payload else { continue }
-                for body in bodies {
-                    var expression = ExpressionParser(code: body)
-                    while let visit = try expression.parse() { visit(visitor: &found) }
-                }
-            }
-        } catch {
-            (found.tailCalls, found.grows) = (true, true)
-        }
-        let (tailCalls, grows) = (found.tailCalls, found.grows)
+        let found = ModuleOperators.scan(bytes)
+        let (tailCalls, grows) = (found?.tailCalls ?? true, found?.grows ?? true)
         let operators =
             grows ? worstNanosPerFuelWithMemoryGrow : tailCalls ? worstNanosPerFuelWithTailCalls : worstNanosPerFuel
         return max(operators, worstNanosPerFuel(largestCallFrame: WasmBinary.largestCallFrame(bytes)))
@@ -83,17 +70,6 @@ public struct WasmKitEngine: KernelEngine {
             throw .invalidModule(WasmKitModule.oneLine(error))
         }
     }
-}
-
-/// Notes the operators that cost more per unit of fuel than plain code (`worstNanosPerFuel(of:)`).
-private struct CostlyOperators: InstructionVisitor {
-    var binaryOffset = 0
-    var tailCalls = false
-    var grows = false
-    mutating func visitReturnCall(functionIndex: UInt32) { tailCalls = true }
-    mutating func visitReturnCallIndirect(typeIndex: UInt32, tableIndex: UInt32) { tailCalls = true }
-    mutating func visitReturnCallRef(typeIndex: UInt32) { tailCalls = true }
-    mutating func visitMemoryGrow(memory: UInt32) { grows = true }
 }
 
 struct WasmKitModule: EngineModule {

@@ -43,11 +43,12 @@ public final class WasmtimeEngine: KernelEngine, @unchecked Sendable {
         api.wasmtime_config_wasm_simd_set(config, true)
         api.wasmtime_config_wasm_bulk_memory_set(config, true)
         // The proposals WasmKit 0.4.2 does not run are off, so that a module is accepted by both
-        // engines or refused by both (fuzzing found GC and typed function references kernels that
-        // wasmtime ran and WasmKit refused: docs/fuzzing.md). Atomics stay on: WasmKit runs them.
+        // engines or refused by both (fuzzing found GC, typed function references and atomics
+        // kernels that wasmtime ran and WasmKit refused: docs/fuzzing.md). Atomics are refused by
+        // the ABI layer on both (ABIKernel), where WasmKit would decode only some.
         for set in [
             api.wasmtime_config_wasm_gc_set, api.wasmtime_config_wasm_function_references_set,
-            api.wasmtime_config_wasm_memory64_set,
+            api.wasmtime_config_wasm_threads_set, api.wasmtime_config_wasm_memory64_set,
             api.wasmtime_config_wasm_multi_memory_set, api.wasmtime_config_wasm_relaxed_simd_set,
             api.wasmtime_config_wasm_wide_arithmetic_set, api.wasmtime_config_wasm_custom_page_sizes_set,
             api.wasmtime_config_wasm_stack_switching_set,

@@ -45,6 +45,17 @@ final class KernelBoundsTests: XCTestCase {
         }
     }
 
+    /// Atomics are refused at load on both engines, with the same line.
+    func testAtomicsAreRefusedOnBothEngines() throws {
+        try TestEngines.forEach { which in
+            XCTAssertThrowsError(try which.make().load(path: corpus("uses-atomics.wasm")), "\(which)") { error in
+                let error = error as? KernelError
+                XCTAssertEqual(error?.kind, .invalidModule, "\(which)")
+                XCTAssertTrue(error?.message.hasSuffix("uses atomic operations (the threads proposal); kernels run single-threaded: build without -pthread or -matomics (docs/kernel-abi.md)") ?? false, "\(which): \(error?.message ?? "")")
+            }
+        }
+    }
+
     /// WasmKit's budget for a deadline shrinks with the module's largest call frame.
     func testWasmKitBudgetFollowsTheSlowestCode() throws {
         let small = WasmKitEngine.worstNanosPerFuel(largestCallFrame: 12)
