@@ -48,9 +48,9 @@ func runProcess(
     try process.run()
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let status = ChildProcess.waitForExit(process)
     return ProcessOutcome(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        status: status, stdout: String(decoding: stdout, as: UTF8.self),
         stderr: String(decoding: stderr, as: UTF8.self))
 }
 

@@ -45,11 +45,11 @@ final class ViewerTests: XCTestCase {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        process.waitUntilExit()
+        let status = ChildProcess.waitForExit(process)
         try out.close()
         try err.close()
         return Outcome(
-            status: process.terminationStatus,
+            status: status,
             stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
             stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
     }
