@@ -33,6 +33,20 @@ struct ModuleOperators: AnyInstructionVisitor {
         switch instruction {
         case .returnCall, .returnCallIndirect, .returnCallRef: tailCalls = true
         case .memoryGrow: grows = true
+        case .load(let load, _):
+            switch load {
+            case .i32AtomicLoad, .i64AtomicLoad, .i32AtomicLoad8U, .i32AtomicLoad16U, .i64AtomicLoad8U, .i64AtomicLoad16U,
+                .i64AtomicLoad32U:
+                atomics = true
+            default: break
+            }
+        case .store(let store, _):
+            switch store {
+            case .i32AtomicStore, .i64AtomicStore, .i32AtomicStore8, .i32AtomicStore16, .i64AtomicStore8, .i64AtomicStore16,
+                .i64AtomicStore32:
+                atomics = true
+            default: break
+            }
         case .atomicFence, .memoryAtomicNotify, .memoryAtomicWait32, .memoryAtomicWait64,
             .i32AtomicRmwAdd, .i64AtomicRmwAdd, .i32AtomicRmw8AddU, .i32AtomicRmw16AddU,
             .i64AtomicRmw8AddU, .i64AtomicRmw16AddU, .i64AtomicRmw32AddU, .i32AtomicRmwSub,
