@@ -218,6 +218,10 @@ final class ViewerTests: XCTestCase {
         XCTAssertGreaterThan(report.counts["presented"] ?? 0, 0, "\(report)", file: file, line: line)
         for stage in ["compute", "handoff_wait", "upload", "gpu", "present"] {
             let value = report.median(stage)
+            // With the fence-anchored clock a frame's GPU end is the moment its fence was seen, which
+            // can come after its present (the bias the clock's description states): the present stage
+            // of the recent frames may then be unmeasurable, and NA is the honest report.
+            if fallback && stage == "present" && value == nil { continue }
             XCTAssertNotNil(value, "\(stage) median is NA: \(report)", file: file, line: line)
             if let value {
                 XCTAssertGreaterThanOrEqual(value, 0, stage, file: file, line: line)
