@@ -270,11 +270,7 @@ final class BenchReportTests: XCTestCase {
                     "bench", "assets/kernels/plasma.wasm", "--frames", "1000", "--target-hz", "100", "--warmup", "1",
                     "--size", "16x16", "--out", directory,
                 ] + which.arguments)
-            let deadline = Date().addingTimeInterval(120)
-            while !running.stderrSoFar.contains("bench: 10 %"), Date() < deadline, running.process.isRunning {
-                usleep(20_000)
-            }
-            XCTAssertTrue(running.stderrSoFar.contains("bench: 10 %"), "\(which): \(running.stderrSoFar)")
+            XCTAssertTrue(running.waitFor { $0.stderrSoFar.contains("bench: 10 %") }, "\(which): \(running.stderrSoFar)")
             kill(running.process.processIdentifier, SIGINT)
             let outcome = running.wait()
             XCTAssertEqual(outcome.status, 130, "\(which): \(outcome.stderr)")
