@@ -29,11 +29,53 @@ public struct ViewerOptions: Sendable {
     /// How frames reach the GPU (`--upload`): zero-copy (the slot ring lives in the renderer's host-visible memory and
     /// the GPU reads the slot in place), copy (a staging copy per frame) or auto (HeadlessRenderer's rule).
     public var upload: UploadMode = .auto
+    /// How fast the kernel computes (`--compute-rate`): one kernel frame per shown frame by default.
+    public var computeRate: ComputeRate = .display
     /// Where log lines go (kernel `fp.log`, faults, reloads, screenshots, the disabled reason).
     public var log: @Sendable (String) -> Void = { _ in }
 
     public init(kernelPath: String) {
         self.kernelPath = kernelPath
+    }
+}
+
+/// `view --compute-rate`: how many kernel frames are computed per shown frame (docs/cli.md).
+public enum ComputeRate: Sendable, Equatable, CustomStringConvertible {
+    /// One kernel frame per shown frame, computed while the one before is on screen: a stateful kernel
+    /// advances exactly one step per shown frame.
+    case display
+    /// As fast as the workers allow; the display shows the latest (most computed frames are not shown).
+    case unpaced
+    /// At most this many kernel frames a second, whatever the display does.
+    case hz(Double)
+
+    public static let hzRange: ClosedRange<Double> = 1...1000
+
+    /// "display", "unpaced" or a rate in Hz (1–1000); nil otherwise.
+    public init?(_ text: String) {
+        switch text.lowercased() {
+        case "display": self = .display
+        case "unpaced": self = .unpaced
+        default:
+            guard let hz = Double(text), hz.isFinite, Self.hzRange.contains(hz) else { return nil }
+            self = .hz(hz)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .display: "display"
+        case .unpaced: "unpaced"
+        case .hz(let hz): String(format: "%g", hz)
+        }
+    }
+
+    var pacing: ComputePacing {
+        switch self {
+        case .display: .consumer
+        case .unpaced: .unpaced
+        case .hz(let hz): .rate(hz: hz)
+        }
     }
 }
 
@@ -90,13 +132,15 @@ public enum Viewer {
         try session(options)
     }
 
-    /// The initial window size: the kernel frame scaled by a whole factor up to at least 512 px on its longer side,
-    /// or down to at most 1024.
+    /// The initial window size: the kernel frame scaled by the smallest whole factor that makes its longer side at
+    /// least 512 px, or down to at most 1024 (docs/cli.md, "view").
     static func windowSize(width: Int, height: Int) -> (Int, Int) {
         let longer = max(width, height)
         if longer < 512 {
-            let factor = max(1, 512 / longer)
-            return (width * factor, height * factor)
+            let factor = (512 + longer - 1) / longer
+            let scaled = (width * factor, height * factor)
+            // A thin frame (e.g. 8x300) scaled up so far that its longer side passes 1024: fit it instead.
+            return max(scaled.0, scaled.1) > 1024 ? windowSize(width: scaled.0, height: scaled.1) : scaled
         }
         if longer > 1024 {
             let scale = 1024.0 / Double(longer)
@@ -123,9 +167,10 @@ public enum Viewer {
 
         let pointer = PointerInput()
         let host = KernelHost(log: { log($0) }, input: { pointer.value($0) })
-        let settings = ComputeSettings(
+        var settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: false,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers)
+        settings.pacing = options.computeRate.pacing
         let compute: ComputeSide
         do {
             compute = try ComputeSide.load(
@@ -198,7 +243,8 @@ public enum Viewer {
 
         var state = LoopState()
         var timeline = ViewerTimeline()
-        var hud = HudOverlay(targetMs: 1000.0 / (window.displayRefreshHz ?? 60))
+        let displayHz = window.displayRefreshHz ?? 60
+        var hud = HudOverlay(targetMs: 1000.0 / displayHz)
         // Timings collected this turn, folded into the records at the next (reserved: no allocation per frame).
         var timingsToFold: [WindowFrameTiming] = []
         timingsToFold.reserveCapacity(16)
@@ -219,6 +265,12 @@ public enum Viewer {
                     state.paused.toggle()
                     pool.setPaused(state.paused)
                     lastTitleNanos = 0
+                case .n:
+                    // One kernel frame while paused, its clock one display frame on.
+                    if state.paused { pool.step(advancingClockBy: UInt64(1e9 / displayHz)) }
+                case .f:
+                    window.toggleFullscreen()
+                    dirty = true
                 case .h:
                     state.hud.toggle()
                     dirty = true
@@ -282,6 +334,14 @@ public enum Viewer {
                 lastTitleNanos = 0
             }
 
+            let reload = pool.lastReload
+            if reload.count != state.reloadsSeen {
+                // R or a --watch change: a good reload clears an earlier refusal, a refused one replaces it.
+                state.reloadsSeen = reload.count
+                state.reloadError = reload.event?.error
+                lastTitleNanos = 0
+            }
+
             pool.drainTelemetry { timeline.add($0) }
             for timing in timingsToFold { hud.append(ViewerTimeline.hudStages(of: timeline.rendered(timing))) }
             timingsToFold.removeAll(keepingCapacity: true)
@@ -296,6 +356,8 @@ public enum Viewer {
                 }
                 let lease = dirty ? ring.acquire() : ring.waitForFrame(timeoutNanos: 8_000_000)
                 if let lease {
+                    state.framesTaken += 1
+                    pool.frameTaken()  // paced compute: the next kernel frame may start
                     let generation = lease.handle.generation
                     timeline.acquired(generation: generation, at: monotonicNanos())
                     fp_probe_acquire(generation)
@@ -356,7 +418,7 @@ public enum Viewer {
                 window.setTitle(
                     state.title(
                         kernel: kernelName, frame: shownFrame?.frame, now: now,
-                        disabled: pool.isDisabled ? shownDisabledReason : nil))
+                        disabled: pool.isDisabled))
             }
             if let limit = options.exitAfterFrames, state.presentedCount >= limit { break }
         }
@@ -372,7 +434,8 @@ public enum Viewer {
                     calibration: renderer.timestampCalibration,
                     loopCounts: [
                         ("hidden_waits", state.hiddenWaits), ("presents_since_hidden", state.presentsSinceHidden),
-                        ("stale_skipped", state.staleSkipped),
+                        ("stale_skipped", state.staleSkipped), ("computed", pool.framesOpened),
+                        ("taken", state.framesTaken),
                     ]))
         }
     }
@@ -426,6 +489,10 @@ struct LoopState {
     /// Zero-copy: acquired frames whose handle failed validation before binding (skipped; the ring counts them too).
     var staleSkipped = 0
     var presentsSinceHidden = 0
+    /// Reload events seen so far (ComputePool.lastReload).
+    var reloadsSeen = 0
+    /// Kernel frames taken off the ring (each drawn once, unless its handle was stale).
+    var framesTaken = 0
     private var lastPresent: UInt64?
     private var recentPresents: [UInt64] = []
 
@@ -440,10 +507,10 @@ struct LoopState {
         recentPresents.append(nanos)
     }
 
-    /// "framepipe — plasma — frame 42 — 59.9 fps — p99 17.4 ms" (+ " — paused", " — disabled: …", " — reload failed:
-    /// …"). `frame`: the kernel frame on screen (none before the first; tests wait on it). fps over the last second of
-    /// presents, p99 over the last 240 intervals.
-    mutating func title(kernel: String, frame: Int32?, now: UInt64, disabled: String?) -> String {
+    /// "framepipe — plasma — frame 42 — 59.9 fps — p99 17.4 ms" (+ " — paused", " — disabled", " — reload failed"):
+    /// short; the reasons are logged (and shown in the window). `frame`: the kernel frame on screen (none before the
+    /// first; tests wait on it). fps over the last second of presents, p99 over the last 240 intervals.
+    mutating func title(kernel: String, frame: Int32?, now: UInt64, disabled: Bool) -> String {
         recentPresents.removeAll { now &- $0 > 1_000_000_000 }
         var title = "framepipe — \(kernel)"
         if let frame { title += " — frame \(frame)" }
@@ -452,8 +519,8 @@ struct LoopState {
             title += " — p99 \(String(format: "%.1f", p99)) ms"
         }
         if paused { title += " — paused" }
-        if let disabled { title += " — disabled: \(disabled)" }
-        if let reloadError { title += " — reload failed: \(reloadError)" }
+        if disabled { title += " — disabled" }
+        if reloadError != nil { title += " — reload failed" }
         return title
     }
 }

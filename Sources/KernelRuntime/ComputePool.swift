@@ -22,6 +22,9 @@ public struct ComputeSettings: Sendable {
     /// to measure what that recording costs (the same bench with it off and on); the USDT probes
     /// stay either way (a `nop` each unless perf attaches).
     public var recordTelemetry: Bool = true
+    /// How fast frames open: unpaced (bench, capture), one per frame the consumer takes (the viewer's
+    /// default) or a fixed rate (`view --compute-rate`).
+    public var pacing: ComputePacing = .unpaced
 
     public init(
         width: Int, height: Int, limits: KernelLimits = KernelLimits(), deterministicTime: Bool = true,
@@ -38,6 +41,17 @@ public struct ComputeSettings: Sendable {
         self.placement = placement
         self.recordTelemetry = recordTelemetry
     }
+}
+
+/// How fast a pool opens frames (`view --compute-rate display|unpaced|HZ`, docs/cli.md).
+public enum ComputePacing: Sendable, Equatable {
+    /// As fast as the workers and the ring allow (bench, capture).
+    case unpaced
+    /// One frame per frame the consumer takes (`ComputePool.frameTaken()`), at most one ahead
+    /// (PacingGate.swift): a stateful kernel advances one step per shown frame.
+    case consumer
+    /// At most `hz` frames a second, evenly spaced (no catch-up bursts after a stall).
+    case rate(hz: Double)
 }
 
 /// One compute event, worker → timing, through that worker's SPSC telemetry ring. Fixed size and
@@ -172,14 +186,33 @@ public final class ComputePool: Sendable {
     private let disabled = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let paused = Atomic<Bool>(false)
-    /// Nanoseconds spent paused, subtracted from real time (viewer) so a kernel resumes where it was.
-    private let pausedNanos = Atomic<UInt64>(0)
+    /// The kernel's real-time clock (viewer): time paused is taken out, so a kernel resumes where it
+    /// was, and each single step (N while paused) moves it on by the step's length.
+    private let pauseClock = Locked(PauseClock())
+    /// Single steps asked for while paused, not yet opened.
+    private let stepsRequested = Atomic<Int>(0)
+    /// `.consumer` pacing: frames settle as the consumer takes them or as they fail.
+    private let pacingGate: PacingGate?
+    /// `.rate` pacing: when the next frame is due (monotonic ns; 0: at once).
+    private let rateNextDue = Atomic<UInt64>(0)
     private let failedFrameCount = Atomic<Int>(0)
     private let cancelledFrameCount = Atomic<Int>(0)
     private let record = Locked(Record())
     private let startNanos: UInt64
     private let exited: [DispatchSemaphore]
     private let started = Atomic<Bool>(false)
+
+    private struct PauseClock {
+        var pausedSince: UInt64?
+        var pausedTotal: UInt64 = 0
+        var stepped: UInt64 = 0
+
+        /// Nanoseconds of kernel time at `now`, for a pool started at `start`.
+        func kernelNanos(now: UInt64, start: UInt64) -> UInt64 {
+            let paused = pausedTotal &+ (pausedSince.map { now &- $0 } ?? 0)
+            return (now &- start) &- paused &+ stepped
+        }
+    }
 
     private struct Record {
         var failures: [KernelError] = []
@@ -201,6 +234,7 @@ public final class ComputePool: Sendable {
         self.host = host
         self.diagnostics = diagnostics
         self.ledger = Locked(FrameOutcomeLedger(limit: settings.maxConsecutiveFailures))
+        self.pacingGate = settings.pacing == .consumer ? PacingGate(lookahead: 1) : nil
         do {
             self.queue = try TileQueue<FrameJob>(jobCapacity: 16)
         } catch {
@@ -311,8 +345,39 @@ public final class ComputePool: Sendable {
 
     /// Pauses or resumes the pool (viewer: Space). While paused no new frame opens — frames in
     /// flight finish — and, with real time, the clock a kernel sees stands still.
-    public func setPaused(_ pause: Bool) { paused.store(pause, ordering: .relaxed) }
+    public func setPaused(_ pause: Bool) {
+        let now = monotonicNanos()
+        pauseClock.withLock { clock in
+            if pause, clock.pausedSince == nil { clock.pausedSince = now }
+            if !pause, let since = clock.pausedSince {
+                clock.pausedTotal &+= now &- since
+                clock.pausedSince = nil
+            }
+        }
+        if !pause { stepsRequested.store(0, ordering: .relaxed) }
+        paused.store(pause, ordering: .relaxed)
+    }
     public var isPaused: Bool { paused.load(ordering: .relaxed) }
+
+    /// While paused: opens one more frame (viewer: N), its real-time clock `nanos` later than the
+    /// last one's. Ignored while running.
+    public func step(advancingClockBy nanos: UInt64) {
+        guard paused.load(ordering: .relaxed) else { return }
+        pauseClock.withLock { $0.stepped &+= nanos }
+        stepsRequested.add(1, ordering: .relaxed)
+    }
+
+    /// `.consumer` pacing: the consumer took a frame off the ring, so the next one may open. Call
+    /// once per frame taken (whatever is done with it afterwards); a no-op for other pacings.
+    public func frameTaken() { pacingGate?.settle() }
+
+    /// Frames that failed or were cancelled so far (never published).
+    public var framesSettledUnshown: Int {
+        failedFrameCount.load(ordering: .relaxed) + cancelledFrameCount.load(ordering: .relaxed)
+    }
+
+    /// Frames opened so far (the next frame's index).
+    public var framesOpened: Int { Int(nextFrameIndex.load(ordering: .relaxed)) }
 
     /// True while the kernel is disabled after repeated failures (until a successful reload).
     public var isDisabled: Bool { disabled.load(ordering: .relaxed) }
@@ -342,6 +407,8 @@ public final class ComputePool: Sendable {
 
     /// Reloads so far: applied (with their first frame) and refused (with the reason).
     public var reloads: [ReloadEvent] { record.withLock { $0.reloads } }
+    /// How many reloads there were (applied and refused), and the last one: cheap to poll every frame.
+    public var lastReload: (count: Int, event: ReloadEvent?) { record.withLock { ($0.reloads.count, $0.reloads.last) } }
 
     func recordRefusedReload(path: String, _ error: KernelError) {
         record.withLock { $0.reloads.append(ReloadEvent(path: path, firstFrame: nil, error: error.message)) }
@@ -390,12 +457,34 @@ public final class ComputePool: Sendable {
                 return
             }
             if reloadPending.load(ordering: .acquiring) { applyReload(openedSoFar: sequence) }
-            if !disabled.load(ordering: .relaxed) && !paused.load(ordering: .relaxed) { break }
             // Disabled (nothing to compute until a reload or stop) or paused: idle, so a 5 ms poll
             // costs nothing and keeps the hot path free of any wake-up protocol for these states.
-            let idleStart = monotonicNanos()
-            usleep(5_000)
-            if paused.load(ordering: .relaxed) { pausedNanos.add(monotonicNanos() &- idleStart, ordering: .relaxed) }
+            if disabled.load(ordering: .relaxed) {
+                usleep(5_000)
+                continue
+            }
+            // Paced: waits of at most 5 ms, so stop, reload and pause are seen between them.
+            let next = UInt32(bitPattern: nextFrameIndex.load(ordering: .relaxed))
+            if let pacingGate, !pacingGate.wait(toOpen: next, timeoutNanos: 5_000_000) { continue }
+            if paused.load(ordering: .relaxed) {
+                if !takeStep() {
+                    usleep(5_000)
+                    continue
+                }
+            } else if case .rate(let hz) = settings.pacing {
+                let now = monotonicNanos()
+                let due = rateNextDue.load(ordering: .relaxed)
+                if now < due {
+                    usleep(UInt32(min(due - now, 5_000_000) / 1_000))
+                    continue
+                }
+                // Evenly spaced from the last due time; after a stall (paused, slow frames) from now,
+                // never a burst to catch up.
+                let period = UInt64(1e9 / hz)
+                let following = due &+ period
+                rateNextDue.store(following > now ? following : now &+ period, ordering: .relaxed)
+            }
+            break
         }
         guard let installation = installation(currentEpoch.load(ordering: .relaxed)) else {
             queue.stop()
@@ -413,7 +502,7 @@ public final class ComputePool: Sendable {
         let time =
             settings.deterministicTime
             ? Double(frameIndex) / 60
-            : Double(monotonicNanos() &- startNanos &- pausedNanos.load(ordering: .relaxed)) / 1e9
+            : Double(pauseClock.withLock { $0.kernelNanos(now: monotonicNanos(), start: startNanos) }) / 1e9
         let frame = ring.share(lease, tiles: tiles)
         fp_probe_schedule(frame.handle.generation, frameIndex)
         queue.open(
@@ -421,6 +510,18 @@ public final class ComputePool: Sendable {
                 frame: frame, frameIndex: frameIndex, time: time, kernelEpoch: installation.epoch, unitCount: units,
                 unitsPerTile: unitsPerTile, scheduleNanos: scheduleNanos),
             tileCount: tiles, after: sequence, inOrder: installation.isStateful)
+    }
+
+    /// Takes one requested single step, if any.
+    private func takeStep() -> Bool {
+        var steps = stepsRequested.load(ordering: .relaxed)
+        while steps > 0 {
+            let (exchanged, original) = stepsRequested.compareExchange(
+                expected: steps, desired: steps - 1, ordering: .relaxed)
+            if exchanged { return true }
+            steps = original
+        }
+        return false
     }
 
     /// How a frame of `installation` is cut: consecutive units per tile, and the tile count that
@@ -588,6 +689,8 @@ public final class ComputePool: Sendable {
                 event.kind = .cancelled
                 _ = ledger.withLock { $0.record(.cancelled, of: job.frameIndex) }
             }
+            // Never shown, so the consumer will not take it: the pacing gate must not wait for it.
+            pacingGate?.settle()
         case .pending, .stale:
             queue.finish(ticket)
             return

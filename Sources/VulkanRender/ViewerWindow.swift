@@ -28,7 +28,7 @@ public struct WindowError: Error, CustomStringConvertible, Sendable {
 
 /// A key the viewer reacts to.
 public enum ViewerKey: Sendable, Equatable {
-    case space, r, h, s, escape
+    case space, n, r, h, s, f, escape
 }
 
 public final class ViewerWindow {
@@ -36,6 +36,8 @@ public final class ViewerWindow {
     private var keys: [ViewerKey] = []
     private var resized = false
     private var title = ""
+    /// Position and size before F made the window full screen; nil while windowed.
+    private var windowedFrame: (x: Int32, y: Int32, width: Int32, height: Int32)?
     private static nonisolated(unsafe) var initialized = false
 
     /// Opens a window of `width`×`height` screen coordinates (resizable, no client API: Vulkan draws into it).
@@ -73,6 +75,8 @@ public final class ViewerWindow {
             case GLFW_KEY_R: me.keys.append(.r)
             case GLFW_KEY_H: me.keys.append(.h)
             case GLFW_KEY_S: me.keys.append(.s)
+            case GLFW_KEY_N: me.keys.append(.n)
+            case GLFW_KEY_F: me.keys.append(.f)
             case GLFW_KEY_ESCAPE: me.keys.append(.escape)
             default: break
             }
@@ -142,6 +146,29 @@ public final class ViewerWindow {
     /// its framebuffer size, so a zero size alone does not tell.
     public var isHidden: Bool {
         glfwGetWindowAttrib(handle, GLFW_ICONIFIED) == GLFW_TRUE || glfwGetWindowAttrib(handle, GLFW_VISIBLE) != GLFW_TRUE
+    }
+
+    /// True while the window covers its monitor (F).
+    public var isFullscreen: Bool { glfwGetWindowMonitor(handle) != nil }
+
+    /// F: full screen on the window's monitor (the primary one) at its current video mode, or back to the position and
+    /// size it had. No-op when GLFW knows no monitor.
+    public func toggleFullscreen() {
+        if let frame = windowedFrame {
+            windowedFrame = nil
+            glfwSetWindowMonitor(handle, nil, frame.x, frame.y, frame.width, frame.height, GLFW_DONT_CARE)
+            return
+        }
+        guard let monitor = glfwGetPrimaryMonitor(), let mode = glfwGetVideoMode(monitor) else { return }
+        var x: Int32 = 0
+        var y: Int32 = 0
+        var width: Int32 = 0
+        var height: Int32 = 0
+        glfwGetWindowPos(handle, &x, &y)
+        glfwGetWindowSize(handle, &width, &height)
+        windowedFrame = (x, y, width, height)
+        let m = mode.pointee
+        glfwSetWindowMonitor(handle, monitor, 0, 0, m.width, m.height, m.refreshRate)
     }
 
     public func setTitle(_ text: String) {

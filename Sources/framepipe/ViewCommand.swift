@@ -4,11 +4,16 @@ import Framepipe
 import KernelRuntime
 import VulkanRender
 
+extension ComputeRate: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public var defaultValueDescription: String { description }
+}
+
 struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
         abstract: "Desktop viewer: run a kernel in real time and draw it into a window (GLFW + Vulkan swapchain).",
-        discussion: "Keys: Space pause, R reload the kernel from its file, H frame-time HUD (stacked by stage: compute, "
+        discussion: "Keys: Space pause, N one kernel frame while paused, F full screen, R reload the kernel from its file, H frame-time HUD (stacked by stage: compute, "
             + "handoff wait, upload, GPU, present), S screenshot (PNG of the kernel frame as drawn), Esc quit. "
             + "Exit code 6: no display (use `framepipe bench` headless).")
 
@@ -29,6 +34,12 @@ struct ViewCommand: ParsableCommand {
             "How frames reach the GPU: zero-copy (the GPU reads the ring slot in place), copy (staging copy) or auto (zero-copy on integrated and CPU devices).",
             valueName: "mode"))
     var upload: UploadMode = .auto
+    @Option(
+        name: .customLong("compute-rate"),
+        help: ArgumentHelp(
+            "Kernel frames computed: display (one per shown frame: a simulation advances one step per shown frame), unpaced (as fast as the workers allow; the latest is shown) or HZ (1-1000 a second).",
+            valueName: "rate"))
+    var computeRate: ComputeRate = .display
 
     func validate() throws {
         guard Viewer.presentModes.contains(presentMode) else {
@@ -52,6 +63,7 @@ struct ViewCommand: ParsableCommand {
         options.screenshotDirectory = screenshotDir
         options.exitAfterFrames = exitAfterFrames
         options.upload = upload
+        options.computeRate = computeRate
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         do {
             try Viewer.run(options)

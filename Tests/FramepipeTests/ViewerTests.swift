@@ -403,13 +403,13 @@ final class ViewerTests: XCTestCase {
     grep -q "the kernel is disabled" "$log" || { kill "$viewer"; finish 125; }
     window="$(xdotool search --name '^framepipe' 2>/dev/null | head -n 1)"
     [ -n "$window" ] || { kill "$viewer"; finish 125; }
-    # Still running after the disable: its loop sets the title with the reason.
+    # Still running after the disable: its loop says so in the title (the reason is logged, the title stays short).
     for _ in $(seq 1 1200); do
-      xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled: " && break
+      xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled$" && break
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish 124; }
       sleep 0.1
     done
-    xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled: " || { kill "$viewer"; finish 125; }
+    xdotool getwindowname "$window" 2>/dev/null | grep -q " — disabled$" || { kill "$viewer"; finish 125; }
     xdotool key --window "$window" Escape
     for _ in $(seq 1 1200); do
       kill -0 "$viewer" 2>/dev/null || { wait "$viewer"; finish $?; }
@@ -435,6 +435,92 @@ final class ViewerTests: XCTestCase {
                 outcome.stderr.contains("kernel disabled after 2 consecutive failed frames"), "\(engine): \(outcome.stderr)")
             XCTAssertTrue(outcome.stderr.contains("unreachable"), "\(engine): \(outcome.stderr)")
             assertNoValidationMessages(outcome)
+        }
+    }
+
+    /// Paced compute (the default, `--compute-rate display`): a stateful kernel (life) advances exactly one step per
+    /// frame the viewer shows. Over 300 presented frames the kernel computed as many frames as the viewer took, give or
+    /// take the one computed while the last was on screen; unpaced, the same run computes as fast as the workers go.
+    func testDisplayPacedStatefulKernelComputesOneFramePerShownFrameUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        let life = repositoryRoot.appendingPathComponent("assets/kernels/life.wasm").path
+        try TestEngines.forEach { engine in
+            var environment = windowEnvironment()
+            environment[Viewer.timingReportVariable] = "1"
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", executable.path, "view", life, "--size", "64x64",
+                    "--workers", "2", "--engine", engine.rawValue, "--exit-after-frames", "300",
+                ],
+                environment: environment)
+            XCTAssertEqual(outcome.status, 0, "\(engine): \(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
+            let computed = try XCTUnwrap(report.counts["computed"], "\(engine): \(report)")
+            let taken = try XCTUnwrap(report.counts["taken"], "\(engine): \(report)")
+            XCTAssertGreaterThanOrEqual(report.counts["presents_since_hidden"] ?? 0, 300, "\(engine): \(report)")
+            // Every present but the first (black, before the first kernel frame) showed a new kernel frame.
+            XCTAssertGreaterThanOrEqual(taken, 299, "\(engine): \(report)")
+            XCTAssertLessThanOrEqual(abs(computed - taken), 1, "\(engine): computed \(computed), shown \(taken)")
+        }
+    }
+
+    /// N and F through real X events: paused (Space), each N shows one more kernel frame and the title still says
+    /// paused; F makes the window cover the screen, F again gives back its size. At exit, the frames computed are
+    /// bounded by what pause and the steps allow (nothing computed on its own while paused).
+    static let stepAndFullscreenScript = #"""
+    set -u
+    bin="$1" kernel="$2" engine="$3"
+    "$bin" view "$kernel" --size 64x64 --workers 1 --engine "$engine" &
+    viewer=$!
+    fail() { echo "viewer-keys: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+
+    \#(ViewerTests.waitForWindow)
+
+    geometry() { xdotool getwindowgeometry --shell "$window" | grep -E '^(WIDTH|HEIGHT)=' | tr '\n' ' '; }
+    geometry_is() { [ "$(geometry)" = "$1" ]; }
+
+    wait_for_frame 2
+    xdotool key --window "$window" space
+    wait_until "the paused title" title_has " — paused"
+    paused_at="$(shown_frame)"
+    echo "paused-at=$paused_at"
+    for _ in 1 2 3; do xdotool key --window "$window" n; done
+    # At most one frame was in flight at the pause (paced compute): frame paused_at + 3 needs two steps at least.
+    wait_for_frame "$(( paused_at + 3 ))"
+    title_has " — paused" || fail "N resumed the kernel (title: $(title))"
+
+    windowed="$(geometry)"
+    xdotool key --window "$window" f
+    wait_until "the full-screen window" geometry_is "WIDTH=1024 HEIGHT=768 "
+    xdotool key --window "$window" f
+    wait_until "the window size from before F" geometry_is "$windowed"
+    xdotool key --window "$window" Escape
+
+    \#(ViewerTests.waitForExit)
+    """#
+
+    func testPauseStepAndFullscreenKeysUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        try TestEngines.forEach { engine in
+            var environment = windowEnvironment()
+            environment[Viewer.timingReportVariable] = "1"
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.stepAndFullscreenScript, "bash",
+                    executable.path, plasmaPath, engine.rawValue,
+                ],
+                environment: environment)
+            XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            let pausedAt = try XCTUnwrap(
+                outcome.stdout.split(separator: "\n").first { $0.hasPrefix("paused-at=") }.flatMap { Int($0.dropFirst(10)) },
+                "\(engine): \(outcome.stdout)")
+            let report = try XCTUnwrap(TimingReport(outcome.stdout), "\(engine): \(outcome.stdout)")
+            // Frames 0...pausedAt shown, one in flight at the pause, one more the gate let open, three steps.
+            XCTAssertLessThanOrEqual(report.counts["computed"] ?? .max, pausedAt + 1 + 2 + 3, "\(engine): \(report)")
         }
     }
 
@@ -509,6 +595,32 @@ final class ViewerTests: XCTestCase {
 
     /// ViewerTimeline puts telemetry, the acquire stamp and the renderer's timing of one generation into one record,
     /// keeps frames apart by generation, and derives the HUD's stages (NA where a stamp is missing).
+    /// The documented initial window size (docs/cli.md): the smallest whole factor that brings the longer side to at
+    /// least 512 px, fitted into 1024 px when that overshoots; larger frames are scaled down to at most 1024.
+    func testInitialWindowSizeRule() {
+        let cases: [((Int, Int), (Int, Int))] = [
+            ((512, 512), (512, 512)), ((64, 64), (512, 512)), ((100, 300), (200, 600)), ((1, 1), (512, 512)),
+            ((300, 100), (600, 200)), ((3, 500), (6, 1000)), ((800, 600), (800, 600)), ((2048, 1024), (1024, 512)),
+            ((511, 10), (1022, 20)), ((700, 5), (700, 5)),
+        ]
+        for ((width, height), expected) in cases {
+            let size = Viewer.windowSize(width: width, height: height)
+            XCTAssertEqual(size.0, expected.0, "\(width)x\(height)")
+            XCTAssertEqual(size.1, expected.1, "\(width)x\(height)")
+            XCTAssertGreaterThanOrEqual(max(size.0, size.1), 512, "\(width)x\(height)")
+            XCTAssertLessThanOrEqual(max(size.0, size.1), 1024, "\(width)x\(height)")
+        }
+    }
+
+    func testComputeRateParsing() {
+        XCTAssertEqual(ComputeRate("display"), .display)
+        XCTAssertEqual(ComputeRate("unpaced"), .unpaced)
+        XCTAssertEqual(ComputeRate("30"), .hz(30))
+        XCTAssertEqual(ComputeRate("0.5").map { _ in true }, nil)
+        for bad in ["0", "1001", "-5", "nan", "inf", "fast", ""] { XCTAssertNil(ComputeRate(bad), bad) }
+        XCTAssertEqual(ComputeRate.hz(59.94).description, "59.94")
+    }
+
     func testTimelineAssemblesFrameRecords() {
         var timeline = ViewerTimeline()
         func event(_ kind: ComputeEvent.Kind, _ generation: UInt64, tile: UInt16 = 0, _ start: UInt64, _ end: UInt64)

@@ -193,6 +193,41 @@ final class ComputePoolTests: XCTestCase {
         }
     }
 
+    /// `.consumer` pacing (the viewer's default): the pool never has more than one frame open beyond those the
+    /// reader took, frames keep coming as it takes them, and a frame that fails (never shown, so never taken) does not
+    /// stall it: fault-alternate fails every odd frame.
+    func testConsumerPacingOpensOneFramePerFrameTaken() throws {
+        try TestEngines.forEach { which in
+            let engine = try which.make()
+            for (path, workers) in [(gallery("life.wasm"), 2), (gallery("plasma.wasm"), 2), (corpus("fault-alternate.wasm"), 2)] {
+                let context = "\(which): \(path)"
+                let kernel = try engine.load(path: path)
+                let probe = try kernel.instantiate(width: 16, height: 16, limits: KernelLimits(), host: .headless)
+                let ring = try SlotRing(slotCount: 4, slotByteCount: probe.outputByteCount, policy: .latest)
+                var settings = ComputeSettings(width: 16, height: 16, maxConsecutiveFailures: 1000, workers: workers)
+                settings.pacing = .consumer
+                let pool = try ComputePool(kernel: kernel, settings: settings, ring: ring)
+                pool.start()
+                var taken = 0
+                let deadline = Date().addingTimeInterval(120)
+                while taken < 40, Date() < deadline {
+                    guard let lease = ring.waitForFrame(timeoutNanos: 100_000_000) else { continue }
+                    try ring.release(lease)
+                    taken += 1
+                    // Taken frames, failed or cancelled ones (each settles the gate too) and the one open now; the
+                    // opened count is read first, the settled ones only grow.
+                    let opened = pool.framesOpened
+                    XCTAssertLessThanOrEqual(
+                        opened, taken + pool.framesSettledUnshown + 1, "\(context): after \(taken) frames taken")
+                    pool.frameTaken()
+                }
+                let report = pool.stop()
+                XCTAssertEqual(taken, 40, "\(context): frames stopped coming")
+                XCTAssertLessThanOrEqual(pool.framesOpened, taken + report.failedFrames + report.cancelledFrames + 1, context)
+            }
+        }
+    }
+
     /// A kernel that faults on every frame is disabled after --max-failures consecutive failures.
     func testKernelIsDisabledAfterConsecutiveFailures() throws {
         try TestEngines.forEach { which in
