@@ -42,6 +42,15 @@ let package = Package(
         .target(
             name: "CFramepipe",
             linkerSettings: [.linkedLibrary("png16")]),
+        // The viewer's overlay: Dear ImGui 1.86 from Debian's libimgui-dev (libimgui.a holds its GLFW and Vulkan
+        // backends, built against the system stb), behind the C API in include/fp_overlay.h.
+        .target(
+            name: "COverlay",
+            cxxSettings: [.unsafeFlags(["-isystem", "/usr/include/imgui", "-Wall", "-Wextra"])],
+            linkerSettings: [
+                .linkedLibrary("imgui"), .linkedLibrary("stb"), .linkedLibrary("stdc++"), .linkedLibrary("glfw"),
+                .linkedLibrary("vulkan"),
+            ]),
 
         // Stages.
         .target(
@@ -56,7 +65,7 @@ let package = Package(
                 .product(name: "WasmParser", package: "WasmKit"),
             ],
             swiftSettings: strictSwift),
-        .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW"], swiftSettings: strictSwift),
+        .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW", "COverlay"], swiftSettings: strictSwift),
         .target(
             name: "FrameTiming", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: strictSwift),
@@ -102,5 +111,6 @@ let package = Package(
             name: "FramepipeTests",
             dependencies: ["Framepipe", "KernelRuntime", "VulkanRender", "FrameTiming", "FrameHandoff", "EngineTestSupport"],
             swiftSettings: strictSwift),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

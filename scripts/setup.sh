@@ -20,6 +20,9 @@ PACKAGES=(
   systemtap-sdt-dev      # <sys/sdt.h>: the USDT probes (sdt_framepipe:*) in CSystemShim
   binutils               # readelf: the test that the probes are in the binary's ELF notes
   librsvg2-bin           # rsvg-convert: the test that frametimes.svg renders
+  libimgui-dev           # Dear ImGui 1.86 with its GLFW and Vulkan backends: the viewer's overlay (COverlay)
+  imagemagick            # import/convert: screenshots of the X screen in the overlay test
+  tesseract-ocr          # OCR: the overlay test reads the overlay's text back from the screen
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -19,6 +19,12 @@ static void set_error(char *error, size_t capacity, const char *what, const char
 
 int fp_png_write_rgba8(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height,
                        size_t stride, char *error, size_t error_capacity) {
+    return fp_png_write_rgba8_text(path, pixels, width, height, stride, NULL, NULL, 0, error, error_capacity);
+}
+
+int fp_png_write_rgba8_text(const char *path, const uint8_t *pixels, uint32_t width, uint32_t height,
+                            size_t stride, const char *const *keys, const char *const *values, size_t count,
+                            char *error, size_t error_capacity) {
     FILE *file = fopen(path, "wb");
     if (!file) { int code = errno; set_error(error, error_capacity, "cannot create PNG file", strerror(code)); return code ? code : EIO; }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
@@ -36,6 +42,16 @@ int fp_png_write_rgba8(const char *path, const uint8_t *pixels, uint32_t width, 
     png_set_compression_level(png, 1);
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGBA, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    // tEXt chunks before the image data: libpng copies key and text during png_set_text.
+    for (size_t i = 0; i < count; i++) {
+        png_text text;
+        memset(&text, 0, sizeof text);
+        text.compression = PNG_TEXT_COMPRESSION_NONE;
+        text.key = (png_charp)keys[i];
+        text.text = (png_charp)values[i];
+        text.text_length = strlen(values[i]);
+        png_set_text(png, info, &text, 1);
+    }
     png_write_info(png, info);
     for (uint32_t row = 0; row < height; row++) png_write_row(png, pixels + (size_t)row * stride);
     png_write_end(png, NULL);

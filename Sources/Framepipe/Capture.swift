@@ -16,6 +16,10 @@ public enum Capture {
         /// Where the note goes when `--engine auto` falls back to WasmKit.
         public var log: @Sendable (String) -> Void = { _ in }
         public var colormap: Colormap = .viridis
+        /// The kernel's `time` for the frame, seconds (`--time`); nil: frame / 60. A viewer screenshot records the time
+        /// its frame had, so that this reproduces it (stateless kernels; a stateful one still steps through frames
+        /// 0..<frame at i / 60 and only the last gets this time).
+        public var time: Double?
 
         public init(kernelPath: String, frame: Int32, width: Int, height: Int, outputPath: String, deviceIndex: Int? = nil) {
             self.kernelPath = kernelPath
@@ -32,6 +36,9 @@ public enum Capture {
     @discardableResult
     public static func run(_ options: Options) throws(FramepipeError) -> [UInt8] {
         guard options.frame >= 0 else { throw FramepipeError(.usage, "--frame must not be negative") }
+        if let time = options.time, !time.isFinite || time < 0 {
+            throw FramepipeError(.usage, "--time must be a finite number of seconds, 0 or more (got \(time))")
+        }
         let computed = try computeDirectly(options)
         let pixels: [UInt8]
         do throws(RenderError) {
@@ -65,7 +72,8 @@ public enum Capture {
         do throws(KernelError) {
             let first = instance.isStateful ? 0 : options.frame
             for frame in first...options.frame {
-                try instance.run(frame: frame, time: Double(frame) / 60, units: 0..<instance.unitCount)
+                let time = frame == options.frame ? (options.time ?? Double(frame) / 60) : Double(frame) / 60
+                try instance.run(frame: frame, time: time, units: 0..<instance.unitCount)
             }
             return (try instance.outputBytes(), instance.format, instance.unitCount)
         } catch {

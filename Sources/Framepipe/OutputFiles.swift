@@ -1,3 +1,5 @@
+// Unsafe pointer invariant: writePNG's tEXt keys and values are strdup'd C strings, freed by its `defer` after the one
+// libpng call that reads them (libpng copies them in png_set_text); the pointer arrays are lent for that call only.
 import CFramepipe
 import Foundation
 
@@ -72,14 +74,26 @@ public enum OutputFiles {
     }
 
     /// Writes 8-bit RGBA pixels (rows top first) as a PNG.
-    public static func writePNG(_ pixels: [UInt8], width: Int, height: Int, to path: String) throws(FramepipeError) {
+    /// `text`: tEXt chunks (keyword, value), written in this order before the image data (Latin-1 keywords of 1–79
+    /// characters, as PNG requires).
+    public static func writePNG(
+        _ pixels: [UInt8], width: Int, height: Int, to path: String, text: [(String, String)] = []
+    ) throws(FramepipeError) {
         guard width > 0, height > 0, pixels.count == width * height * 4 else {
             throw FramepipeError(.failure, "internal: \(pixels.count) bytes is not a \(width)x\(height) RGBA image")
         }
         let temporary = temporaryPath(for: path)
         var message = [CChar](repeating: 0, count: 256)
-        let status = fp_png_write_rgba8(
-            temporary, pixels, UInt32(width), UInt32(height), width * 4, &message, message.count)
+        let keys = text.map { strdup($0.0) }
+        let values = text.map { strdup($0.1) }
+        defer { for p in keys + values { free(p) } }
+        let status = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { keyPointers in
+            values.map { UnsafePointer($0) }.withUnsafeBufferPointer { valuePointers in
+                fp_png_write_rgba8_text(
+                    temporary, pixels, UInt32(width), UInt32(height), width * 4, keyPointers.baseAddress,
+                    valuePointers.baseAddress, text.count, &message, message.count)
+            }
+        }
         guard status == 0 else {
             unlink(temporary)
             throw FramepipeError(.failure, "cannot write \(path): \(cText(message))")

@@ -31,6 +31,8 @@ public struct ViewerOptions: Sendable {
     public var upload: UploadMode = .auto
     /// How fast the kernel computes (`--compute-rate`): one kernel frame per shown frame by default.
     public var computeRate: ComputeRate = .display
+    /// Start with the overlay shown (H toggles it either way).
+    public var overlay = false
     /// Where log lines go (kernel `fp.log`, faults, reloads, screenshots, the disabled reason).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -245,10 +247,22 @@ public enum Viewer {
         var timeline = ViewerTimeline()
         let displayHz = window.displayRefreshHz ?? 60
         var hud = HudOverlay(targetMs: 1000.0 / displayHz)
+        hud.panel.kernel = kernelName
+        hud.panel.engine = "\(compute.engine.identity.name) \(compute.engine.identity.version)"
+        hud.panel.device = renderer.device.name
+        hud.panel.upload = renderer.uploadMode.rawValue
+        hud.panel.computeRate = options.computeRate.description
+        hud.panel.workers = pool.workerCount
+        hud.panel.help = Self.keyHelp
+        state.hud = options.overlay
+        var overlayProblemLogged = false
+        var faultsSeen = 0
         // Timings collected this turn, folded into the records at the next (reserved: no allocation per frame).
         var timingsToFold: [WindowFrameTiming] = []
         timingsToFold.reserveCapacity(16)
         var shownFrame: (generation: UInt64, frame: Int32)?
+        /// The kernel time of the frame on screen (for S).
+        var shownKernelTime: Double?
         var shownDisabledReason: String?
         var dirty = true
         var lastTitleNanos: UInt64 = 0
@@ -257,7 +271,9 @@ public enum Viewer {
             window.pollEvents()
             if window.shouldClose { break }
             var quit = false
-            for key in window.takeKeys() {
+            // While a slider takes typed input (ctrl-click), keys go to the overlay only.
+            let keys = renderer.overlayWantsKeyboard ? [] : window.takeKeys()
+            for key in keys {
                 switch key {
                 case .escape:
                     quit = true
@@ -289,7 +305,13 @@ public enum Viewer {
                     do {
                         let path = try screenshot(
                             renderer, directory: options.screenshotDirectory, kernel: kernelName,
-                            frame: shownFrame.map { Int($0.frame) } ?? 0)
+                            frame: shownFrame.map { Int($0.frame) } ?? 0,
+                            metadata: ScreenshotMetadata(
+                                kernelPath: options.kernelPath, loadedFile: compute.path, kernelDigest: compute.kernelDigest,
+                                engine: compute.engine.identity,
+                                kernelBuild: options.engine.build.rawValue, stateful: pool.isStateful,
+                                frame: shownFrame.map { Int($0.frame) } ?? 0, time: shownKernelTime,
+                                width: options.width, height: options.height, colormap: options.colormap.rawValue))
                         if let path { print(path) } else { log("screenshot: no frame drawn yet") }
                     } catch {
                         log("screenshot failed: \(error.message)")
@@ -321,7 +343,10 @@ public enum Viewer {
                 dirty = true  // show the last frame again at once, even when paused
                 lastTitleNanos = 0
             }
-            updatePointer(pointer, window: window, rect: renderer.drawnRect)
+            // The pointer over the overlay (or dragging one of its sliders) is the overlay's, not the kernel's.
+            if !(state.hud && renderer.overlayWantsPointer) {
+                updatePointer(pointer, window: window, rect: renderer.drawnRect)
+            }
 
             if let reason = pool.disabledReason?.message, reason != shownDisabledReason {
                 shownDisabledReason = reason
@@ -339,6 +364,9 @@ public enum Viewer {
                 // R or a --watch change: a good reload clears an earlier refusal, a refused one replaces it.
                 state.reloadsSeen = reload.count
                 state.reloadError = reload.event?.error
+                if let event = reload.event, event.error == nil {
+                    state.lastReload = "reloaded \((event.path as NSString).lastPathComponent) at frame \(event.firstFrame ?? 0)"
+                }
                 lastTitleNanos = 0
             }
 
@@ -361,11 +389,12 @@ public enum Viewer {
                     let generation = lease.handle.generation
                     timeline.acquired(generation: generation, at: monotonicNanos())
                     fp_probe_acquire(generation)
-                    if timeline.frameIndex(of: generation) == nil {
-                        // Published after the drain above: its tile events were pushed before the publish this
-                        // acquire saw, so they are there now (the screenshot's name needs the frame index).
+                    if timeline.frameIndex(of: generation) == nil || timeline.kernelTime(of: generation) == nil {
+                        // Published after the drain above: its events were pushed before the publish this acquire
+                        // saw, so they are there now (the screenshot's name and metadata need them).
                         pool.drainTelemetry { timeline.add($0) }
                     }
+                    let kernelTime = timeline.kernelTime(of: generation)
                     if zeroCopy {
                         // Invariant 2: the handle is checked before the slot is bound; a stale one is counted by the
                         // ring and skipped (there is nothing to release: the slot is no longer ours).
@@ -378,6 +407,7 @@ public enum Viewer {
                             drewNewFrame = true
                             if presented { fp_probe_present(generation) }
                             shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
+                            shownKernelTime = kernelTime
                         } else {
                             state.staleSkipped += 1
                         }
@@ -392,8 +422,10 @@ public enum Viewer {
                         // The bytes were copied into the renderer's staging memory: the slot can go back now.
                         try ring.release(lease)
                         shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
+                        shownKernelTime = kernelTime
                     }
-                } else if dirty {
+                } else if dirty || state.hud {
+                    // The overlay is redrawn without a new frame too (at most every 8 ms), so it follows the pointer.
                     presented = try renderer.drawFrame(nil, hud: state.hud ? hud : nil)
                 }
                 if zeroCopy { try releaseFinishedRingFrames() }
@@ -412,9 +444,22 @@ public enum Viewer {
             if drewNewFrame || dirty { dirty = !presented }
             if presented { state.presented(at: monotonicNanos()) }
 
+            if let problem = renderer.overlayProblem, !overlayProblemLogged {
+                overlayProblemLogged = true
+                log("viewer: the overlay is unavailable (\(problem)); frames are drawn without it")
+            }
             let now = monotonicNanos()
             if now &- lastTitleNanos >= 500_000_000 {
                 lastTitleNanos = now
+                let faults = pool.recentFaults
+                if faults.count != faultsSeen {
+                    faultsSeen = faults.count
+                    hud.panel.faults = faults.lines.map { KernelText.bounded($0, limit: Self.overlayLineLimit) }
+                }
+                state.fill(
+                    &hud.panel, frame: shownFrame?.frame, now: now, disabledReason: pool.isDisabled ? shownDisabledReason : nil,
+                    failed: UInt64(pool.framesSettledUnshown), stale: UInt64(state.staleSkipped))
+                hud.panel.dropped = ring.counters.dropped
                 window.setTitle(
                     state.title(
                         kernel: kernelName, frame: shownFrame?.frame, now: now,
@@ -431,7 +476,7 @@ public enum Viewer {
             try? renderer.collectTimings { _ = timeline.rendered($0) }
             print(
                 timeline.report(
-                    calibration: renderer.timestampCalibration,
+                    calibration: renderer.timestampCalibration, overlayCPUMs: renderer.overlayCPUMedianMs,
                     loopCounts: [
                         ("hidden_waits", state.hiddenWaits), ("presents_since_hidden", state.presentsSinceHidden),
                         ("stale_skipped", state.staleSkipped), ("computed", pool.framesOpened),
@@ -439,6 +484,11 @@ public enum Viewer {
                     ]))
         }
     }
+
+    /// The overlay's help line (docs/cli.md, "Keys").
+    static let keyHelp = "Space pause   N step   R reload   H overlay   S screenshot   F full screen   Esc quit"
+    /// The longest fault or reason line the overlay shows (the log has them whole, up to KernelText's bound).
+    static let overlayLineLimit = 300
 
     /// Set (to anything but "" or "0") to make the viewer print one `view-timing:` line on stdout when it quits:
     /// how many frames were timed, how many had (calibrated) GPU timestamps, order violations beyond the slack, and
@@ -459,18 +509,67 @@ public enum Viewer {
         pointer.set(x: Float(x), y: Float(y), buttons: window.buttons)
     }
 
-    /// Writes the kernel frame as drawn (kernel size, no HUD, no letterbox) to
-    /// DIR/framepipe-<kernel>-<frame>.png, atomically; returns the path, or nil before the first frame.
+    /// Writes the kernel frame as drawn (kernel size, no overlay, no letterbox) to
+    /// DIR/framepipe-<kernel>-<frame>.png, atomically, with `metadata` in its tEXt chunks; returns the path, or nil
+    /// before the first frame.
     static func screenshot(
-        _ renderer: WindowRenderer, directory: String, kernel: String, frame: Int
+        _ renderer: WindowRenderer, directory: String, kernel: String, frame: Int, metadata: ScreenshotMetadata
     ) throws(FramepipeError) -> String? {
         let pixels: [UInt8]?
         do { pixels = try renderer.readBackLastFrame() } catch { throw FramepipeError(error) }
         guard let pixels else { return nil }
         try OutputFiles.createDirectory(directory)
         let path = (directory as NSString).appendingPathComponent("framepipe-\(kernel)-\(frame).png")
-        try OutputFiles.writePNG(pixels, width: renderer.width, height: renderer.height, to: path)
+        try OutputFiles.writePNG(pixels, width: renderer.width, height: renderer.height, to: path, text: metadata.textChunks)
         return path
+    }
+}
+
+/// What a viewer screenshot records in its PNG tEXt chunks (docs/cli.md, "Screenshots"): enough to reproduce the frame of
+/// a stateless kernel with `capture`, byte for byte.
+struct ScreenshotMetadata {
+    /// The kernel as given, and the file loaded (its SIMD build with `--kernel-build auto` on wasmtime).
+    var kernelPath: String
+    var loadedFile: String
+    var kernelDigest: String
+    var engine: EngineIdentity
+    var kernelBuild: String
+    var stateful: Bool
+    var frame: Int
+    /// The kernel time of the frame, seconds (nil: unknown, its publish event was lost).
+    var time: Double?
+    var width: Int
+    var height: Int
+    var colormap: String
+
+    /// The time as text that reads back as the same Double (17 significant digits).
+    static func exact(_ time: Double) -> String { String(format: "%.17g", time) }
+
+    var textChunks: [(String, String)] {
+        var chunks: [(String, String)] = [
+            ("Software", "framepipe view"),
+            ("framepipe.kernel", kernelPath),
+            ("framepipe.kernel-file", loadedFile),
+            ("framepipe.kernel-sha256", kernelDigest),
+            ("framepipe.kernel-build", kernelBuild),
+            ("framepipe.engine", "\(engine.name) \(engine.version)"),
+            ("framepipe.size", "\(width)x\(height)"),
+            ("framepipe.frame", String(frame)),
+            ("framepipe.colormap", colormap),
+            ("framepipe.parameters", ""),
+        ]
+        if let time { chunks.append(("framepipe.time", Self.exact(time))) }
+        if stateful {
+            chunks.append(("framepipe.reproduce", "no: a stateful kernel's frame depends on every step before it, each at its own real time"))
+        } else if let time {
+            chunks.append((
+                "framepipe.reproduce",
+                "framepipe capture \(kernelPath) --engine \(engine.name.lowercased()) --kernel-build \(kernelBuild) --frame \(frame) "
+                    + "--time \(Self.exact(time)) "
+                    + "--size \(width)x\(height) --colormap \(colormap) --out FILE.png"
+            ))
+        }
+        return chunks
     }
 }
 
@@ -489,8 +588,9 @@ struct LoopState {
     /// Zero-copy: acquired frames whose handle failed validation before binding (skipped; the ring counts them too).
     var staleSkipped = 0
     var presentsSinceHidden = 0
-    /// Reload events seen so far (ComputePool.lastReload).
+    /// Reload events seen so far (ComputePool.lastReload), and the last good one ("reloaded at frame N").
     var reloadsSeen = 0
+    var lastReload: String?
     /// Kernel frames taken off the ring (each drawn once, unless its handle was stale).
     var framesTaken = 0
     private var lastPresent: UInt64?
@@ -505,6 +605,23 @@ struct LoopState {
         }
         lastPresent = nanos
         recentPresents.append(nanos)
+    }
+
+    /// The overlay's numbers and state: fps over the last second, interval p50 and p99 over the last 240 intervals.
+    func fill(
+        _ panel: inout OverlayPanel, frame: Int32?, now: UInt64, disabledReason: String?, failed: UInt64, stale: UInt64
+    ) {
+        let statistics = DurationStatistics(milliseconds: intervals)
+        panel.fps = Double(recentPresents.filter { now &- $0 <= 1_000_000_000 }.count)
+        panel.intervalP50Ms = statistics?.p50 ?? 0
+        panel.intervalP99Ms = statistics?.p99 ?? 0
+        panel.frameOnScreen = Int64(frame ?? 0)
+        panel.failed = failed
+        panel.stale = stale
+        panel.state = disabledReason != nil ? "disabled" : paused ? "paused" : "running"
+        panel.disabledReason = disabledReason.map { KernelText.bounded($0, limit: Viewer.overlayLineLimit) }
+        panel.reload = reloadError.map { "reload refused: \(KernelText.bounded($0, limit: Viewer.overlayLineLimit))" } ?? lastReload
+        panel.reloadFailed = reloadError != nil
     }
 
     /// "framepipe — plasma — frame 42 — 59.9 fps — p99 17.4 ms" (+ " — paused", " — disabled", " — reload failed"):
@@ -540,6 +657,8 @@ struct ViewerTimeline {
     private static let empty = UInt64.max
 
     private var pending: [FrameRecord]
+    /// The kernel time of pending[i]'s frame (from its `published` event), for screenshots.
+    private var pendingKernelTimes: [Double]
     private var recentRecords: [FrameRecord]
     private var recentOldest = 0
     private(set) var recentCount = 0
@@ -557,6 +676,7 @@ struct ViewerTimeline {
 
     init() {
         pending = Array(repeating: FrameRecord(generation: Self.empty), count: Self.pendingCapacity)
+        pendingKernelTimes = Array(repeating: 0, count: Self.pendingCapacity)
         recentRecords = Array(repeating: FrameRecord(generation: Self.empty), count: Self.recentCapacity)
     }
 
@@ -571,6 +691,13 @@ struct ViewerTimeline {
 
     mutating func add(_ event: ComputeEvent) {
         withPending(event.generation) { $0.fold(event) }
+        if event.kind == .published { pendingKernelTimes[Self.index(event.generation)] = event.kernelTime }
+    }
+
+    /// The kernel time (seconds) of `generation`'s frame, once its publish arrived.
+    func kernelTime(of generation: UInt64) -> Double? {
+        let i = Self.index(generation)
+        return pending[i].generation == generation && pending[i].publishNanos != 0 ? pendingKernelTimes[i] : nil
     }
 
     mutating func acquired(generation: UInt64, at nanos: UInt64) {
@@ -644,7 +771,7 @@ struct ViewerTimeline {
     /// present_before_gpu_end=… publish_after_acquire=… [NAME=N for each of loopCounts] median_ms compute=…
     /// handoff_wait=… upload=… gpu=… present=… clock="…"` (medians over the recent records; NA where no frame
     /// measured the stage).
-    func report(calibration: String, loopCounts: [(String, Int)] = []) -> String {
+    func report(calibration: String, overlayCPUMs: Double? = nil, loopCounts: [(String, Int)] = []) -> String {
         let stages = recent.map(Self.hudStages)
         var line =
             "view-timing: frames=\(timedFrames) presented=\(presentedFrames) gpu_timestamps=\(gpuTimedFrames) "
@@ -657,6 +784,7 @@ struct ViewerTimeline {
             let median = values.isEmpty ? "NA" : String(format: "%.3f", values[values.count / 2])
             line += " \(stage.name)=\(median)"
         }
+        line += " overlay_cpu=\(overlayCPUMs.map { String(format: "%.3f", $0) } ?? "NA")"
         return line + " clock=\"\(calibration)\""
     }
 }

@@ -78,6 +78,9 @@ public struct ComputeEvent: Sendable, Equatable, BitwiseCopyable {
     /// `.tile`: compute start/end. `.published`: both = publish time. Others: both = when freed.
     public var startNanos: UInt64
     public var endNanos: UInt64
+    /// The `time` the kernel was given for this frame (seconds): what a viewer screenshot records so that `capture
+    /// --time` can reproduce it.
+    public var kernelTime: Double = 0
 }
 
 /// A kernel reload, as the pool saw it.
@@ -219,6 +222,9 @@ public final class ComputePool: Sendable {
         var disabledBecause: KernelError?
         var reloads: [ReloadEvent] = []
         var placementWarnings: [String] = []
+        /// Every fault so far, and the lines of the last `recentFaultCapacity` (as logged), oldest first.
+        var faultCount = 0
+        var recentFaultLines: [String] = []
     }
 
     /// Builds the pool and one instance per worker on the calling thread, so a kernel that cannot
@@ -370,6 +376,13 @@ public final class ComputePool: Sendable {
     /// `.consumer` pacing: the consumer took a frame off the ring, so the next one may open. Call
     /// once per frame taken (whatever is done with it afterwards); a no-op for other pacings.
     public func frameTaken() { pacingGate?.settle() }
+
+    /// How many fault lines `recentFaults` keeps.
+    public static let recentFaultCapacity = 4
+    /// Faults so far and the lines of the last few, oldest first (the viewer shows them): cheap to poll.
+    public var recentFaults: (count: Int, lines: [String]) {
+        record.withLock { ($0.faultCount, $0.recentFaultLines) }
+    }
 
     /// Frames that failed or were cancelled so far (never published).
     public var framesSettledUnshown: Int {
@@ -657,7 +670,12 @@ public final class ComputePool: Sendable {
             + "[\(error.fault?.rawValue ?? "fault")]: \(error.message)"
         diagnostics(line)
         ledger.withLock { $0.noteFailure(of: job.frameIndex, error) }
-        record.withLock { if $0.failures.count < 100 { $0.failures.append(error) } }
+        record.withLock {
+            if $0.failures.count < 100 { $0.failures.append(error) }
+            $0.faultCount += 1
+            if $0.recentFaultLines.count == Self.recentFaultCapacity { $0.recentFaultLines.removeFirst() }
+            $0.recentFaultLines.append(line)
+        }
     }
 
     /// Completes a tile in the ring (the last one publishes or frees the frame) and in the queue.
@@ -669,7 +687,8 @@ public final class ComputePool: Sendable {
         var event = ComputeEvent(
             kind: .published, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
             tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
-            generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: 0, endNanos: 0)
+            generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: 0, endNanos: 0,
+            kernelTime: job.time)
         switch outcome {
         case .published:
             fp_probe_publish(job.frame.handle.generation, job.frameIndex)

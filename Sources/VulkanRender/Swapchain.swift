@@ -1,16 +1,14 @@
 // WindowObjects: the Vulkan objects of a window on top of VulkanObjects (which holds the instance, device and the
 // kernel-frame pipelines and slots): surface, swapchain, its image views and framebuffers, the per-frame acquire
-// semaphores, the per-image render-finished semaphores, the HUD pipeline with its vertex buffers, and the per-frame
-// timestamp query pools.
+// semaphores, the per-image render-finished semaphores, the overlay render pass (the overlay itself is Dear ImGui's,
+// FrameOverlay.swift), and the per-frame timestamp query pools.
 //
 // Like VulkanObjects, every handle is stored the moment it exists; deinit waits for the device to go idle and
 // destroys exactly what was created, in reverse order, before `vk` (instance, device) is released.
 //
 // Unsafe pointer invariants:
-// - hudMapped[i] are persistent vkMapMemory mappings of HOST_VISIBLE|HOST_COHERENT memory, valid until vkFreeMemory in
-//   deinit (after vkDeviceWaitIdle). Who writes them when is decided by WindowRenderer (see its header).
-// - Create-info structs point into a ScratchArena released after the vkCreate* call returns (also for the HUD render
-//   pass and pipeline, which VulkanObjects' shared builders create from structs in the arena passed to them).
+// - Create-info structs point into a ScratchArena released after the vkCreate* call returns (also for the overlay
+//   render pass, which VulkanObjects' shared builder creates from structs in the arena passed to it).
 // - Arrays filled by vkGet*/vkEnumerate* are Swift arrays sized from the count-only call, read after the second call.
 
 import CVulkan
@@ -29,12 +27,9 @@ final class WindowObjects {
     /// One per swapchain image: signalled by the submit that drew the image, waited on by its present. Kept (and only
     /// added to) across swapchain rebuilds, because a present may still hold one.
     var renderFinished: [VkSemaphore?] = []
-    var hudRenderPass: VkRenderPass?
-    var hudRenderPassFormat = VK_FORMAT_UNDEFINED
-    var hudPipelineLayout: VkPipelineLayout?
-    var hudPipeline: VkPipeline?
-    var hudBuffers: [VkBuffer?] = []
-    var hudMapped: [UnsafeMutableRawPointer?] = []
+    /// The last pass of every frame: loads the blitted frame, the overlay draws in it, ends in PRESENT_SRC_KHR.
+    var overlayRenderPass: VkRenderPass?
+    var overlayRenderPassFormat = VK_FORMAT_UNDEFINED
     /// One per frame in flight, WindowRenderer.timestampsPerFrame timestamp queries each; nil when the queue family
     /// writes no timestamps.
     var queryPools: [VkQueryPool?] = []
@@ -49,11 +44,7 @@ final class WindowObjects {
             for s in renderFinished { if let s { vkDestroySemaphore(device, s, nil) } }
             for s in imageAvailable { if let s { vkDestroySemaphore(device, s, nil) } }
             for q in queryPools { if let q { vkDestroyQueryPool(device, q, nil) } }
-            // Their memory (vk.memory) is freed with vk, after this body.
-            for b in hudBuffers { if let b { vkDestroyBuffer(device, b, nil) } }
-            if let hudPipeline { vkDestroyPipeline(device, hudPipeline, nil) }
-            if let hudPipelineLayout { vkDestroyPipelineLayout(device, hudPipelineLayout, nil) }
-            if let hudRenderPass { vkDestroyRenderPass(device, hudRenderPass, nil) }
+            if let overlayRenderPass { vkDestroyRenderPass(device, overlayRenderPass, nil) }
         }
         if let surface, let instance = vk.instance { vkDestroySurfaceKHR(instance, surface, nil) }
         // vk (device, then instance) is released after this body.
@@ -78,10 +69,8 @@ final class WindowObjects {
         return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
     }
 
-    /// Acquire semaphores, HUD vertex buffers and (timestampsPerFrame > 0) timestamp query pools, one per frame in
-    /// flight.
+    /// Acquire semaphores and (timestampsPerFrame > 0) timestamp query pools, one per frame in flight.
     func createFrameObjects(count: Int, timestampsPerFrame: UInt32) throws(RenderError) {
-        let bytes = VkDeviceSize(WindowRenderer.hudVertexCapacity * WindowRenderer.hudVertexBytes)
         for _ in 0..<count {
             imageAvailable.append(try createSemaphore())
             queryPools.append(nil)
@@ -93,12 +82,6 @@ final class WindowObjects {
                 try vkCheck(
                     vkCreateQueryPool(vk.device, &info, nil, &queryPools[queryPools.count - 1]), "vkCreateQueryPool")
             }
-            hudBuffers.append(nil)
-            hudMapped.append(nil)
-            let i = hudBuffers.count - 1
-            hudMapped[i] = try vk.createMappedBuffer(
-                size: bytes, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT.rawValue, buffer: &hudBuffers[i],
-                what: "HUD vertex buffer")
         }
     }
 
@@ -209,7 +192,7 @@ final class WindowObjects {
         swapchainImages = Array(images.prefix(Int(count)))
         while renderFinished.count < swapchainImages.count { renderFinished.append(try createSemaphore()) }
 
-        if hudRenderPass == nil || hudRenderPassFormat != format { try createHudPipeline() }
+        if overlayRenderPass == nil || overlayRenderPassFormat != format { try createOverlayRenderPass() }
 
         let arena = ScratchArena()
         defer { arena.release() }
@@ -226,7 +209,7 @@ final class WindowObjects {
                 "vkCreateImageView")
             var fbInfo = VkFramebufferCreateInfo()
             fbInfo.sType = VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO
-            fbInfo.renderPass = hudRenderPass
+            fbInfo.renderPass = overlayRenderPass
             fbInfo.attachmentCount = 1
             fbInfo.pAttachments = arena.pointer(swapchainViews[swapchainViews.count - 1])
             fbInfo.width = extent.width
@@ -238,18 +221,14 @@ final class WindowObjects {
         }
     }
 
-    // MARK: - HUD pipeline
+    // MARK: - Overlay render pass
 
-    /// The HUD render pass (loads the blitted frame, ends in PRESENT_SRC_KHR) and its pipeline: position + colour
-    /// vertices, alpha blending, dynamic viewport and scissor (so a resize needs no new pipeline).
-    private func createHudPipeline() throws(RenderError) {
+    /// The overlay render pass: loads the blitted frame, the overlay (when shown) draws with alpha blending in its one
+    /// subpass, and it ends in PRESENT_SRC_KHR.
+    private func createOverlayRenderPass() throws(RenderError) {
         guard let device = vk.device else { return }
-        if let hudPipeline { vkDestroyPipeline(device, hudPipeline, nil) }
-        if let hudPipelineLayout { vkDestroyPipelineLayout(device, hudPipelineLayout, nil) }
-        if let hudRenderPass { vkDestroyRenderPass(device, hudRenderPass, nil) }
-        hudPipeline = nil
-        hudPipelineLayout = nil
-        hudRenderPass = nil
+        if let overlayRenderPass { vkDestroyRenderPass(device, overlayRenderPass, nil) }
+        overlayRenderPass = nil
         let arena = ScratchArena()
         defer { arena.release() }
 
@@ -272,34 +251,7 @@ final class WindowObjects {
         try vk.createColorRenderPass(
             format: format, loadOp: VK_ATTACHMENT_LOAD_OP_LOAD, initialLayout: VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
             finalLayout: VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, dependencies: dependencies, arena: arena,
-            into: &hudRenderPass)
-        hudRenderPassFormat = format
-
-        var layoutInfo = VkPipelineLayoutCreateInfo()
-        layoutInfo.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO
-        try vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nil, &hudPipelineLayout), "vkCreatePipelineLayout")
-
-        let binding = VkVertexInputBindingDescription(
-            binding: 0, stride: UInt32(WindowRenderer.hudVertexBytes), inputRate: VK_VERTEX_INPUT_RATE_VERTEX)
-        let attributes = [
-            VkVertexInputAttributeDescription(location: 0, binding: 0, format: VK_FORMAT_R32G32_SFLOAT, offset: 0),
-            VkVertexInputAttributeDescription(
-                location: 1, binding: 0, format: VK_FORMAT_R32G32B32A32_SFLOAT, offset: UInt32(2 * MemoryLayout<Float>.size)),
-        ]
-        var vertexInput = VkPipelineVertexInputStateCreateInfo()
-        vertexInput.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO
-        vertexInput.vertexBindingDescriptionCount = 1
-        vertexInput.pVertexBindingDescriptions = arena.pointer(binding)
-        vertexInput.vertexAttributeDescriptionCount = UInt32(attributes.count)
-        vertexInput.pVertexAttributeDescriptions = arena.pointer(attributes)
-        var viewportState = VkPipelineViewportStateCreateInfo()
-        viewportState.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO
-        viewportState.viewportCount = 1
-        viewportState.scissorCount = 1
-        // Viewport and scissor are dynamic, so a resize needs no new pipeline; the graph is blended "over" the frame.
-        try vk.createGraphicsPipeline(
-            vertexShader: GeneratedShaders.hudVert, fragmentShader: GeneratedShaders.hudFrag, vertexInput: vertexInput,
-            viewportState: viewportState, dynamicStates: [VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR],
-            blendOver: true, layout: hudPipelineLayout, renderPass: hudRenderPass, arena: arena, into: &hudPipeline)
+            into: &overlayRenderPass)
+        overlayRenderPassFormat = format
     }
 }

@@ -11,7 +11,7 @@
 //   vkDeviceWaitIdle, so the GPU is done with them). Who may touch them when is decided by HeadlessRenderer and
 //   WindowRenderer (see their headers) and read-back by KernelFrameRecorder.swift; this file never reads or writes them,
 //   except that createRingPayload zeroes the ring's slots once, before the memory is handed out or any command buffer
-//   reads it. WindowObjects' HUD buffers come from `createMappedBuffer` too. The zero-copy ring payload outlives the
+//   reads it. The zero-copy ring payload outlives the
 //   renderer when the slot ring still holds it: ZeroCopyRingMemory keeps this object (and so the mapping) alive.
 // - The colormap table buffer (f32 field content only) is filled with exactly its 1 KiB through its mapping in
 //   createColormapTable, and never touched by the host again. That happens during init, before any command buffer is
@@ -107,7 +107,7 @@ final class VulkanObjects {
     var readbackCommandBuffer: VkCommandBuffer?  // freed with its pool (commandPools)
     var readbackFence: VkFence?
     var ringPayload = RingPayload()
-    /// The memory every buffer and image here (and WindowObjects' HUD buffers) is bound to; freed last.
+    /// The memory every buffer and image here is bound to; freed last.
     var memory = MemoryBlocks()
 
     deinit {

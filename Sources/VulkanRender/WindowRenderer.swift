@@ -3,8 +3,8 @@
 // Design: each new kernel frame is rendered exactly as HeadlessRenderer renders it — same pipelines, same slots, built
 // by VulkanObjects' own functions — into the frame-in-flight slot's offscreen RGBA8 target at the kernel's size. The
 // swapchain image is then cleared to black and the most recent target is blitted into it, scaled to keep the kernel
-// frame's aspect ratio (letterbox / pillarbox). The HUD render pass draws on top and leaves the image ready to
-// present. Keeping the kernel frame offscreen means every format is drawn by the very code the bench measures and
+// frame's aspect ratio (letterbox / pillarbox). The overlay render pass draws Dear ImGui's overlay (FrameOverlay.swift) on
+// top, when shown, and leaves the image ready to present. Keeping the kernel frame offscreen means every format is drawn by the very code the bench measures and
 // the screenshot is the kernel frame as drawn, bit for bit what `capture` would write; the last good frame survives
 // pauses, disabled kernels and resizes without any extra copy.
 //
@@ -17,7 +17,7 @@
 //
 // Timing (WindowFrameTiming): a frame drawn with a tag gets three GPU timestamps in its slot's query pool
 // (WindowObjects.queryPools[i], reset by vkCmdResetQueryPool at the start of the same command buffer): before the
-// kernel-frame pass (TOP_OF_PIPE), after it, and after the HUD pass (BOTTOM_OF_PIPE, the end of everything the frame
+// kernel-frame pass (TOP_OF_PIPE), after it, and after the overlay pass (BOTTOM_OF_PIPE, the end of everything the frame
 // draws before the present). The host stamps submit (just before vkQueueSubmit) and present (just after
 // vkQueuePresentKHR returns). Once the slot's fence is seen signalled — polled in collectTimings, or waited on before
 // the slot is reused, which always happens before its queries are reset again — the ticks are read and put on
@@ -31,7 +31,7 @@
 // A ring frame's read is over once the fence of the frame slot that drew it was seen signalled (polled in
 // collectFinishedRingFrames, waited on in waitForFreeFrameSlot or before the slot's reuse); only then does
 // collectFinishedRingFrames hand its tag back, and only then may the caller release the ring slot. Redraws without a
-// new frame (pause, resize, HUD) blit the last target and never read the ring.
+// new frame (pause, resize, overlay) blit the last target and never read the ring.
 //
 // Unsafe pointer invariants:
 // - slot.stagingMapped (content.byteCount bytes, HOST_COHERENT): written only in drawFrame, after slot i's fence
@@ -45,9 +45,9 @@
 //   and so the mapping, alive while anyone holds it; the pipeline lends the ring only its address (LentPayload
 //   without owner) and keeps the renderer until the workers writing into the ring have stopped, so the device is
 //   never torn down on a worker thread.
-// - hudMapped[i] (HUD vertex buffer of slot i, HOST_COHERENT): written only in drawFrame after slot i's fence
-//   signalled, never past hudVertexCapacity vertices: HudGeometry.vertices writes only inside the buffer pointer of
-//   exactly that many vertices it is given (checked per quad; HudGeometry.swift, pure Swift).
+// - The overlay's vertex buffers belong to Dear ImGui's Vulkan backend, which keeps framesInFlight of them and rewrites
+//   one only when the frame that used it framesInFlight draws ago is done: drawFrame waits for that frame's fence
+//   before it builds and records the overlay (FrameOverlay.swift states its own invariants).
 // - readbackMapped: written only by the read-back submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift,
 //   ending with a TRANSFER→HOST barrier) and copied out there after its fence is waited on.
 // - The caller's frame bytes are read only during drawFrame (memcpy into staging), never retained.
@@ -68,7 +68,7 @@ public struct WindowFrameTiming: Sendable, Equatable {
     /// command recording).
     public let submitNanos: UInt64
     /// The frame's first GPU timestamp (before the kernel-frame pass), its timestamp after the kernel-frame pass, and
-    /// its last (after the blit and the HUD pass); nil when the queue writes no timestamps or they were unavailable.
+    /// its last (after the blit and the overlay pass); nil when the queue writes no timestamps or they were unavailable.
     public let gpuStartNanos: UInt64?
     public let gpuKernelEndNanos: UInt64?
     public let gpuEndNanos: UInt64?
@@ -118,11 +118,9 @@ public final class WindowRenderer {
     public let uploadMode: UploadMode
     /// Why that mode, in a few words: e.g. "auto: cpu device, host memory is its memory".
     public let uploadReason: String
-    /// HUD: the frames shown (HudHistory.capacity).
+    /// The overlay plot: the frames shown (HudHistory.capacity).
     public static let hudBarCount = HudHistory.capacity
-    static let hudVertexCapacity = HudGeometry.maxVertices
-    static let hudVertexBytes = HudGeometry.floatsPerVertex * MemoryLayout<Float>.size  // vec2 position + vec4 colour
-    /// Timestamps per frame: before the kernel pass, after it, after the HUD pass.
+    /// Timestamps per frame: before the kernel pass, after it, after the overlay pass.
     static let timestampsPerFrame: UInt32 = 3
 
     /// How GPU timestamps are put on CLOCK_MONOTONIC (as HeadlessRenderer.timestampCalibration words it).
@@ -136,6 +134,27 @@ public final class WindowRenderer {
     private var frameSlot = 0
     private var lastTargetSlot: Int?
     private var needsRecreate = false
+
+    /// The overlay, made the first time a frame is drawn with one (nil until then, or when it could not be made:
+    /// `overlayProblem` says why, and frames are drawn without it).
+    private var overlay: FrameOverlay?
+    /// Why the overlay could not be made, once that happened (the viewer logs it once).
+    public private(set) var overlayProblem: String?
+    /// The parameter values as the overlay's sliders left them in the last draw with an overlay.
+    public private(set) var overlayParameters: [OverlayParameter] = []
+    /// Whether the overlay wants the keyboard or the pointer now (a slider is dragged, the pointer is over it).
+    public var overlayWantsKeyboard: Bool { overlay?.wantsKeyboard ?? false }
+    public var overlayWantsPointer: Bool { overlay?.wantsPointer ?? false }
+    /// CPU time the overlay took in each of the last draws with it (build + record), ns, for the timing report; reserved
+    /// once, overwritten in a ring.
+    private var overlayCPUNanos: [UInt64] = []
+    private var overlayCPUNext = 0
+    /// The median CPU time per frame of the overlay over the last 240 draws with it, in ms; nil before the first.
+    public var overlayCPUMedianMs: Double? {
+        guard !overlayCPUNanos.isEmpty else { return nil }
+        let sorted = overlayCPUNanos.sorted()
+        return Double(sorted[sorted.count / 2]) / 1e6
+    }
 
     private var clock: GPUClock
     private let timestampMask: UInt64
@@ -293,7 +312,12 @@ public final class WindowRenderer {
         }
     }
 
-    // Destruction: WindowObjects.deinit (device idle, swapchain objects, surface), then VulkanObjects.deinit.
+    // Destruction: the overlay (device idle; it hands GLFW's callbacks back), then WindowObjects.deinit (swapchain
+    // objects, surface), then VulkanObjects.deinit.
+    deinit {
+        waitIdle()
+        overlay?.destroy()
+    }
 
     /// Call after the window changed size; the swapchain is rebuilt before the next frame.
     public func windowResized() { needsRecreate = true }
@@ -301,7 +325,7 @@ public final class WindowRenderer {
     /// Draws one frame into the window and presents it: `frame` (exactly content.byteCount bytes, copied: copy
     /// upload, whatever `uploadMode` is) when a new kernel frame arrived, otherwise the last one again (black until
     /// the first). `tag`: with a new `frame`, time it (GPU timestamps, submit, present) and hand the result to a later
-    /// collectTimings under this tag. `hud`: drawn as the frame-time graph on top (nil: no HUD). Returns false when
+    /// collectTimings under this tag. `hud`: the overlay drawn on top (nil: none). Returns false when
     /// nothing was presented: the window is minimised (size 0) or the swapchain had to be rebuilt; in the latter case a
     /// given `frame` is still kept as the last frame.
     @discardableResult
@@ -408,7 +432,7 @@ public final class WindowRenderer {
         }
         var fenceRef: VkFence? = fence
         try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
-        // Slot i is idle now: its staging buffer, target, HUD buffer and queries may be written — after its timed
+        // Slot i is idle now: its staging buffer, target and queries (and the overlay buffers of the frame framesInFlight draws ago) may be written — after its timed
         // frame, if any, has been read out of the queries; the ring slot its last frame read may go back.
         try harvest(slot: i, fenceSeenNanos: monotonicNanos())
         retireRingRead(slot: i)
@@ -439,10 +463,15 @@ public final class WindowRenderer {
         if acquired != VK_SUBOPTIMAL_KHR { try vkCheck(acquired, "vkAcquireNextImageKHR") }
         let k = Int(imageIndex)
 
-        let hudVertices = hud.map { writeHud($0, slot: i) } ?? 0
+        // Slot i's fence was waited on above: the overlay buffers of the frame framesInFlight draws ago are free.
+        let overlayStart = monotonicNanos()
+        let drawsOverlay = hud.map { prepareOverlay($0) } ?? false
+        var overlayNanos = drawsOverlay ? monotonicNanos() &- overlayStart : 0
         let timedTag = source != nil && objects.queryPools[i] != nil ? tag : nil
         try record(
-            commandBuffer, slot: i, source: source, image: k, hudVertices: hudVertices, timed: timedTag != nil)
+            commandBuffer, slot: i, source: source, image: k, overlay: drawsOverlay, timed: timedTag != nil,
+            overlayNanos: &overlayNanos)
+        if drawsOverlay { noteOverlayCPU(overlayNanos) }
         if source != nil { lastTargetSlot = i }
 
         try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
@@ -603,20 +632,48 @@ public final class WindowRenderer {
         frameSlot = (i + 1) % Self.framesInFlight
     }
 
-    /// Writes the HUD's vertices (HudGeometry) into slot i's vertex buffer; returns the vertex count.
-    private func writeHud(_ hud: HudOverlay, slot i: Int) -> Int {
-        guard let mapped = objects.hudMapped[i] else { return 0 }
-        let extent = (width: Int(objects.extent.width), height: Int(objects.extent.height))
-        guard let panel = HudGeometry.panel(framebufferWidth: extent.width, height: extent.height) else { return 0 }
-        let floats = UnsafeMutableBufferPointer(
-            start: mapped.bindMemory(to: Float.self, capacity: Self.hudVertexCapacity * HudGeometry.floatsPerVertex),
-            count: Self.hudVertexCapacity * HudGeometry.floatsPerVertex)
-        return HudGeometry.vertices(
-            frames: hud.history, targetMs: hud.targetMs, topMs: hud.topMs, panel: panel, extent: extent, into: floats)
+    private func noteOverlayCPU(_ nanos: UInt64) {
+        if overlayCPUNanos.count < Self.hudBarCount {
+            if overlayCPUNanos.isEmpty { overlayCPUNanos.reserveCapacity(Self.hudBarCount) }
+            overlayCPUNanos.append(nanos)
+        } else {
+            overlayCPUNanos[overlayCPUNext] = nanos
+            overlayCPUNext = (overlayCPUNext + 1) % Self.hudBarCount
+        }
+    }
+
+    /// Makes the overlay if there is none yet (or the swapchain's render pass changed), and builds this frame's draw
+    /// lists from `hud`. False when there is no overlay to draw (it could not be made: `overlayProblem`).
+    private func prepareOverlay(_ hud: HudOverlay) -> Bool {
+        guard overlayProblem == nil, let renderPass = objects.overlayRenderPass else { return false }
+        if let existing = overlay, existing.renderPass != renderPass {
+            waitIdle()
+            existing.destroy()
+            overlay = nil
+        }
+        if overlay == nil {
+            guard let instance = vk.instance, let physical = vk.physicalDevice, let device = vk.device,
+                let queue = vk.queue
+            else { return false }
+            do {
+                overlay = try FrameOverlay(
+                    instance: instance, physical: physical, device: device, queueFamily: vk.queueFamily, queue: queue,
+                    renderPass: renderPass, framesInFlight: Self.framesInFlight, window: window)
+            } catch {
+                overlayProblem = error.message
+                return false
+            }
+        }
+        guard let overlay else { return false }
+        var hud = hud
+        overlay.build(&hud)
+        overlayParameters = hud.panel.parameters
+        return true
     }
 
     private func record(
-        _ cb: VkCommandBuffer, slot i: Int, source: KernelFrameSource?, image k: Int, hudVertices: Int, timed: Bool
+        _ cb: VkCommandBuffer, slot i: Int, source: KernelFrameSource?, image k: Int, overlay drawsOverlay: Bool, timed: Bool,
+        overlayNanos: inout UInt64
     ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
         let queries = timed ? objects.queryPools[i] : nil
@@ -667,26 +724,18 @@ public final class WindowRenderer {
                 VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &blit, filter)
         }
 
-        // HUD pass: loads the image (TRANSFER_DST → COLOR_ATTACHMENT by its incoming dependency), draws the graph,
-        // and leaves it in PRESENT_SRC_KHR. It runs even without HUD, for that final transition.
+        // Overlay pass: loads the image (TRANSFER_DST → COLOR_ATTACHMENT by its incoming dependency), draws the overlay
+        // when shown, and leaves the image in PRESENT_SRC_KHR. It runs without overlay too, for that final transition.
         var pass = VkRenderPassBeginInfo()
         pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO
-        pass.renderPass = objects.hudRenderPass
+        pass.renderPass = objects.overlayRenderPass
         pass.framebuffer = objects.framebuffers[k]
         pass.renderArea = VkRect2D(offset: VkOffset2D(x: 0, y: 0), extent: objects.extent)
         vkCmdBeginRenderPass(cb, &pass, VK_SUBPASS_CONTENTS_INLINE)
-        if hudVertices > 0 {
-            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_GRAPHICS, objects.hudPipeline)
-            var viewport = VkViewport(
-                x: 0, y: 0, width: Float(objects.extent.width), height: Float(objects.extent.height), minDepth: 0,
-                maxDepth: 1)
-            vkCmdSetViewport(cb, 0, 1, &viewport)
-            var scissor = VkRect2D(offset: VkOffset2D(x: 0, y: 0), extent: objects.extent)
-            vkCmdSetScissor(cb, 0, 1, &scissor)
-            var buffer: VkBuffer? = objects.hudBuffers[i]
-            var offset: VkDeviceSize = 0
-            vkCmdBindVertexBuffers(cb, 0, 1, &buffer, &offset)
-            vkCmdDraw(cb, UInt32(hudVertices), 1, 0, 0)
+        if drawsOverlay {
+            let start = monotonicNanos()
+            overlay?.record(cb)
+            overlayNanos &+= monotonicNanos() &- start
         }
         vkCmdEndRenderPass(cb)
         if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 2) }

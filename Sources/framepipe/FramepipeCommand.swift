@@ -299,7 +299,7 @@ struct BenchCommand: ParsableCommand {
 
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "capture", abstract: "Render one deterministic frame (time = frame / 60) to a PNG, headless.")
+        commandName: "capture", abstract: "Render one deterministic frame (time = frame / 60, or --time) to a PNG, headless.")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Option(help: "Frame number.") var frame: Int32 = 0
@@ -307,6 +307,11 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: "Output PNG file.") var out: String
     @Option(help: "Vulkan device index from `framepipe devices`.") var gpu: Int?
     @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
+    @Option(
+        help: ArgumentHelp(
+            "The kernel's time for the frame, in seconds (default frame / 60): a viewer screenshot's framepipe.time, to reproduce it.",
+            valueName: "seconds"))
+    var time: Double?
     @OptionGroup var limits: KernelLimitOptions
 
     func validate() throws {
@@ -318,6 +323,7 @@ struct CaptureCommand: ParsableCommand {
             var options = Capture.Options(
                 kernelPath: kernel, frame: frame, width: size.width, height: size.height, outputPath: out, deviceIndex: gpu)
             options.colormap = colormap
+            options.time = time
             options.limits = limits.limits
             options.engine = limits.engineRequest
             options.log = { printNote($0) }

@@ -13,8 +13,8 @@ struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
         abstract: "Desktop viewer: run a kernel in real time and draw it into a window (GLFW + Vulkan swapchain).",
-        discussion: "Keys: Space pause, N one kernel frame while paused, F full screen, R reload the kernel from its file, H frame-time HUD (stacked by stage: compute, "
-            + "handoff wait, upload, GPU, present), S screenshot (PNG of the kernel frame as drawn), Esc quit. "
+        discussion: "Keys: Space pause, N one kernel frame while paused, F full screen, R reload the kernel from its file, H overlay (fps, frame intervals, ms per stage, "
+            + "the frame-time plot, kernel state and faults), S screenshot (PNG of the kernel frame as drawn), Esc quit. "
             + "Exit code 6: no display (use `framepipe bench` headless).")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
@@ -40,6 +40,7 @@ struct ViewCommand: ParsableCommand {
             "Kernel frames computed: display (one per shown frame: a simulation advances one step per shown frame), unpaced (as fast as the workers allow; the latest is shown) or HZ (1-1000 a second).",
             valueName: "rate"))
     var computeRate: ComputeRate = .display
+    @Flag(help: "Start with the overlay shown (H shows and hides it).") var overlay = false
 
     func validate() throws {
         guard Viewer.presentModes.contains(presentMode) else {
@@ -64,6 +65,7 @@ struct ViewCommand: ParsableCommand {
         options.exitAfterFrames = exitAfterFrames
         options.upload = upload
         options.computeRate = computeRate
+        options.overlay = overlay
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         do {
             try Viewer.run(options)

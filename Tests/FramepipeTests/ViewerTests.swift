@@ -118,7 +118,7 @@ final class ViewerTests: XCTestCase {
     """#
 
     /// Drives `framepipe view` with real X events; run with `bash -c SCRIPT bash FRAMEPIPE KERNEL SCREENSHOT_DIR ENGINE`
-    /// inside xvfb-run. Opens the viewer, waits for its window, resizes it, toggles the HUD, pauses and resumes, takes
+    /// inside xvfb-run. Opens the viewer, waits for its window, resizes it, toggles the overlay, pauses and resumes, takes
     /// a screenshot (S), resizes again, then quits with Escape. Exits with the viewer's exit status (125 when the
     /// window never appeared or Escape did not end it); the viewer's stdout/stderr pass through. (Inline rather than a
     /// .sh file next to this one, which SwiftPM would warn about as an unhandled file of the test target.)
@@ -136,7 +136,7 @@ final class ViewerTests: XCTestCase {
     wait_for_frame 3                                 # frames arrive
     xdotool windowsize --sync "$window" 400 300      # resize: the swapchain is rebuilt, aspect kept (pillarbox)
     wait_for_next_frame
-    xdotool key --window "$window" h                 # HUD on: the stage graph is drawn from here on
+    xdotool key --window "$window" h                 # overlay on: drawn from here on
     wait_for_next_frame
     wait_for_next_frame
     xdotool key --window "$window" space             # pause
@@ -146,9 +146,9 @@ final class ViewerTests: XCTestCase {
     wait_for_next_frame
     xdotool key --window "$window" s                 # screenshot: its path is printed once the PNG is in place
     wait_until "the screenshot in $shots" png_in "$shots"
-    xdotool windowsize --sync "$window" 300 500      # another resize (letterbox), HUD still on
+    xdotool windowsize --sync "$window" 300 500      # another resize (letterbox), overlay still on
     wait_for_next_frame
-    xdotool key --window "$window" h                 # HUD off
+    xdotool key --window "$window" h                 # overlay off
     wait_for_next_frame
     xdotool key --window "$window" Escape            # quit
 
@@ -232,7 +232,7 @@ final class ViewerTests: XCTestCase {
         XCTAssertGreaterThan(report.median("compute") ?? 0, 0, "the kernel takes some time: \(report)", file: file, line: line)
     }
 
-    /// Opens plasma in a window, resizes it twice, toggles HUD (drawn for a few seconds) and pause, screenshots with
+    /// Opens plasma in a window, resizes it twice, toggles the overlay (drawn for a few seconds) and pause, screenshots with
     /// S, quits with Esc — all through real X events — and checks exit 0, the PNG, a clean stderr (validation layer
     /// on) and the timing report: GPU timestamps on the CPU clock (calibrated where the device has
     /// VK_EXT_calibrated_timestamps) in order with submit and present.
@@ -284,7 +284,50 @@ final class ViewerTests: XCTestCase {
             // No temporary file left behind (written atomically).
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: shots).filter { !$0.hasSuffix(".png") }
             XCTAssertEqual(leftovers, [], "\(engine)")
+
+            // Reproducible: the PNG's tEXt chunks name the frame and its kernel time, and `capture` of that frame at
+            // that time gives the very same pixels (plasma is stateless).
+            let text = try pngTextChunks(path)
+            XCTAssertEqual(text["framepipe.kernel"], plasmaPath, "\(engine): \(text)")
+            XCTAssertEqual(text["framepipe.size"], "64x64", "\(engine): \(text)")
+            let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)")
+            let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)")
+            XCTAssertTrue(path.hasSuffix("-\(frame).png"), "\(engine): \(path)")
+            XCTAssertEqual(text["framepipe.reproduce"]?.contains("--time \(time)"), true, "\(engine): \(text)")
+            XCTAssertGreaterThan(Double(time) ?? 0, 0, "\(engine): real time, not frame / 60: \(time)")
+            let captured = shots + "/captured.png"
+            let capture = try run(
+                executable.path,
+                [
+                    "capture", plasmaPath, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", "64x64",
+                    "--out", captured,
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)")
+            XCTAssertEqual(try OutputFiles.readPNG(captured).pixels, png.pixels, "\(engine): capture --time differs from S")
         }
+    }
+
+    /// The tEXt chunks of a PNG (keyword → text), read straight from its bytes.
+    func pngTextChunks(_ path: String) throws -> [String: String] {
+        let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path)))
+        var chunks: [String: String] = [:]
+        var at = 8  // the signature
+        while at + 12 <= bytes.count {
+            let length = bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) }
+            let type = String(decoding: bytes[at + 4..<at + 8], as: UTF8.self)
+            guard at + 12 + length <= bytes.count else { break }
+            if type == "tEXt" {
+                let data = bytes[at + 8..<at + 8 + length]
+                if let nul = data.firstIndex(of: 0) {
+                    let key = String(decoding: data[..<nul], as: UTF8.self)
+                    chunks[key] = String(data[(nul + 1)...].map { Character(Unicode.Scalar($0)) })  // Latin-1
+                }
+            }
+            if type == "IEND" { break }
+            at += 12 + length
+        }
+        return chunks
     }
 
     /// Every kernel format reaches the window (RGBA8, f32 field, points) in both upload modes — zero-copy (the GPU
@@ -524,6 +567,119 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// The overlay draws text: a screenshot of the X screen (ImageMagick `import`, what a person sees) with the overlay
+    /// shown, read by OCR (tesseract, the crop magnified 3×), names the overlay's labels; the same window after H hid
+    /// the overlay shows none of them. Validation layer on.
+    static let overlayTextScript = #"""
+    set -u
+    bin="$1" kernel="$2" engine="$3" shots="$4"
+    "$bin" view "$kernel" --size 128x128 --workers 1 --engine "$engine" --overlay &
+    viewer=$!
+    fail() { echo "viewer-overlay: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+
+    \#(ViewerTests.waitForWindow)
+
+    ocr() { convert "$1" -crop 512x512+0+0 -scale 300% "$1.big.png" && tesseract "$1.big.png" - 2>/dev/null | tr '\n' ' '; }
+    wait_for_frame 3
+    wait_for_next_frame                       # the overlay's numbers are filled in twice a second
+    import -window root "$shots/on.png" || fail "import failed"
+    echo "ocr-on: $(ocr "$shots/on.png")"
+    xdotool key --window "$window" h
+    wait_for_next_frame
+    wait_for_next_frame
+    import -window root "$shots/off.png" || fail "import failed"
+    echo "ocr-off: $(ocr "$shots/off.png")"
+    xdotool key --window "$window" Escape
+
+    \#(ViewerTests.waitForExit)
+    """#
+
+    func testOverlayDrawsTextUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        for tool in ["import", "convert", "tesseract"] {
+            XCTAssertNotNil(which(tool), "\(tool) is missing: run scripts/setup.sh")
+        }
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.overlayTextScript, "bash", executable.path,
+                    plasmaPath, engine.rawValue, shots,
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            func words(_ prefix: String) -> Set<String> {
+                let line = outcome.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) } ?? ""
+                return Set(line.dropFirst(prefix.count).lowercased().split { !$0.isLetter }.map(String.init))
+            }
+            let labels: Set<String> = ["fps", "interval", "compute", "upload", "gpu", "present", "kernel", "stage", "engine", "workers"]
+            let on = words("ocr-on:")
+            let off = words("ocr-off:")
+            XCTAssertGreaterThanOrEqual(
+                on.intersection(labels).count, 5, "\(engine): the overlay's labels, read back: \(on.sorted())")
+            XCTAssertEqual(off.intersection(labels), [], "\(engine): text without the overlay: \(off.sorted())")
+        }
+    }
+
+    /// Kernel state in the window: with --watch, a kernel file replaced by a broken one is refused — the title ends in
+    /// " — reload failed" and the overlay shows the refusal (read back by OCR) — and replacing it with a good kernel
+    /// clears both; the overlay then shows the good reload.
+    static let reloadStateScript = #"""
+    set -u
+    bin="$1" good="$2" bad="$3" engine="$4" shots="$5"
+    cp "$good" "$shots/kernel.wasm"
+    "$bin" view "$shots/kernel.wasm" --size 128x128 --workers 1 --engine "$engine" --watch --overlay &
+    viewer=$!
+    fail() { echo "viewer-reload: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+
+    \#(ViewerTests.waitForWindow)
+
+    ocr() { convert "$1" -crop 512x512+0+0 -scale 300% "$1.big.png" && tesseract "$1.big.png" - 2>/dev/null | tr '\n' ' '; }
+    replace() { cp "$1" "$shots/next.wasm" && mv "$shots/next.wasm" "$shots/kernel.wasm"; }
+    wait_for_frame 2
+    replace "$bad"
+    wait_until "the refused reload in the title" title_has " — reload failed"
+    wait_for_next_frame                       # the old kernel goes on; the overlay is redrawn with the refusal
+    wait_for_next_frame
+    import -window root "$shots/refused.png" || fail "import failed"
+    echo "ocr-refused: $(ocr "$shots/refused.png")"
+    replace "$good"
+    wait_until "the title without the refusal" title_lacks "reload failed"
+    wait_for_next_frame
+    wait_for_next_frame
+    import -window root "$shots/reloaded.png" || fail "import failed"
+    echo "ocr-reloaded: $(ocr "$shots/reloaded.png")"
+    xdotool key --window "$window" Escape
+
+    \#(ViewerTests.waitForExit)
+    """#
+
+    func testRefusedReloadIsShownInTheWindowAndClearedByAGoodOneUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.reloadStateScript, "bash", executable.path,
+                    plasmaPath, badModules.appendingPathComponent("missing-fp-frame.wasm").path, engine.rawValue, shots,
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            func text(_ prefix: String) -> String {
+                String(outcome.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count) ?? "")
+                    .lowercased()
+            }
+            XCTAssertTrue(text("ocr-refused:").contains("refused"), "\(engine): \(text("ocr-refused:"))")
+            XCTAssertFalse(text("ocr-reloaded:").contains("refused"), "\(engine): \(text("ocr-reloaded:"))")
+            XCTAssertTrue(text("ocr-reloaded:").contains("reloaded"), "\(engine): \(text("ocr-reloaded:"))")
+            XCTAssertTrue(outcome.stderr.contains("fp_frame"), "\(engine): the refusal is logged: \(outcome.stderr)")
+        }
+    }
+
     /// The fallback GPU clock (forced with Viewer.fenceTimestampsVariable): GPU times still come back for every frame,
     /// none counted as calibrated, and they keep their order with submit and present.
     func testFenceAnchoredTimestampsFallbackUnderXvfb() throws {
@@ -594,7 +750,7 @@ final class ViewerTests: XCTestCase {
     }
 
     /// ViewerTimeline puts telemetry, the acquire stamp and the renderer's timing of one generation into one record,
-    /// keeps frames apart by generation, and derives the HUD's stages (NA where a stamp is missing).
+    /// keeps frames apart by generation, and derives the overlay's stages (NA where a stamp is missing).
     /// The documented initial window size (docs/cli.md): the smallest whole factor that brings the longer side to at
     /// least 512 px, fitted into 1024 px when that overshoots; larger frames are scaled down to at most 1024.
     func testInitialWindowSizeRule() {
