@@ -106,19 +106,26 @@ final class PointerInput: Sendable {
     private let x = Atomic<UInt32>(0)
     private let y = Atomic<UInt32>(0)
     private let buttons = Atomic<UInt32>(0)
+    private let inside = Atomic<Bool>(false)
 
-    func set(x: Float, y: Float, buttons: UInt32) {
+    func set(x: Float, y: Float, buttons: UInt32, inside: Bool) {
         self.x.store(x.bitPattern, ordering: .relaxed)
         self.y.store(y.bitPattern, ordering: .relaxed)
         self.buttons.store(buttons, ordering: .relaxed)
+        self.inside.store(inside, ordering: .relaxed)
     }
 
-    /// fp.input(what): 0 = x (0..1), 1 = y (0..1, down), 2 = button bitmask; anything else 0.
+    /// The pointer left the frame (or went over the overlay): x and y keep their last values.
+    func leave() { inside.store(false, ordering: .relaxed) }
+
+    /// fp.input(what): 0 = x (0..1), 1 = y (0..1, down), 2 = button bitmask, 3 = inside (1 while over the frame);
+    /// anything else 0 (docs/kernel-abi.md).
     func value(_ what: Int32) -> Float {
         switch what {
         case 0: Float(bitPattern: x.load(ordering: .relaxed))
         case 1: Float(bitPattern: y.load(ordering: .relaxed))
         case 2: Float(buttons.load(ordering: .relaxed))
+        case 3: inside.load(ordering: .relaxed) ? 1 : 0
         default: 0
         }
     }
@@ -344,7 +351,9 @@ public enum Viewer {
                 lastTitleNanos = 0
             }
             // The pointer over the overlay (or dragging one of its sliders) is the overlay's, not the kernel's.
-            if !(state.hud && renderer.overlayWantsPointer) {
+            if state.hud && renderer.overlayWantsPointer {
+                pointer.leave()
+            } else {
                 updatePointer(pointer, window: window, rect: renderer.drawnRect)
             }
 
@@ -504,9 +513,11 @@ public enum Viewer {
     ) {
         guard rect.width > 0, rect.height > 0 else { return }
         let p = window.pointer
-        let x = min(max((p.x - Double(rect.x)) / Double(rect.width), 0), 1)
-        let y = min(max((p.y - Double(rect.y)) / Double(rect.height), 0), 1)
-        pointer.set(x: Float(x), y: Float(y), buttons: window.buttons)
+        let rawX = (p.x - Double(rect.x)) / Double(rect.width)
+        let rawY = (p.y - Double(rect.y)) / Double(rect.height)
+        let inside = window.isHovered && (0...1).contains(rawX) && (0...1).contains(rawY)
+        pointer.set(
+            x: Float(min(max(rawX, 0), 1)), y: Float(min(max(rawY, 0), 1)), buttons: window.buttons, inside: inside)
     }
 
     /// Writes the kernel frame as drawn (kernel size, no overlay, no letterbox) to
@@ -657,8 +668,9 @@ struct ViewerTimeline {
     private static let empty = UInt64.max
 
     private var pending: [FrameRecord]
-    /// The kernel time of pending[i]'s frame (from its `published` event), for screenshots.
-    private var pendingKernelTimes: [Double]
+    /// The kernel time of a frame by generation (from its tile events, which are pushed before the frame is
+    /// published, so it is known by the time the frame can be acquired), for screenshots.
+    private var kernelTimes: [(generation: UInt64, time: Double)]
     private var recentRecords: [FrameRecord]
     private var recentOldest = 0
     private(set) var recentCount = 0
@@ -676,7 +688,7 @@ struct ViewerTimeline {
 
     init() {
         pending = Array(repeating: FrameRecord(generation: Self.empty), count: Self.pendingCapacity)
-        pendingKernelTimes = Array(repeating: 0, count: Self.pendingCapacity)
+        kernelTimes = Array(repeating: (Self.empty, 0), count: Self.pendingCapacity)
         recentRecords = Array(repeating: FrameRecord(generation: Self.empty), count: Self.recentCapacity)
     }
 
@@ -691,13 +703,15 @@ struct ViewerTimeline {
 
     mutating func add(_ event: ComputeEvent) {
         withPending(event.generation) { $0.fold(event) }
-        if event.kind == .published { pendingKernelTimes[Self.index(event.generation)] = event.kernelTime }
+        if event.kind == .tile || event.kind == .published {
+            kernelTimes[Self.index(event.generation)] = (event.generation, event.kernelTime)
+        }
     }
 
-    /// The kernel time (seconds) of `generation`'s frame, once its publish arrived.
+    /// The kernel time (seconds) of `generation`'s frame, once one of its events arrived.
     func kernelTime(of generation: UInt64) -> Double? {
-        let i = Self.index(generation)
-        return pending[i].generation == generation && pending[i].publishNanos != 0 ? pendingKernelTimes[i] : nil
+        let entry = kernelTimes[Self.index(generation)]
+        return entry.generation == generation ? entry.time : nil
     }
 
     mutating func acquired(generation: UInt64, at nanos: UInt64) {

@@ -78,8 +78,8 @@ public struct ComputeEvent: Sendable, Equatable, BitwiseCopyable {
     /// `.tile`: compute start/end. `.published`: both = publish time. Others: both = when freed.
     public var startNanos: UInt64
     public var endNanos: UInt64
-    /// The `time` the kernel was given for this frame (seconds): what a viewer screenshot records so that `capture
-    /// --time` can reproduce it.
+    /// `.tile`, `.published`: the `time` the kernel was given for this frame (seconds), which a viewer screenshot
+    /// records so that `capture --time` can reproduce it.
     public var kernelTime: Double = 0
 }
 
@@ -633,7 +633,8 @@ public final class ComputePool: Sendable {
                 ComputeEvent(
                     kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
                     tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
-                    generation: generation, scheduleNanos: job.scheduleNanos, startNanos: start, endNanos: end))
+                    generation: generation, scheduleNanos: job.scheduleNanos, startNanos: start, endNanos: end,
+                    kernelTime: job.time))
         }
         complete(ticket, job, worker: worker)
     }

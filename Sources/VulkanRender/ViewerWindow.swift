@@ -148,6 +148,9 @@ public final class ViewerWindow {
         glfwGetWindowAttrib(handle, GLFW_ICONIFIED) == GLFW_TRUE || glfwGetWindowAttrib(handle, GLFW_VISIBLE) != GLFW_TRUE
     }
 
+    /// True while the pointer is over the window's content area.
+    public var isHovered: Bool { glfwGetWindowAttrib(handle, GLFW_HOVERED) == GLFW_TRUE }
+
     /// True while the window covers its monitor (F).
     public var isFullscreen: Bool { glfwGetWindowMonitor(handle) != nil }
 

@@ -768,6 +768,17 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// fp.input as the kernel sees it: x, y, buttons and "inside"; leaving keeps the position, clears inside.
+    func testPointerInputSelectors() {
+        let pointer = PointerInput()
+        XCTAssertEqual((0...4).map { pointer.value(Int32($0)) }, [0, 0, 0, 0, 0])
+        pointer.set(x: 0.25, y: 0.75, buttons: 0b101, inside: true)
+        XCTAssertEqual((0...4).map { pointer.value(Int32($0)) }, [0.25, 0.75, 5, 1, 0])
+        pointer.leave()
+        XCTAssertEqual((0...3).map { pointer.value(Int32($0)) }, [0.25, 0.75, 5, 0])
+        XCTAssertEqual(pointer.value(-1), 0)
+    }
+
     func testComputeRateParsing() {
         XCTAssertEqual(ComputeRate("display"), .display)
         XCTAssertEqual(ComputeRate("unpaced"), .unpaced)

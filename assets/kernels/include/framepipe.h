@@ -61,6 +61,7 @@
 #define FP_INPUT_POINTER_X 0 /* pointer x, 0..1 (left to right) */
 #define FP_INPUT_POINTER_Y 1 /* pointer y, 0..1 (top to bottom) */
 #define FP_INPUT_BUTTONS 2   /* button bitmask, as a float */
+#define FP_INPUT_POINTER_INSIDE 3 /* 1 while the pointer is over the frame (not over the overlay), else 0 */
 
 #if defined(__wasm__)
 /* ================================ WebAssembly ================================ */
