@@ -547,7 +547,7 @@ struct ScreenshotMetadata {
     var kernelBuild: String
     var stateful: Bool
     var frame: Int
-    /// The kernel time of the frame, seconds (nil: unknown, its publish event was lost).
+    /// The kernel time of the frame, seconds (nil: unknown, its telemetry was lost).
     var time: Double?
     var width: Int
     var height: Int
