@@ -88,7 +88,8 @@ final class FrameOverlay {
             fp_overlay_create(&setup, buffer.baseAddress, buffer.count)
         }
         guard let made else {
-            let reason = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            // fp_overlay_create wrote a NUL-terminated line into `error` (zeroed above, so terminated either way).
+            let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw RenderError.vulkan(reason, VkResult(rawValue: fp_overlay_vulkan_error(nil)))
         }
         handle = made
@@ -142,7 +143,7 @@ final class FrameOverlay {
                 let parameters = panel.parameters.indices.map { i in
                     fp_overlay_parameter(
                         name: c[namesStart + i], minimum: panel.parameters[i].minimum,
-                        maximum: panel.parameters[i].maximum, value: valueBuffer.baseAddress! + i)
+                        maximum: panel.parameters[i].maximum, value: valueBuffer.baseAddress.map { $0 + i })
                 }
                 history.withUnsafeBufferPointer { historyBuffer in
                     stages.withUnsafeBufferPointer { stageBuffer in
