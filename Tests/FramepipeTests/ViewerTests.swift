@@ -61,6 +61,18 @@ final class ViewerTests: XCTestCase {
         return environment
     }
 
+    /// Runs a window script (`bash -c SCRIPT bash ARGUMENTS…`) inside `xvfb-run` on a 1024×768 screen, with
+    /// windowEnvironment() and, when `timingReport`, the viewer's timing report on.
+    func runUnderXvfb(_ xvfbRun: String, script: String, _ arguments: [String], timingReport: Bool = false) throws
+        -> Outcome
+    {
+        var environment = windowEnvironment()
+        if timingReport { environment[Viewer.timingReportVariable] = "1" }
+        return try run(
+            xvfbRun, ["-a", "-s", "-screen 0 1024x768x24", "bash", "-c", script, "bash"] + arguments,
+            environment: environment)
+    }
+
     /// Neither stream mentions the layer or a crash (the validation layer logs to stdout).
     func assertNoValidationMessages(_ outcome: Outcome, file: StaticString = #filePath, line: UInt = #line) {
         for marker in ["Validation", "VUID-", "SYNC-HAZARD", "VK_LAYER_KHRONOS", "vkCreate", "Segmentation", "Fatal error"] {
@@ -107,6 +119,24 @@ final class ViewerTests: XCTestCase {
     title_has() { title | grep -q -- "$1"; }
     title_lacks() { ! title | grep -q -- "$1"; }
     """#
+
+    /// Shell for the tests that read the screen (needs `shots`, a folder): `read_screen NAME` takes a screenshot of the X
+    /// screen with ImageMagick's `import` (what a person sees), magnifies its top-left 512×512 px 3× and prints
+    /// `ocr-NAME: TEXT`, the text tesseract reads there, on one line.
+    static let readScreen = #"""
+    read_screen() {
+      import -window root "$shots/$1.png" || fail "import failed"
+      convert "$shots/$1.png" -crop 512x512+0+0 -scale 300% "$shots/$1.big.png" || fail "convert failed"
+      echo "ocr-$1: $(tesseract "$shots/$1.big.png" - 2>/dev/null | tr '\n' ' ')"
+    }
+    """#
+
+    /// The text `read_screen NAME` printed, lower-cased.
+    func screenText(_ outcome: Outcome, _ name: String) -> String {
+        let prefix = "ocr-\(name): "
+        return String(outcome.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count) ?? "")
+            .lowercased()
+    }
 
     /// After Escape: exit with the viewer's status once it has quit, or fail after 120 s.
     static let waitForExit = #"""
@@ -547,15 +577,9 @@ final class ViewerTests: XCTestCase {
     func testPauseStepAndFullscreenKeysUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         try TestEngines.forEach { engine in
-            var environment = windowEnvironment()
-            environment[Viewer.timingReportVariable] = "1"
-            let outcome = try run(
-                xvfbRun,
-                [
-                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.stepAndFullscreenScript, "bash",
-                    executable.path, plasmaPath, engine.rawValue,
-                ],
-                environment: environment)
+            let outcome = try runUnderXvfb(
+                xvfbRun, script: Self.stepAndFullscreenScript, [executable.path, plasmaPath, engine.rawValue],
+                timingReport: true)
             XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
             assertNoValidationMessages(outcome)
             let pausedAt = try XCTUnwrap(
@@ -579,16 +603,14 @@ final class ViewerTests: XCTestCase {
 
     \#(ViewerTests.waitForWindow)
 
-    ocr() { convert "$1" -crop 512x512+0+0 -scale 300% "$1.big.png" && tesseract "$1.big.png" - 2>/dev/null | tr '\n' ' '; }
+    \#(ViewerTests.readScreen)
     wait_for_frame 3
     wait_for_next_frame                       # the overlay's numbers are filled in twice a second
-    import -window root "$shots/on.png" || fail "import failed"
-    echo "ocr-on: $(ocr "$shots/on.png")"
+    read_screen on
     xdotool key --window "$window" h
     wait_for_next_frame
     wait_for_next_frame
-    import -window root "$shots/off.png" || fail "import failed"
-    echo "ocr-off: $(ocr "$shots/off.png")"
+    read_screen off
     xdotool key --window "$window" Escape
 
     \#(ViewerTests.waitForExit)
@@ -601,22 +623,16 @@ final class ViewerTests: XCTestCase {
         }
         try TestEngines.forEach { engine in
             let shots = try temporaryDirectory()
-            let outcome = try run(
-                xvfbRun,
-                [
-                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.overlayTextScript, "bash", executable.path,
-                    plasmaPath, engine.rawValue, shots,
-                ],
-                environment: windowEnvironment())
+            let outcome = try runUnderXvfb(
+                xvfbRun, script: Self.overlayTextScript, [executable.path, plasmaPath, engine.rawValue, shots])
             XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
             assertNoValidationMessages(outcome)
-            func words(_ prefix: String) -> Set<String> {
-                let line = outcome.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) } ?? ""
-                return Set(line.dropFirst(prefix.count).lowercased().split { !$0.isLetter }.map(String.init))
+            func words(_ name: String) -> Set<String> {
+                Set(screenText(outcome, name).split { !$0.isLetter }.map(String.init))
             }
             let labels: Set<String> = ["fps", "interval", "compute", "upload", "gpu", "present", "kernel", "stage", "engine", "workers"]
-            let on = words("ocr-on:")
-            let off = words("ocr-off:")
+            let on = words("on")
+            let off = words("off")
             XCTAssertGreaterThanOrEqual(
                 on.intersection(labels).count, 5, "\(engine): the overlay's labels, read back: \(on.sorted())")
             XCTAssertEqual(off.intersection(labels), [], "\(engine): text without the overlay: \(off.sorted())")
@@ -636,21 +652,19 @@ final class ViewerTests: XCTestCase {
 
     \#(ViewerTests.waitForWindow)
 
-    ocr() { convert "$1" -crop 512x512+0+0 -scale 300% "$1.big.png" && tesseract "$1.big.png" - 2>/dev/null | tr '\n' ' '; }
+    \#(ViewerTests.readScreen)
     replace() { cp "$1" "$shots/next.wasm" && mv "$shots/next.wasm" "$shots/kernel.wasm"; }
     wait_for_frame 2
     replace "$bad"
     wait_until "the refused reload in the title" title_has " — reload failed"
     wait_for_next_frame                       # the old kernel goes on; the overlay is redrawn with the refusal
     wait_for_next_frame
-    import -window root "$shots/refused.png" || fail "import failed"
-    echo "ocr-refused: $(ocr "$shots/refused.png")"
+    read_screen refused
     replace "$good"
     wait_until "the title without the refusal" title_lacks "reload failed"
     wait_for_next_frame
     wait_for_next_frame
-    import -window root "$shots/reloaded.png" || fail "import failed"
-    echo "ocr-reloaded: $(ocr "$shots/reloaded.png")"
+    read_screen reloaded
     xdotool key --window "$window" Escape
 
     \#(ViewerTests.waitForExit)
@@ -660,22 +674,19 @@ final class ViewerTests: XCTestCase {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         try TestEngines.forEach { engine in
             let shots = try temporaryDirectory()
-            let outcome = try run(
-                xvfbRun,
+            let outcome = try runUnderXvfb(
+                xvfbRun, script: Self.reloadStateScript,
                 [
-                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.reloadStateScript, "bash", executable.path,
-                    plasmaPath, badModules.appendingPathComponent("missing-fp-frame.wasm").path, engine.rawValue, shots,
-                ],
-                environment: windowEnvironment())
+                    executable.path, plasmaPath, badModules.appendingPathComponent("missing-fp-frame.wasm").path,
+                    engine.rawValue, shots,
+                ])
             XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
             assertNoValidationMessages(outcome)
-            func text(_ prefix: String) -> String {
-                String(outcome.stdout.split(separator: "\n").first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count) ?? "")
-                    .lowercased()
-            }
-            XCTAssertTrue(text("ocr-refused:").contains("refused"), "\(engine): \(text("ocr-refused:"))")
-            XCTAssertFalse(text("ocr-reloaded:").contains("refused"), "\(engine): \(text("ocr-reloaded:"))")
-            XCTAssertTrue(text("ocr-reloaded:").contains("reloaded"), "\(engine): \(text("ocr-reloaded:"))")
+            let refused = screenText(outcome, "refused")
+            let reloaded = screenText(outcome, "reloaded")
+            XCTAssertTrue(refused.contains("refused"), "\(engine): \(refused)")
+            XCTAssertFalse(reloaded.contains("refused"), "\(engine): \(reloaded)")
+            XCTAssertTrue(reloaded.contains("reloaded"), "\(engine): \(reloaded)")
             XCTAssertTrue(outcome.stderr.contains("fp_frame"), "\(engine): the refusal is logged: \(outcome.stderr)")
         }
     }
@@ -729,15 +740,8 @@ final class ViewerTests: XCTestCase {
     func testUnmappedWindowPausesDrawingAndRestoresUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         try TestEngines.forEach { engine in
-            var environment = windowEnvironment()
-            environment[Viewer.timingReportVariable] = "1"
-            let outcome = try run(
-                xvfbRun,
-                [
-                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.unmapScript, "bash", executable.path, plasmaPath,
-                    engine.rawValue,
-                ],
-                environment: environment)
+            let outcome = try runUnderXvfb(
+                xvfbRun, script: Self.unmapScript, [executable.path, plasmaPath, engine.rawValue], timingReport: true)
             XCTAssertEqual(
                 outcome.status, 0, "\(engine): 125: no window, died while unmapped, or no quit\n\(outcome.stderr)")
             assertNoValidationMessages(outcome)
