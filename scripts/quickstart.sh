@@ -20,7 +20,7 @@ bin="$(swift build -c release --show-bin-path)/framepipe"
 [ -x "$bin" ] || { echo "quickstart: error: release build failed; run 'swift build -c release' to see why" >&2; exit 1; }
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  echo "quickstart: opening the viewer (Space pause, R reload, H HUD, S screenshot, Esc quit)"
+  echo "quickstart: opening the viewer (Space pause, N step, R reload, H overlay, S screenshot, F full screen, Esc quit)"
   mkdir -p "$out"
   exec "$bin" view assets/kernels/plasma.wasm --screenshot-dir "$out"
 fi
