@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "framepipe",
             dependencies: [
-                "Framepipe", "KernelRuntime", "FrameHandoff", "VulkanRender",
+                "Framepipe", "KernelRuntime", "FrameHandoff", "VulkanRender", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift),

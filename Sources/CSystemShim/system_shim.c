@@ -2,6 +2,9 @@
 #include "system_shim.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -54,3 +57,41 @@ size_t fp_available_cpu_list(int32_t *out, size_t capacity) {
 #error "FP_WASMKIT_VERSION is defined by Package.swift"
 #endif
 const char *fp_wasmkit_version(void) { return FP_WASMKIT_VERSION; }
+
+// SIGINT for bench (system_shim.h). The handler only does async-signal-safe things: an atomic add, write(2), _exit.
+static atomic_int sigint_count;
+static char sigint_message[256];
+static size_t sigint_message_length;
+
+static void on_sigint(int signal_number) {
+    (void)signal_number;
+    if (atomic_fetch_add(&sigint_count, 1) >= 1) _exit(130);
+    ssize_t ignored = write(2, sigint_message, sigint_message_length);
+    (void)ignored;
+}
+
+void fp_sigint_install(const char *message) {
+    sigint_message_length = 0;
+    if (message != NULL) {
+        sigint_message_length = strlen(message);
+        if (sigint_message_length >= sizeof sigint_message) sigint_message_length = sizeof sigint_message - 1;
+        memcpy(sigint_message, message, sigint_message_length);
+    }
+    atomic_store(&sigint_count, 0);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, NULL);
+}
+
+int fp_sigint_count(void) { return atomic_load(&sigint_count); }
+
+void fp_sigint_uninstall(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+}

@@ -78,9 +78,11 @@ public struct BenchProgress: Sendable {
 /// Ends a running bench early from any thread (Ctrl-C, a test).
 public final class BenchStopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
-    public init() {}
+    /// Also asks to stop when this says so (the CLI: a Ctrl-C counted by the process's SIGINT handler).
+    private let external: (@Sendable () -> Bool)?
+    public init(external: (@Sendable () -> Bool)? = nil) { self.external = external }
     public func request() { requested.store(true, ordering: .relaxed) }
-    public var isRequested: Bool { requested.load(ordering: .relaxed) }
+    public var isRequested: Bool { requested.load(ordering: .relaxed) || external?() == true }
 }
 
 public struct BenchResult: Sendable {

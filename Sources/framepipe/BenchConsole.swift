@@ -1,3 +1,4 @@
+import CSystemShim
 import Dispatch
 import Foundation
 import FrameTiming
@@ -162,27 +163,15 @@ final class BenchConsole: @unchecked Sendable {
 }
 
 /// Ctrl-C during `bench`: the first one asks the run to stop (the reports are still written); a
-/// second one quits at once.
+/// second one quits at once with 130. The handler is CSystemShim's (a sigaction installed before the
+/// run prints anything, so no Ctrl-C after the header is lost); the run polls its count through the
+/// BenchStopRequest it is given.
 enum InterruptHandler {
-    // Touched only from the main thread (install/uninstall around the run).
-    nonisolated(unsafe) private static var source: (any DispatchSourceSignal)?
-
-    static func install(_ stop: BenchStopRequest) {
-        signal(SIGINT, SIG_IGN)  // the dispatch source sees it instead of the default handler
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            if stop.isRequested { _exit(ExitStatus.interrupted.rawValue) }
-            stop.request()
-            FileHandle.standardError.write(
-                Data("\nframepipe: stopping — the reports will cover the frames measured so far (Ctrl-C again to quit at once)\n".utf8))
-        }
-        source.resume()
-        self.source = source
+    static func makeStopRequest() -> BenchStopRequest {
+        fp_sigint_install(
+            "\nframepipe: stopping — the reports will cover the frames measured so far (Ctrl-C again to quit at once)\n")
+        return BenchStopRequest(external: { fp_sigint_count() > 0 })
     }
 
-    static func uninstall() {
-        source?.cancel()
-        source = nil
-        signal(SIGINT, SIG_DFL)
-    }
+    static func uninstall() { fp_sigint_uninstall() }
 }

@@ -272,9 +272,7 @@ struct BenchCommand: ParsableCommand {
             let console = BenchConsole(enabled: !noProgress)
             options.log = { console.log($0) }
             options.status = { console.show($0) }
-            let stop = BenchStopRequest()
-            options.stop = stop
-            InterruptHandler.install(stop)
+            options.stop = InterruptHandler.makeStopRequest()
             defer { InterruptHandler.uninstall() }
             let length = duration.map { String(format: "%g s", $0) } ?? "\(options.frames) frames"
             let pace = targetHz.map { String(format: ", paced at %g Hz", $0) } ?? ""

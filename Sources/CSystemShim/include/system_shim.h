@@ -30,3 +30,11 @@ size_t fp_available_cpu_list(int32_t *out, size_t capacity);
 
 /// The WasmKit version Package.swift pins (the engine reports it in summaries).
 const char *fp_wasmkit_version(void);
+
+/// Ctrl-C for `bench`, installed synchronously with sigaction (a libdispatch signal source is armed asynchronously,
+/// so a SIGINT just after installing it could be lost): the first SIGINT is counted and one line goes to stderr
+/// (`message`, copied here), the second exits the process with status 130 at once. `fp_sigint_count` reads the count;
+/// `fp_sigint_uninstall` restores the default action.
+void fp_sigint_install(const char *message);
+int fp_sigint_count(void);
+void fp_sigint_uninstall(void);
