@@ -278,9 +278,10 @@ public enum Viewer {
             window.pollEvents()
             if window.shouldClose { break }
             var quit = false
-            // While a slider takes typed input (ctrl-click), keys go to the overlay only.
-            let keys = renderer.overlayWantsKeyboard ? [] : window.takeKeys()
-            for key in keys {
+            // While a slider takes typed input (ctrl-click), keys go to the overlay only: taken and dropped here, so
+            // they are not replayed as commands once it lets go.
+            let keys = window.takeKeys()
+            for key in keys where !renderer.overlayWantsKeyboard {
                 switch key {
                 case .escape:
                     quit = true
