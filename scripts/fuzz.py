@@ -160,6 +160,8 @@ def shape_wat(rng, abi_patched):
         imports.append('(import "fp" "log" (func (param i32 i32)))')
     if choice in ("input", "both"):
         imports.append('(import "fp" "input" (func (param i32) (result f32)))')
+    if choice == "both":
+        imports.append('(import "fp" "param" (func (param i32) (result f32)))')
     if choice in ("wasi", "log+wasi"):
         imports += rng.sample(WASI_IMPORTS, rng.randint(1, 2))
     if choice == "wrong-fp":

@@ -27,6 +27,7 @@ private folder with:  pip install --target /tmp/wtpy wasmtime==50.0.1
 import argparse
 import os
 import statistics
+import struct
 import sys
 import time
 
@@ -75,10 +76,21 @@ class Kernel:
         i32, f32 = wt.ValType.i32(), wt.ValType.f32()
         linker.define_func("fp", "log", wt.FuncType([i32, i32], []), lambda ptr, length: None)
         linker.define_func("fp", "input", wt.FuncType([i32], [f32]), lambda what: 0.0)
+        # fp.param answers each parameter's initial value, as a headless run without --param does
+        # (docs/kernel-abi.md, "Parameters"): read from the kernel's table once it is instantiated.
+        self.parameters = []
+        linker.define_func("fp", "param", wt.FuncType([i32], [f32]),
+                           lambda index: self.parameters[index] if 0 <= index < len(self.parameters) else 0.0)
         instance = linker.instantiate(self.store, module)
         exports = instance.exports(self.store)
         self.exports = exports
         self.memory = exports["memory"]
+        if "fp_param_count" in exports:
+            count = exports["fp_param_count"](self.store)
+            table = exports["fp_params"](self.store) & 0xFFFFFFFF
+            raw = bytes(self.memory.read(self.store, table, table + 44 * count))
+            # Entry: name[32], then min, max, initial as little-endian f32.
+            self.parameters = [struct.unpack_from("<f", raw, 44 * i + 40)[0] for i in range(count)]
         self.frame_fn = exports["fp_frame"]
         call = lambda name: exports[name](self.store)
         if call("fp_abi_version") != 1:

@@ -38,6 +38,8 @@ public struct BenchOptions: Sendable {
     public var upload: UploadMode = .auto
     /// Reload the kernel when its file changes (`--watch`).
     public var watch = false
+    /// `--param NAME=VALUE`: parameter values to run with instead of the kernel's initial ones.
+    public var parameters: [ParameterAssignment] = []
     /// Compare with the summary.json in this directory (`--baseline`).
     public var baselineDirectory: String?
     /// With a baseline: a frame_interval_ms.p99 worse by more than this many percent is a regression.
@@ -172,7 +174,7 @@ public enum Bench {
             placement: options.placement, recordTelemetry: options.recording)
         let compute = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host,
-            engine: options.engine, log: log)
+            engine: options.engine, parameters: options.parameters, log: log)
         if options.stop?.isRequested == true { throw interruptedBeforeFirstFrame }
         let renderer: HeadlessRenderer
         do {
@@ -190,7 +192,7 @@ public enum Bench {
         let payload = try RenderFeed.ringPayload(
             for: renderer, slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
         let run = try compute.build(
-            settings: settings, host: host, slotCount: slotCount, policy: options.policy, watch: options.watch,
+            settings: settings, slotCount: slotCount, policy: options.policy, watch: options.watch,
             payload: payload, log: log)
         let (ring, pool) = (run.ring, run.pool)
         // In zero-copy mode the renderer owns the ring's memory: it must outlive the workers, whichever

@@ -232,6 +232,9 @@ public struct BenchSummary: Codable, Sendable {
     /// The first faults (at most 10), in order.
     public var failures: [Failure]
     public var baseline: Baseline?
+    /// The kernel's parameters and the values the run ended with (`--param`, else each one's initial value; with
+    /// `--watch`, as carried over reloads); `{}` for a kernel without parameters. Absent in summaries of older runs.
+    public var parameters: [String: Float]?
 }
 
 extension BenchSummary.Engine {

@@ -20,6 +20,9 @@ public enum Capture {
         /// its frame had, so that this reproduces it (stateless kernels; a stateful one still steps through frames
         /// 0..<frame at i / 60 and only the last gets this time).
         public var time: Double?
+        /// `--param NAME=VALUE`: parameter values instead of the kernel's initial ones (a viewer screenshot records
+        /// its frame's in `framepipe.parameters`).
+        public var parameters: [ParameterAssignment] = []
 
         public init(kernelPath: String, frame: Int32, width: Int, height: Int, outputPath: String, deviceIndex: Int? = nil) {
             self.kernelPath = kernelPath
@@ -67,7 +70,7 @@ public enum Capture {
     ) {
         let instance = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
-            host: .headless, engine: options.engine, log: options.log
+            host: .headless, engine: options.engine, parameters: options.parameters, log: options.log
         ).probe
         do throws(KernelError) {
             let first = instance.isStateful ? 0 : options.frame

@@ -14,11 +14,14 @@ struct ComputeSide {
     let engine: any KernelEngine
     let kernel: any CompiledKernel
     let probe: any KernelInstance
+    /// The host every instance of the run gets: the caller's, with the `--param` values to start from.
+    let host: KernelHost
 
-    /// `log` gets the note when `--engine auto` falls back to WasmKit.
+    /// `log` gets the note when `--engine auto` falls back to WasmKit. `parameters` (`--param`) must name parameters
+    /// the kernel declares, with values in their ranges (exit 64 otherwise).
     static func load(
         path: String, width: Int, height: Int, limits: KernelLimits, host: KernelHost, engine request: EngineRequest,
-        log: (String) -> Void
+        parameters: [ParameterAssignment] = [], log: (String) -> Void
     ) throws(FramepipeError) -> ComputeSide {
         let engine: any KernelEngine
         do throws(EngineUnavailable) {
@@ -36,10 +39,23 @@ struct ComputeSide {
         }
         do {
             let kernel = try engine.load(path: file)
-            let probe = try kernel.instantiate(width: width, height: height, limits: limits, host: host)
-            return ComputeSide(path: file, engine: engine, kernel: kernel, probe: probe)
-        } catch {
+            var probe = try kernel.instantiate(width: width, height: height, limits: limits, host: host)
+            var runHost = host
+            if !parameters.isEmpty {
+                switch ParameterAssignment.overrides(parameters, for: probe.parameters, kernel: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent) {
+                case .failure(let error): throw FramepipeError(.usage, error.message)
+                case .success(let overrides): runHost.parameterOverrides = overrides
+                }
+                // Again with the values: fp_init may read them.
+                probe = try kernel.instantiate(width: width, height: height, limits: limits, host: runHost)
+            }
+            return ComputeSide(path: file, engine: engine, kernel: kernel, probe: probe, host: runHost)
+        } catch let error as FramepipeError {
+            throw error
+        } catch let error as KernelError {
             throw FramepipeError(error)
+        } catch {
+            throw FramepipeError(.failure, "\(error)")
         }
     }
 
@@ -57,7 +73,7 @@ struct ComputeSide {
     /// it (zero-copy upload: `RenderFeed.ringPayload(for:slotCount:slotByteCount:)` with `slotByteCount` =
     /// `probe.outputByteCount` and the same `slotCount`); nil = the ring allocates its own.
     func build(
-        settings: ComputeSettings, host: KernelHost, slotCount: Int, policy: HandoffPolicy, watch: Bool,
+        settings: ComputeSettings, slotCount: Int, policy: HandoffPolicy, watch: Bool,
         payload: LentPayload? = nil, log: @escaping @Sendable (String) -> Void
     ) throws(FramepipeError) -> ComputeRun {
         let ring: SlotRing

@@ -17,6 +17,8 @@ public struct KernelInspection: Sendable {
     public let outputOffset: Int
     public let outputByteCount: Int
     public let memoryByteCount: Int
+    /// The parameters the kernel declares (docs/kernel-abi.md, "Parameters").
+    public let parameters: [KernelParameter]
 
     /// Loads, instantiates and initialises the kernel at `width`×`height`; every ABI check applies.
     public static func inspect(
@@ -30,7 +32,8 @@ public struct KernelInspection: Sendable {
             path: loaded.path, engine: loaded.engine.identity, runawayGuard: loaded.engine.runawayGuard(under: limits), byteCount: module.byteCount, exports: module.exportNames, imports: module.importNames,
             abiVersion: KernelABI.version, format: instance.format, isStateful: instance.isStateful,
             width: width, height: height, units: instance.unitCount, outputOffset: instance.outputOffset,
-            outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount)
+            outputByteCount: instance.outputByteCount, memoryByteCount: instance.memoryByteCount,
+            parameters: instance.parameters)
     }
 
     public var text: String {
@@ -46,6 +49,7 @@ public struct KernelInspection: Sendable {
             units     \(units) \(unitName) at \(width)x\(height)
             output    offset \(outputOffset), \(outputByteCount) bytes
             memory    \(memoryByteCount / 65536) pages (\(memoryByteCount / 1024) KiB) after fp_init
+            params    \(parameters.isEmpty ? "none" : parameters.map { "\($0.name) \($0.minimum)...\($0.maximum) (initial \($0.initial))" }.joined(separator: ", "))
             """
     }
 }

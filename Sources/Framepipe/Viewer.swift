@@ -33,6 +33,8 @@ public struct ViewerOptions: Sendable {
     public var computeRate: ComputeRate = .display
     /// Start with the overlay shown (H toggles it either way).
     public var overlay = false
+    /// `--param NAME=VALUE`: parameter values to start with instead of the kernel's initial ones (the sliders move them).
+    public var parameters: [ParameterAssignment] = []
     /// Where log lines go (kernel `fp.log`, faults, reloads, screenshots, the disabled reason).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -184,7 +186,7 @@ public enum Viewer {
         do {
             compute = try ComputeSide.load(
                 path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
-                host: host, engine: options.engine, log: log)
+                host: host, engine: options.engine, parameters: options.parameters, log: log)
         } catch {
             throw ViewerError(error)
         }
@@ -216,7 +218,7 @@ public enum Viewer {
                 payload = LentPayload(base: memory.base, byteCount: memory.byteCount, owner: memory)
             }
             run = try compute.build(
-                settings: settings, host: host, slotCount: slotCount, policy: .latest, watch: options.watch,
+                settings: settings, slotCount: slotCount, policy: .latest, watch: options.watch,
                 payload: payload, log: log)
         } catch let error as RenderError {
             throw ViewerError(FramepipeError(error))
@@ -261,6 +263,7 @@ public enum Viewer {
         hud.panel.computeRate = options.computeRate.description
         hud.panel.workers = pool.workerCount
         hud.panel.help = Self.keyHelp
+        hud.panel.parameters = Self.sliders(of: pool)
         state.hud = options.overlay
         var overlayProblemLogged = false
         var faultsSeen = 0
@@ -268,8 +271,8 @@ public enum Viewer {
         var timingsToFold: [WindowFrameTiming] = []
         timingsToFold.reserveCapacity(16)
         var shownFrame: (generation: UInt64, frame: Int32)?
-        /// The kernel time of the frame on screen (for S).
-        var shownKernelTime: Double?
+        /// The kernel time and parameter revision of the frame on screen (for S).
+        var shownKernelTime: (time: Double, parameterRevision: UInt32)?
         var shownDisabledReason: String?
         var dirty = true
         var lastTitleNanos: UInt64 = 0
@@ -318,7 +321,8 @@ public enum Viewer {
                                 kernelPath: options.kernelPath, loadedFile: compute.path, kernelDigest: compute.kernelDigest,
                                 engine: compute.engine.identity,
                                 kernelBuild: options.engine.build.rawValue, stateful: pool.isStateful,
-                                frame: shownFrame.map { Int($0.frame) } ?? 0, time: shownKernelTime,
+                                frame: shownFrame.map { Int($0.frame) } ?? 0, time: shownKernelTime?.time,
+                                parameters: Self.parameterAssignments(of: pool, revision: shownKernelTime?.parameterRevision),
                                 width: options.width, height: options.height, colormap: options.colormap.rawValue))
                         if let path { print(path) } else { log("screenshot: no frame drawn yet") }
                     } catch {
@@ -376,6 +380,7 @@ public enum Viewer {
                 state.reloadError = reload.event?.error
                 if let event = reload.event, event.error == nil {
                     state.lastReload = "reloaded \((event.path as NSString).lastPathComponent) at frame \(event.firstFrame ?? 0)"
+                    hud.panel.parameters = Self.sliders(of: pool)  // the new kernel's, values carried over by name
                 }
                 lastTitleNanos = 0
             }
@@ -451,6 +456,16 @@ public enum Viewer {
             } catch {
                 throw ViewerError(FramepipeError(.failure, "render loop failed: \(error)"))
             }
+            // A slider moved: the next frame to open computes with the new value.
+            if state.hud, renderer.overlayParameters != hud.panel.parameters,
+                renderer.overlayParameters.map(\.name) == hud.panel.parameters.map(\.name)
+            {
+                for (index, slider) in renderer.overlayParameters.enumerated()
+                where slider.value != hud.panel.parameters[index].value {
+                    pool.setParameter(index, to: slider.value)
+                }
+                hud.panel.parameters = Self.sliders(of: pool)
+            }
             if drewNewFrame || dirty { dirty = !presented }
             if presented { state.presented(at: monotonicNanos()) }
 
@@ -493,6 +508,21 @@ public enum Viewer {
                         ("taken", state.framesTaken),
                     ]))
         }
+    }
+
+    /// The running kernel's parameters as the overlay's sliders, at the values the next frame opens with.
+    static func sliders(of pool: ComputePool) -> [OverlayParameter] {
+        zip(pool.parameters, pool.parameterValues.values.array).map {
+            OverlayParameter(name: $0.name, minimum: $0.minimum, maximum: $0.maximum, value: $1)
+        }
+    }
+
+    /// The parameter values a shown frame was computed with (its revision), else the current ones.
+    static func parameterAssignments(of pool: ComputePool, revision: UInt32?) -> [ParameterAssignment] {
+        let values = revision.flatMap { pool.parameterValues(revision: $0) } ?? pool.parameterValues.values
+        let parameters = pool.parameters
+        guard values.count == parameters.count else { return [] }
+        return zip(parameters, values.array).map { ParameterAssignment(name: $0.name, value: $1) }
     }
 
     /// The overlay's help line (docs/cli.md, "Keys").
@@ -550,6 +580,8 @@ struct ScreenshotMetadata {
     var frame: Int
     /// The kernel time of the frame, seconds (nil: unknown, its telemetry was lost).
     var time: Double?
+    /// The parameter values the frame was computed with (empty: the kernel has none).
+    var parameters: [ParameterAssignment]
     var width: Int
     var height: Int
     var colormap: String
@@ -568,7 +600,7 @@ struct ScreenshotMetadata {
             ("framepipe.size", "\(width)x\(height)"),
             ("framepipe.frame", String(frame)),
             ("framepipe.colormap", colormap),
-            ("framepipe.parameters", ""),
+            ("framepipe.parameters", parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")),
         ]
         if let time { chunks.append(("framepipe.time", Self.exact(time))) }
         if stateful {
@@ -578,6 +610,7 @@ struct ScreenshotMetadata {
                 "framepipe.reproduce",
                 "framepipe capture \(kernelPath) --engine \(engine.name.lowercased()) --kernel-build \(kernelBuild) --frame \(frame) "
                     + "--time \(Self.exact(time)) "
+                    + parameters.map { "--param \($0.name)=\($0.value) " }.joined()
                     + "--size \(width)x\(height) --colormap \(colormap) --out FILE.png"
             ))
         }
@@ -671,7 +704,7 @@ struct ViewerTimeline {
     private var pending: [FrameRecord]
     /// The kernel time of a frame by generation (from its tile events, which are pushed before the frame is
     /// published, so it is known by the time the frame can be acquired), for screenshots.
-    private var kernelTimes: [(generation: UInt64, time: Double)]
+    private var kernelTimes: [(generation: UInt64, time: Double, parameterRevision: UInt32)]
     private var recentRecords: [FrameRecord]
     private var recentOldest = 0
     private(set) var recentCount = 0
@@ -689,7 +722,7 @@ struct ViewerTimeline {
 
     init() {
         pending = Array(repeating: FrameRecord(generation: Self.empty), count: Self.pendingCapacity)
-        kernelTimes = Array(repeating: (Self.empty, 0), count: Self.pendingCapacity)
+        kernelTimes = Array(repeating: (Self.empty, 0, 0), count: Self.pendingCapacity)
         recentRecords = Array(repeating: FrameRecord(generation: Self.empty), count: Self.recentCapacity)
     }
 
@@ -705,14 +738,14 @@ struct ViewerTimeline {
     mutating func add(_ event: ComputeEvent) {
         withPending(event.generation) { $0.fold(event) }
         if event.kind == .tile || event.kind == .published {
-            kernelTimes[Self.index(event.generation)] = (event.generation, event.kernelTime)
+            kernelTimes[Self.index(event.generation)] = (event.generation, event.kernelTime, event.parameterRevision)
         }
     }
 
-    /// The kernel time (seconds) of `generation`'s frame, once one of its events arrived.
-    func kernelTime(of generation: UInt64) -> Double? {
+    /// The kernel time (seconds) and parameter revision of `generation`'s frame, once one of its events arrived.
+    func kernelTime(of generation: UInt64) -> (time: Double, parameterRevision: UInt32)? {
         let entry = kernelTimes[Self.index(generation)]
-        return entry.generation == generation ? entry.time : nil
+        return entry.generation == generation ? (entry.time, entry.parameterRevision) : nil
     }
 
     mutating func acquired(generation: UInt64, at nanos: UInt64) {

@@ -53,7 +53,7 @@ public struct ABIKernel: CompiledKernel {
             guard allowed, entry.kind == .function else {
                 throw KernelError(
                     .invalidModule,
-                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log and fp.input (docs/kernel-abi.md)"
+                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log, fp.input and fp.param (docs/kernel-abi.md)"
                 )
             }
         }
@@ -105,6 +105,8 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     /// may move (double-buffer) its output between frames, and one that lies is caught.
     public private(set) var outputOffset: Int
     public let limits: KernelLimits
+    /// The parameters the kernel declares (empty without `fp_param_count` and `fp_params`).
+    public let parameters: [KernelParameter]
     private let raw: any EngineInstance
     private let imports: KernelImports
 
@@ -200,6 +202,13 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
             self.isStateful = false
         }
 
+        self.parameters = try Self.readParameters(
+            hasCount: raw.functionType(ofExport: ABIFunction.parameterCount.rawValue) != nil,
+            hasTable: raw.functionType(ofExport: ABIFunction.parameterTable.rawValue) != nil, raw: raw, path: path,
+            setup: setup)
+        // fp_init already sees the run's values (a kernel may size its state from one).
+        imports.parameters = KernelParameterValues(parameters, overrides: host.parameterOverrides)
+
         let initResult = try setup(.initialize, .size(width: Int32(width), height: Int32(height)))
         guard initResult == 0 else {
             throw KernelError(
@@ -227,6 +236,48 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
             try checkOutputRegion()
         } catch {
             throw KernelError(.invalidModule, error.message, fault: error.fault)
+        }
+    }
+
+    /// The values `fp.param` answers from the next `fp_frame` call on (the pool sets each frame's before its tiles).
+    public var parameterValues: KernelParameterValues {
+        get { imports.parameters }
+        set {
+            precondition(newValue.count == parameters.count, "values for this kernel's parameters")
+            imports.parameters = newValue
+        }
+    }
+
+    /// Reads and checks the parameter table (docs/kernel-abi.md, "Parameters"), before `fp_init`.
+    private static func readParameters(
+        hasCount: Bool, hasTable: Bool, raw: any EngineInstance, path: String,
+        setup: (ABIFunction, ABIArguments) throws(KernelError) -> Int32
+    ) throws(KernelError) -> [KernelParameter] {
+        guard hasCount || hasTable else { return [] }
+        guard hasCount, hasTable else {
+            throw KernelError(
+                .invalidModule,
+                "\(path): exports \(hasCount ? "fp_param_count" : "fp_params") without \(hasCount ? "fp_params" : "fp_param_count"); a kernel with parameters exports both (docs/kernel-abi.md)"
+            )
+        }
+        let count = try setup(.parameterCount, .none)
+        guard (0...Int32(KernelParameter.maxCount)).contains(count) else {
+            throw KernelError(
+                .invalidModule, "\(path): fp_param_count returned \(count); it must be in 0...\(KernelParameter.maxCount)")
+        }
+        let offset = Int(UInt32(bitPattern: try setup(.parameterTable, .none)))
+        let bytes = Int(count) * KernelParameter.entryBytes
+        guard offset <= raw.memoryByteCount - bytes else {
+            throw KernelError(
+                .invalidModule,
+                "\(path): fp_params points at \(offset)..<\(offset + bytes), outside the kernel's \(raw.memoryByteCount)-byte memory")
+        }
+        do {
+            return try raw.withMemory(offset: offset, count: bytes) { try KernelParameter.parseTable($0, count: Int(count)) }
+        } catch let error as ParameterTableError {
+            throw KernelError(.invalidModule, "\(path): fp_params: \(error.reason) (docs/kernel-abi.md)")
+        } catch {
+            throw KernelError(.invalidModule, "\(path): fp_params: \(error)")
         }
     }
 

@@ -81,6 +81,9 @@ public struct ComputeEvent: Sendable, Equatable, BitwiseCopyable {
     /// `.tile`, `.published`: the `time` the kernel was given for this frame (seconds), which a viewer screenshot
     /// records so that `capture --time` can reproduce it.
     public var kernelTime: Double = 0
+    /// `.tile`, `.published`: the revision of the parameter values the frame was computed with
+    /// (`ComputePool.parameterValues(revision:)`), which a viewer screenshot records with the time.
+    public var parameterRevision: UInt32 = 0
 }
 
 /// A kernel reload, as the pool saw it.
@@ -140,6 +143,8 @@ public final class ComputePool: Sendable {
         var frame: SharedFrame
         var frameIndex: Int32
         var time: Double
+        var parameters: KernelParameterValues
+        var parameterRevision: UInt32
         var kernelEpoch: UInt32
         var unitCount: Int
         var unitsPerTile: Int
@@ -154,15 +159,20 @@ public final class ComputePool: Sendable {
         let isStateful: Bool
         let unitCount: Int
         let bytesPerUnit: Int
+        let parameters: [KernelParameter]
+        /// What its instances were made with (the parameter values to start from; a rebuilt instance uses it too).
+        let host: KernelHost
         /// Stateless: one instance per worker, taken by each worker when it first sees this epoch.
         let spares: Locked<[Int: any KernelInstance]>
         /// Stateful: the one instance every frame runs on (whichever worker takes the frame's tile).
         let shared: Locked<(any KernelInstance)?>
 
-        init(epoch: UInt32, kernel: any CompiledKernel, instances: [any KernelInstance]) {
+        init(epoch: UInt32, kernel: any CompiledKernel, host: KernelHost, instances: [any KernelInstance]) {
             let first = instances[0]
             self.epoch = epoch
             self.kernel = kernel
+            self.host = host
+            self.parameters = first.parameters
             self.format = first.format
             self.isStateful = first.isStateful
             self.unitCount = first.unitCount
@@ -204,6 +214,36 @@ public final class ComputePool: Sendable {
     private let startNanos: UInt64
     private let exited: [DispatchSemaphore]
     private let started = Atomic<Bool>(false)
+    private let liveParameters: Locked<LiveParameters>
+
+    /// The running kernel's parameters and the values the next frame opens with (viewer sliders change them). Every
+    /// change is a new revision; the last `parameterHistoryCapacity` revisions stay looked-up-able, so a frame shown a
+    /// few frames after a change still names the values it was computed with.
+    private struct LiveParameters {
+        var epoch: UInt32
+        var parameters: [KernelParameter]
+        var values: KernelParameterValues
+        var revision: UInt32 = 0
+        var history: [(revision: UInt32, values: KernelParameterValues)] = []
+
+        init(epoch: UInt32, parameters: [KernelParameter], values: KernelParameterValues) {
+            self.epoch = epoch
+            self.parameters = parameters
+            self.values = values
+            history = [(0, values)]
+        }
+
+        mutating func set(_ new: KernelParameterValues) {
+            revision &+= 1
+            values = new
+            history.append((revision, new))
+            if history.count > ComputePool.parameterHistoryCapacity { history.removeFirst() }
+        }
+
+        var byName: [String: Float] {
+            Dictionary(zip(parameters.map(\.name), values.array), uniquingKeysWith: { first, _ in first })
+        }
+    }
 
     private struct PauseClock {
         var pausedSince: UInt64?
@@ -251,7 +291,35 @@ public final class ComputePool: Sendable {
         self.startNanos = monotonicNanos()
         let installation = try Self.install(
             kernel, epoch: 0, settings: settings, workers: workerCount, host: host, expecting: nil, slotBytes: ring.slotByteCount)
+        let values = KernelParameterValues(installation.parameters, overrides: host.parameterOverrides)
+        liveParameters = Locked(LiveParameters(epoch: 0, parameters: installation.parameters, values: values))
         installations.withLock { $0[0] = installation }
+    }
+
+    /// How many parameter revisions `parameterValues(revision:)` keeps.
+    public static let parameterHistoryCapacity = 64
+
+    /// The running kernel's parameters (empty when it declares none).
+    public var parameters: [KernelParameter] { liveParameters.withLock { $0.parameters } }
+    /// The values the next frame opens with, and their revision.
+    public var parameterValues: (values: KernelParameterValues, revision: UInt32) {
+        liveParameters.withLock { ($0.values, $0.revision) }
+    }
+    /// The values of an earlier revision (a `ComputeEvent.parameterRevision`), while it is among the last
+    /// `parameterHistoryCapacity`.
+    public func parameterValues(revision: UInt32) -> KernelParameterValues? {
+        liveParameters.withLock { live in live.history.last(where: { $0.revision == revision })?.values }
+    }
+
+    /// Sets parameter `index` of the running kernel (clamped into its range) from the next frame on; ignored for an
+    /// index it does not declare.
+    public func setParameter(_ index: Int, to value: Float) {
+        liveParameters.withLock { live in
+            guard index >= 0, index < live.parameters.count, value.isFinite else { return }
+            var values = live.values
+            values[index] = live.parameters[index].clamped(value)
+            if values != live.values { live.set(values) }
+        }
     }
 
     /// The format the running kernel declared.
@@ -296,7 +364,7 @@ public final class ComputePool: Sendable {
                         width: settings.width, height: settings.height, limits: settings.limits, host: host))
             }
         }
-        return Installation(epoch: epoch, kernel: kernel, instances: instances)
+        return Installation(epoch: epoch, kernel: kernel, host: host, instances: instances)
     }
 
     // MARK: Control
@@ -407,7 +475,7 @@ public final class ComputePool: Sendable {
         let installation: Installation
         do {
             installation = try Self.install(
-                kernel, epoch: epoch &+ 1, settings: settings, workers: workerCount, host: host, expecting: running,
+                kernel, epoch: epoch &+ 1, settings: settings, workers: workerCount, host: reloadHost(), expecting: running,
                 slotBytes: ring.slotByteCount)
         } catch {
             recordRefusedReload(path: kernel.path, error)
@@ -416,6 +484,13 @@ public final class ComputePool: Sendable {
         installations.withLock { $0[installation.epoch] = installation }
         pendingInstallation.withLock { $0 = installation }
         reloadPending.store(true, ordering: .releasing)
+    }
+
+    /// The host a reloaded kernel starts with: the values the running kernel has now, by name, over `--param`'s.
+    private func reloadHost() -> KernelHost {
+        var reloaded = host
+        reloaded.parameterOverrides.merge(liveParameters.withLock { $0.byName }) { _, live in live }
+        return reloaded
     }
 
     /// Reloads so far: applied (with their first frame) and refused (with the reason).
@@ -516,11 +591,13 @@ public final class ComputePool: Sendable {
             settings.deterministicTime
             ? Double(frameIndex) / 60
             : Double(pauseClock.withLock { $0.kernelNanos(now: monotonicNanos(), start: startNanos) }) / 1e9
+        let (parameters, parameterRevision) = liveParameters.withLock { ($0.values, $0.revision) }
         let frame = ring.share(lease, tiles: tiles)
         fp_probe_schedule(frame.handle.generation, frameIndex)
         queue.open(
             FrameJob(
-                frame: frame, frameIndex: frameIndex, time: time, kernelEpoch: installation.epoch, unitCount: units,
+                frame: frame, frameIndex: frameIndex, time: time, parameters: parameters,
+                parameterRevision: parameterRevision, kernelEpoch: installation.epoch, unitCount: units,
                 unitsPerTile: unitsPerTile, scheduleNanos: scheduleNanos),
             tileCount: tiles, after: sequence, inOrder: installation.isStateful)
     }
@@ -584,6 +661,15 @@ public final class ComputePool: Sendable {
         installations.withLock { all in all = all.filter { $0.key == next.epoch } }
         let firstFrame = nextFrameIndex.load(ordering: .relaxed)
         ledger.withLock { $0.restart(countingFrom: firstFrame) }
+        // Values carry over by name as they are now (a slider may have moved since `reload` built the instances).
+        liveParameters.withLock { live in
+            var overrides = next.host.parameterOverrides
+            overrides.merge(live.byName) { _, now in now }
+            live.epoch = next.epoch
+            live.parameters = next.parameters
+            live.history.removeAll()  // revisions of the old kernel name none of the new one's frames
+            live.set(KernelParameterValues(next.parameters, overrides: overrides))
+        }
         let wasDisabled = disabled.exchange(false, ordering: .relaxed)
         record.withLock {
             $0.reloads.append(ReloadEvent(path: next.kernel.path, firstFrame: firstFrame, error: nil))
@@ -634,7 +720,7 @@ public final class ComputePool: Sendable {
                     kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
                     tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
                     generation: generation, scheduleNanos: job.scheduleNanos, startNanos: start, endNanos: end,
-                    kernelTime: job.time))
+                    kernelTime: job.time, parameterRevision: job.parameterRevision))
         }
         complete(ticket, job, worker: worker)
     }
@@ -642,6 +728,9 @@ public final class ComputePool: Sendable {
     private func run(_ instance: any KernelInstance, _ job: FrameJob, units: Range<Int>, bytesPerUnit: Int)
         throws(KernelError)
     {
+        // Every tile of a frame sees the values the frame opened with (FrameJob); the count differs only for a job of
+        // another kernel version, which is being cancelled.
+        if job.parameters.count == instance.parameters.count { instance.parameterValues = job.parameters }
         try instance.run(frame: job.frameIndex, time: job.time, units: units)
         do {
             try instance.withOutput(units: units) { output in
@@ -656,7 +745,7 @@ public final class ComputePool: Sendable {
 
     private func rebuild(_ installation: Installation) throws(KernelError) -> any KernelInstance {
         try installation.kernel.instantiate(
-            width: settings.width, height: settings.height, limits: settings.limits, host: host)
+            width: settings.width, height: settings.height, limits: settings.limits, host: installation.host)
     }
 
     private func fail(
@@ -689,7 +778,7 @@ public final class ComputePool: Sendable {
             kind: .published, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
             tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
             generation: job.frame.handle.generation, scheduleNanos: job.scheduleNanos, startNanos: 0, endNanos: 0,
-            kernelTime: job.time)
+            kernelTime: job.time, parameterRevision: job.parameterRevision)
         switch outcome {
         case .published:
             fp_probe_publish(job.frame.handle.generation, job.frameIndex)

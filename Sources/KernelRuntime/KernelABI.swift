@@ -26,6 +26,7 @@ public enum KernelABI {
     public static let imports: [(name: String, type: WasmFunctionType)] = [
         ("log", WasmFunctionType([.i32, .i32], [])),
         ("input", WasmFunctionType([.i32], [.f32])),
+        ("param", WasmFunctionType([.i32], [.f32])),
     ]
     public static var importNames: [String] { imports.map(\.name) }
     /// Longest `fp.log` message; longer ones are cut (a log line, not a dump).
@@ -47,21 +48,31 @@ public enum ABIFunction: String, Sendable, CaseIterable {
     case frame = "fp_frame"
     case points = "fp_points"
     case stateful = "fp_stateful"
+    /// Parameters (KernelParameters.swift): how many, and the address of their table. Optional, together.
+    case parameterCount = "fp_param_count"
+    case parameterTable = "fp_params"
 
     public var type: WasmFunctionType {
         switch self {
-        case .abiVersion, .format, .output, .points, .stateful: return WasmFunctionType([], [.i32])
+        case .abiVersion, .format, .output, .points, .stateful, .parameterCount, .parameterTable:
+            return WasmFunctionType([], [.i32])
         case .initialize: return WasmFunctionType([.i32, .i32], [.i32])
         case .frame: return WasmFunctionType([.i32, .f64, .i32, .i32], [.i32])
         }
     }
 
-    /// `fp_points` is required of format 3 only (checked after `fp_format`); `fp_stateful` is optional.
-    public var isRequired: Bool { self != .points && self != .stateful }
+    /// `fp_points` is required of format 3 only (checked after `fp_format`); `fp_stateful` and the parameter
+    /// exports are optional.
+    public var isRequired: Bool {
+        switch self {
+        case .points, .stateful, .parameterCount, .parameterTable: return false
+        case .abiVersion, .initialize, .format, .output, .frame: return true
+        }
+    }
 }
 
-/// The host side of the `fp` imports, the same for every engine: adapters link `fp.log` and
-/// `fp.input` to these two methods and hand over the caller's memory.
+/// The host side of the `fp` imports, the same for every engine: adapters link `fp.log`, `fp.input`
+/// and `fp.param` to these methods and hand over the caller's memory.
 public final class KernelImports: Sendable {
     public let host: KernelHost
     /// Names the kernel on every log line.
@@ -70,6 +81,9 @@ public final class KernelImports: Sendable {
     let logAllowance: LogAllowance
     /// The frame the instance is computing (-1 during set-up); set by the one thread using it.
     private let frame = Atomic<Int32>(-1)
+    /// What `fp.param` answers: the values of the frame being computed (set before each call by the thread that
+    /// runs the instance, which is also the thread the import runs on; the lock costs ~20 ns uncontended).
+    private let parameterValues = Mutex(KernelParameterValues.none)
 
     public init(host: KernelHost, kernelName: String = "kernel", logAllowance: LogAllowance = LogAllowance()) {
         self.host = host
@@ -105,6 +119,14 @@ public final class KernelImports: Sendable {
 
     /// `fp.input(what)`.
     public func input(_ what: Int32) -> Float { host.input(what) }
+
+    /// `fp.param(index)`: the parameter's value for this frame, 0 for an index the kernel did not declare.
+    public func param(_ index: Int32) -> Float { parameterValues.withLock { $0.value(at: index) } }
+
+    var parameters: KernelParameterValues {
+        get { parameterValues.withLock { $0 } }
+        set { parameterValues.withLock { $0 = newValue } }
+    }
 }
 
 /// How many `fp.log` lines a kernel may print per frame, over all its instances: the first
@@ -148,12 +170,19 @@ public final class LogAllowance: Sendable {
 public struct KernelHost: Sendable {
     /// Receives each `fp.log` message (UTF-8, already decoded).
     public var log: @Sendable (String) -> Void
-    /// Answers `fp.input(what)`: 0 = pointer x (0..1), 1 = pointer y, 2 = button bitmask.
+    /// Answers `fp.input(what)`: 0 = pointer x (0..1), 1 = pointer y, 2 = button bitmask, 3 = pointer inside.
     public var input: @Sendable (Int32) -> Float
+    /// Values to start with instead of a parameter's initial value, by name (`--param`; on a reload, the values the
+    /// running kernel had): clamped into each range; names the kernel does not declare are ignored.
+    public var parameterOverrides: [String: Float]
 
-    public init(log: @escaping @Sendable (String) -> Void, input: @escaping @Sendable (Int32) -> Float) {
+    public init(
+        log: @escaping @Sendable (String) -> Void, input: @escaping @Sendable (Int32) -> Float,
+        parameterOverrides: [String: Float] = [:]
+    ) {
         self.log = log
         self.input = input
+        self.parameterOverrides = parameterOverrides
     }
 
     /// No window: pointer at 0, no buttons; log lines dropped.

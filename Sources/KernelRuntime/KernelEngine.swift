@@ -194,6 +194,10 @@ public protocol KernelInstance: AnyObject, Sendable {
     var outputOffset: Int { get }
     /// Linear memory size in bytes (it can grow while the kernel runs).
     var memoryByteCount: Int { get }
+    /// The parameters the kernel declares (KernelParameters.swift), in its order.
+    var parameters: [KernelParameter] { get }
+    /// What `fp.param` answers during the next calls; one value per parameter.
+    var parameterValues: KernelParameterValues { get set }
     /// Runs `fp_frame` for units [begin, end) under the fuel and memory limits. Any fault throws a
     /// `KernelError` of kind `.runtimeFault` with its `fault` set; the instance should then be replaced.
     func run(frame: Int32, time: Double, units: Range<Int>) throws(KernelError)

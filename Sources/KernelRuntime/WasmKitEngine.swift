@@ -187,6 +187,13 @@ final class WasmKitInstance: EngineInstance {
                 guard case .i32(let what) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
                 return [.f32(kernelImports.input(Int32(bitPattern: what)).bitPattern)]
             })
+        imports.define(
+            module: KernelABI.importModule, name: "param",
+            Function(store: store, parameters: [.i32], results: [.f32]) { caller, arguments in
+                Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
+                guard case .i32(let index) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
+                return [.f32(kernelImports.param(Int32(bitPattern: index)).bitPattern)]
+            })
 
         let instance: Instance
         do {

@@ -52,6 +52,7 @@ final class WasmtimeInstance: EngineInstance {
         defer { api.wasmtime_linker_delete(linker) }
         try define(linker, "log", type: KernelABI.imports[0].type, callback: Self.log)
         try define(linker, "input", type: KernelABI.imports[1].type, callback: Self.input)
+        try define(linker, "param", type: KernelABI.imports[2].type, callback: Self.param)
 
         try setBudget(limits.setupBudget)
         var instance = wasmtime_instance_t()
@@ -157,6 +158,15 @@ final class WasmtimeInstance: EngineInstance {
         let host = Unmanaged<HostImports>.fromOpaque(environment).takeUnretainedValue()
         results[0].kind = UInt8(FP_WASMTIME_F32)
         results[0].of.f32 = host.imports.input(arguments[0].of.i32)
+        return nil
+    }
+
+    /// `fp.param(index) -> f32`.
+    private static let param: wasmtime_func_callback_t = { environment, _, arguments, count, results, resultCount in
+        guard let environment, let arguments, let results, count == 1, resultCount == 1 else { return nil }
+        let host = Unmanaged<HostImports>.fromOpaque(environment).takeUnretainedValue()
+        results[0].kind = UInt8(FP_WASMTIME_F32)
+        results[0].of.f32 = host.imports.param(arguments[0].of.i32)
         return nil
     }
 

@@ -11,6 +11,15 @@ extension UploadMode: ExpressibleByArgument {}
 extension EngineChoice: ExpressibleByArgument {}
 extension KernelBuild: ExpressibleByArgument {}
 
+extension ParameterAssignment: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// The help of `--param` (bench, capture, view).
+let parameterHelp = ArgumentHelp(
+    "Set a kernel parameter, e.g. --param iterations=128 (repeat for more; `framepipe inspect` lists a kernel's parameters and ranges).",
+    valueName: "name=value")
+
 /// A CPU list such as 0-3,6 (as `taskset -c` takes it).
 struct CPUList: ExpressibleByArgument, Sendable {
     var cpus: [Int32]
@@ -209,6 +218,7 @@ struct BenchCommand: ParsableCommand {
             valueName: "mode"))
     var upload: UploadMode = .auto
     @Flag(name: .customLong("no-progress"), help: "No progress bar or progress lines.") var noProgress = false
+    @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
 
     func validate() throws {
         if let frames { guard frames > 0 else { throw ValidationError("--frames must be at least 1") } }
@@ -269,6 +279,7 @@ struct BenchCommand: ParsableCommand {
             options.slotCount = slots
             options.policy = policy
             options.upload = upload
+            options.parameters = parameters
             let console = BenchConsole(enabled: !noProgress)
             options.log = { console.log($0) }
             options.status = { console.show($0) }
@@ -310,6 +321,7 @@ struct CaptureCommand: ParsableCommand {
             "The kernel's time for the frame, in seconds (default frame / 60): a viewer screenshot's framepipe.time, to reproduce it.",
             valueName: "seconds"))
     var time: Double?
+    @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
     @OptionGroup var limits: KernelLimitOptions
 
     func validate() throws {
@@ -322,6 +334,7 @@ struct CaptureCommand: ParsableCommand {
                 kernelPath: kernel, frame: frame, width: size.width, height: size.height, outputPath: out, deviceIndex: gpu)
             options.colormap = colormap
             options.time = time
+            options.parameters = parameters
             options.limits = limits.limits
             options.engine = limits.engineRequest
             options.log = { printNote($0) }

@@ -41,6 +41,7 @@ struct ViewCommand: ParsableCommand {
             valueName: "rate"))
     var computeRate: ComputeRate = .display
     @Flag(help: "Start with the overlay shown (H shows and hides it).") var overlay = false
+    @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
 
     func validate() throws {
         guard Viewer.presentModes.contains(presentMode) else {
@@ -66,6 +67,7 @@ struct ViewCommand: ParsableCommand {
         options.upload = upload
         options.computeRate = computeRate
         options.overlay = overlay
+        options.parameters = parameters
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         do {
             try Viewer.run(options)

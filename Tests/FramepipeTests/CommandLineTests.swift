@@ -2,6 +2,8 @@ import EngineTestSupport
 import Foundation
 import XCTest
 
+@testable import Framepipe
+
 /// Runs the built `framepipe` executable as a user would, with `--engine wasmkit` and `--engine wasmtime`.
 final class CommandLineTests: XCTestCase {
     typealias Outcome = ProcessOutcome
@@ -356,6 +358,72 @@ extension CommandLineTests {
             XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, "\(path): \(outcome.stderr)")
             XCTAssertTrue(outcome.stderr.hasPrefix("framepipe: error: "), "\(path): \(outcome.stderr)")
             XCTAssertTrue(outcome.stderr.contains(expected), "\(path): \(outcome.stderr)")
+        }
+    }
+}
+
+/// `--param NAME=VALUE` on bench and capture (docs/cli.md, "Kernel parameters"): the value reaches the kernel, the
+/// summary records it, and a wrong name or value is a usage error that says what the kernel declares.
+extension CommandLineTests {
+    func testParamChangesTheFrameAndIsRecordedInTheSummary() throws {
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let mandelbrot = "assets/kernels/mandelbrot.wasm"
+            func capture(_ name: String, _ extra: [String]) throws -> [UInt8] {
+                let outcome = try run(
+                    ["capture", mandelbrot, "--frame", "90", "--size", "48x32", "--out", "\(directory)/\(name).png"] + extra
+                        + which.arguments)
+                XCTAssertEqual(outcome.status, 0, "\(which) \(extra): \(outcome.stderr)")
+                return try OutputFiles.readPNG("\(directory)/\(name).png").pixels
+            }
+            let initial = try capture("initial", [])
+            XCTAssertEqual(try capture("explicit", ["--param", "iterations=64", "--param", "color_drift=0.5"]), initial, "\(which): the initial values, given")
+            XCTAssertNotEqual(try capture("deeper", ["--param", "iterations=256"]), initial, "\(which): more iterations draw more of the set")
+            XCTAssertNotEqual(try capture("drift", ["--param", "color_drift=1.75"]), initial, "\(which): another palette")
+
+            let bench = try run(
+                [
+                    "bench", "assets/kernels/grayscott.wasm", "--frames", "3", "--warmup", "0", "--size", "32x32",
+                    "--param", "kill=0.06", "--out", directory + "/bench", "--no-progress",
+                ] + which.arguments)
+            XCTAssertEqual(bench.status, 0, "\(which): \(bench.stderr)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/bench/summary.json"))
+            let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let parameters = try XCTUnwrap(summary["parameters"] as? [String: Double], "\(which): \(summary["parameters"] ?? "absent")")
+            XCTAssertEqual(parameters.keys.sorted(), ["feed", "kill"], "\(which)")
+            XCTAssertEqual(parameters["kill"].map { Float($0) }, 0.06, "\(which)")
+            XCTAssertEqual(parameters["feed"].map { Float($0) }, 0.0545, "\(which): the initial value")
+
+            let plain = try run(
+                ["bench", "assets/kernels/plasma.wasm", "--frames", "2", "--warmup", "0", "--size", "16x16", "--out", directory + "/plasma", "--no-progress"]
+                    + which.arguments)
+            XCTAssertEqual(plain.status, 0, "\(which): \(plain.stderr)")
+            let plainSummary = try XCTUnwrap(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/plasma/summary.json"))) as? [String: Any])
+            XCTAssertEqual((plainSummary["parameters"] as? [String: Any])?.count, 0, "\(which): a kernel without parameters records {}")
+        }
+    }
+
+    func testAWrongParamIsAUsageErrorThatListsTheKernelsParameters() throws {
+        try TestEngines.forEach { which in
+            let directory = try temporaryDirectory()
+            let cases: [(arguments: [String], message: String)] = [
+                (["capture", "assets/kernels/mandelbrot.wasm", "--out", directory + "/x.png", "--param", "iters=100"],
+                 "--param iters: kernel mandelbrot has no parameter iters; it declares iterations, zoom_period, color_drift"),
+                (["capture", "assets/kernels/mandelbrot.wasm", "--out", directory + "/x.png", "--param", "iterations=4"],
+                 "--param iterations=4.0: outside the parameter's range 8.0...512.0"),
+                (["bench", "assets/kernels/life.wasm", "--frames", "2", "--out", directory + "/b", "--param", "speed=2"],
+                 "kernel life has no parameter speed; it declares none"),
+                (["capture", "assets/kernels/mandelbrot.wasm", "--out", directory + "/x.png", "--param", "iterations"],
+                 "The value 'iterations' is invalid for '--param <name=value>'"),
+            ]
+            for (arguments, message) in cases {
+                let outcome = try run(arguments + which.arguments)
+                XCTAssertEqual(outcome.status, 64, "\(which) \(arguments): \(outcome.stderr)")
+                XCTAssertTrue(outcome.stderr.contains(message), "\(which) \(arguments): \(outcome.stderr)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/x.png"), "\(which): nothing written")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/b"), "\(which): no report folder")
         }
     }
 }

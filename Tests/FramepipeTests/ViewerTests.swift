@@ -404,6 +404,63 @@ final class ViewerTests: XCTestCase {
     \#(ViewerTests.waitForExit)
     """#
 
+    /// Takes one screenshot (S) of a viewer started with extra `view` arguments, then quits:
+    /// `bash -c SCRIPT bash FRAMEPIPE KERNEL SHOTS ENGINE ARGS...` inside xvfb-run. Exit status as in xdotoolScript.
+    static let screenshotWithArgumentsScript = #"""
+    set -u
+    bin="$1" kernel="$2" shots="$3" engine="$4"
+    shift 4
+    "$bin" view "$kernel" --size 64x48 --workers 1 --screenshot-dir "$shots" --engine "$engine" "$@" &
+    viewer=$!
+    fail() { echo "viewer-screenshot: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+    \#(ViewerTests.waitForWindow)
+    wait_for_frame 3
+    xdotool key --window "$window" s
+    wait_until "the screenshot in $shots" png_in "$shots"
+    xdotool key --window "$window" Escape
+    \#(ViewerTests.waitForExit)
+    """#
+
+    /// `view --param` starts the kernel with those values; S records them (`framepipe.parameters`, and as `--param` in
+    /// the reproduce line), and `capture` with them and the recorded time gives the screenshot byte for byte, while
+    /// `capture` at the initial values gives another frame.
+    func testViewerParamsAreRecordedInTheScreenshotAndCaptureReproducesItUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        let mandelbrot = repositoryRoot.appendingPathComponent("assets/kernels/mandelbrot.wasm").path
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.screenshotWithArgumentsScript, "bash",
+                    executable.path, mandelbrot, shots, engine.rawValue, "--param", "iterations=200", "--param", "color_drift=1.25",
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(outcome.status, 0, "\(engine): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            let path = try XCTUnwrap(outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") }, "\(engine): \(outcome.stdout)")
+            let text = try pngTextChunks(path)
+            XCTAssertEqual(text["framepipe.parameters"], "iterations=200.0 zoom_period=12.0 color_drift=1.25", "\(engine): \(text)")
+            let reproduce = try XCTUnwrap(text["framepipe.reproduce"], "\(engine): \(text)")
+            XCTAssertTrue(reproduce.contains("--param iterations=200.0 --param zoom_period=12.0 --param color_drift=1.25"), "\(engine): \(reproduce)")
+            let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)")
+            let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)")
+            func capture(_ parameters: [String]) throws -> [UInt8] {
+                let out = shots + "/captured-\(parameters.count).png"
+                let capture = try run(
+                    executable.path,
+                    ["capture", mandelbrot, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", "64x48", "--out", out]
+                        + parameters.flatMap { ["--param", $0] },
+                    environment: windowEnvironment())
+                XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)")
+                return try OutputFiles.readPNG(out).pixels
+            }
+            let shot = try OutputFiles.readPNG(path).pixels
+            XCTAssertEqual(try capture(["iterations=200.0", "zoom_period=12.0", "color_drift=1.25"]), shot, "\(engine): capture --param --time differs from S")
+            XCTAssertNotEqual(try capture([]), shot, "\(engine): the parameters changed the frame")
+        }
+    }
+
     /// Zero-copy draws the frame straight from its ring slot: a screenshot of the live viewer (S, kernel frame as
     /// drawn) equals, byte for byte, frame N of the kernel rendered by `capture` (which copies), N taken from the
     /// screenshot's name. Stateful kernels depend on the frame count only, not on the viewer's real time: life (RGBA8,

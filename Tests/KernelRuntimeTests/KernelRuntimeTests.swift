@@ -59,6 +59,14 @@ final class BadModuleTests: XCTestCase {
             ("no-memory.wasm", .invalidModule, "does not export its linear memory as `memory`"),
             ("init-fails.wasm", .invalidModule, "fp_init(16, 16) returned error code 5"),
             ("output-out-of-bounds.wasm", .invalidModule, "output region"),
+            ("params-too-many.wasm", .invalidModule, "fp_param_count returned 17; it must be in 0...16"),
+            ("params-bad-name.wasm", .invalidModule, "parameter 1: name \"bad name\" must be 1-31 characters of A-Z, a-z, 0-9 and _"),
+            ("params-no-nul.wasm", .invalidModule, "parameter 0: its name has no NUL within 32 bytes"),
+            ("params-empty-range.wasm", .invalidModule, "parameter flat: range 1.0...1.0 must be finite with min < max"),
+            ("params-initial-outside.wasm", .invalidModule, "parameter gain: initial value 5.0 is outside its range 0.0...1.0"),
+            ("params-duplicate.wasm", .invalidModule, "parameter 1: name gain is declared twice"),
+            ("params-outside-memory.wasm", .invalidModule, "fp_params points at 65530..<65662, outside the kernel's 65536-byte memory"),
+            ("params-count-only.wasm", .invalidModule, "exports fp_param_count without fp_params"),
         ]
         try TestEngines.forEach { which in
             let engine = try which.make()

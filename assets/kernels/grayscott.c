@@ -15,6 +15,9 @@
  * little hashed noise to break the symmetry) at hashed positions, about one per
  * GS_CELLS_PER_SEED pixels. Everything is f32 add/mul: wasm and native agree bit
  * for bit.
+ *
+ * Parameters: feed (F) and kill (k), read at the start of each fp_frame: moving them
+ * while it runs turns coral into spots, stripes or waves (Pearson's map of the regimes).
  */
 #include "framepipe.h"
 
@@ -30,8 +33,6 @@ enum {
 /* 5 f32 arrays per pixel (U, V twice, output): 2048 x 2048 is 80 MiB. */
 #define GS_MAX_SIDE 2048
 #define GS_STEPS_PER_FRAME 8
-#define GS_FEED 0.0545f /* F: coral growth */
-#define GS_KILL 0.062f  /* k */
 #define GS_DIFFUSION_U 1.0f
 #define GS_DIFFUSION_V 0.5f
 #define GS_SEED 0x6A09E667u
@@ -93,17 +94,25 @@ FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
 
 /* One cell of one step: column c of the row `mid` (rows up and down above and below it, columns
  * l and r beside it) into u_next[c], v_next[c]. The one formula for every cell, edges included. */
+enum { PARAM_FEED, PARAM_KILL };
+FP_PARAMS({"feed", 0.01f, 0.1f, 0.0545f},  /* F: 0.0545 with k 0.062 grows coral */
+          {"kill", 0.03f, 0.075f, 0.062f}) /* k */
+
+/* This step's F and k (fp_frame reads them once per call). */
+static float g_feed, g_kill;
+
 static inline void cell(const float *restrict u_up, const float *restrict u_mid, const float *restrict u_down,
                         const float *restrict v_up, const float *restrict v_mid, const float *restrict v_down,
-                        float *restrict u_next, float *restrict v_next, uint32_t l, uint32_t c, uint32_t r) {
+                        float *restrict u_next, float *restrict v_next, uint32_t l, uint32_t c, uint32_t r,
+                        float feed, float feed_kill) {
     const float u = u_mid[c], v = v_mid[c];
     const float lap_u = 0.2f * (u_up[c] + u_down[c] + u_mid[l] + u_mid[r])
                       + 0.05f * (u_up[l] + u_up[r] + u_down[l] + u_down[r]) - u;
     const float lap_v = 0.2f * (v_up[c] + v_down[c] + v_mid[l] + v_mid[r])
                       + 0.05f * (v_up[l] + v_up[r] + v_down[l] + v_down[r]) - v;
     const float uvv = u * v * v;
-    u_next[c] = u + (GS_DIFFUSION_U * lap_u - uvv + GS_FEED * (1.0f - u));
-    v_next[c] = v + (GS_DIFFUSION_V * lap_v + uvv - (GS_FEED + GS_KILL) * v);
+    u_next[c] = u + (GS_DIFFUSION_U * lap_u - uvv + feed * (1.0f - u));
+    v_next[c] = v + (GS_DIFFUSION_V * lap_v + uvv - feed_kill * v);
 }
 
 /* One explicit-Euler step of both chemicals over the whole torus, then swap.
@@ -119,6 +128,7 @@ static inline void cell(const float *restrict u_up, const float *restrict u_mid,
  * when it emits debug info (-g, as SwiftPM builds NativeKernels). */
 __attribute__((noinline)) static void step(void) {
     const int32_t w = g_width, h = g_height;
+    const float feed = g_feed, feed_kill = g_feed + g_kill;
     for (int32_t y = 0; y < h; y++) {
         const uint32_t up = (uint32_t)(y == 0 ? h - 1 : y - 1) * (uint32_t)w;
         const uint32_t mid = (uint32_t)y * (uint32_t)w;
@@ -128,12 +138,12 @@ __attribute__((noinline)) static void step(void) {
         float *restrict u_next = g_u_next + mid, *restrict v_next = g_v_next + mid;
         const uint32_t last = (uint32_t)w - 1u;
         /* x = 0: the left neighbour wraps to the last column (itself when w == 1). */
-        cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last, 0u, w == 1 ? 0u : 1u);
+        cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last, 0u, w == 1 ? 0u : 1u, feed, feed_kill);
 #pragma clang loop vectorize(enable) unroll_count(8)
         for (uint32_t x = 1; x < last; x++)
-            cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, x - 1u, x, x + 1u);
+            cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, x - 1u, x, x + 1u, feed, feed_kill);
         /* x = w - 1 (w >= 2): the right neighbour wraps to column 0. */
-        if (w >= 2) cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last - 1u, last, 0u);
+        if (w >= 2) cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last - 1u, last, 0u, feed, feed_kill);
     }
     float *swap = g_u;
     g_u = g_u_next;
@@ -149,6 +159,8 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     if (g_width <= 0) return GS_ERR_NOT_INIT;
     if (begin != 0 || end != g_height) return GS_ERR_RANGE;
 
+    g_feed = fp_param(PARAM_FEED);
+    g_kill = fp_param(PARAM_KILL);
     for (int32_t s = 0; s < GS_STEPS_PER_FRAME; s++) step();
 
     const uint32_t cells = (uint32_t)g_width * (uint32_t)g_height;

@@ -1,10 +1,13 @@
 /*
  * mandelbrot.c — an endless zoom into Seahorse Valley of the Mandelbrot set.
  *
- * Format FP_FORMAT_RGBA8, stateless and deliberately heavy: up to
- * MANDELBROT_ITERATIONS iterations per pixel (interior pixels take them all).
- * Every pixel depends only on (time, x, y, width, height), so any row range can
- * be computed on any instance in any order.
+ * Format FP_FORMAT_RGBA8, stateless and deliberately heavy: up to `iterations`
+ * (a parameter, 64 by default) iterations per pixel (interior pixels take them all).
+ * Every pixel depends only on (time, x, y, width, height) and the parameters, so any
+ * row range can be computed on any instance in any order.
+ *
+ * Parameters: iterations (more: finer detail near the set, slower), zoom_period
+ * (seconds per zoom cycle), color_drift (how far the palette turns per cycle).
  *
  * The view narrows by 2^ZOOM_OCTAVES over each ZOOM_PERIOD_S seconds, then starts
  * again: a longer dive would need more iterations (and f64) to stay detailed.
@@ -22,20 +25,21 @@ enum {
     MANDELBROT_ERR_RANGE = 4,    /* begin/end not a valid row range */
 };
 
-#define MANDELBROT_ITERATIONS 64 /* per pixel, at most */
 #define MANDELBROT_MAX_SIDE 8192
-/* The escape loop runs 8 steps per pass and tests the iteration limit only between passes. */
-_Static_assert(MANDELBROT_ITERATIONS % 8 == 0, "MANDELBROT_ITERATIONS must be a multiple of 8");
 
 /* Where the zoom goes: the tip of a spiral in Seahorse Valley. */
 #define TARGET_RE -0.743643887f
 #define TARGET_IM 0.131825904f
 #define START_VIEW_HEIGHT 2.6f /* complex-plane height of the first view: the whole set */
-#define ZOOM_PERIOD_S 12.0     /* seconds per zoom cycle */
 #define ZOOM_OCTAVES 6.5f      /* the view shrinks 2^6.5 = 90x over a cycle */
 /* Squared escape radius. Large (rather than 4) so the smooth iteration count below is
  * accurate: the error of log2(log2|z|) shrinks as |z| grows past the escape circle. */
 #define ESCAPE_RADIUS_SQ 256.0f
+
+enum { PARAM_ITERATIONS, PARAM_ZOOM_PERIOD, PARAM_COLOR_DRIFT };
+FP_PARAMS({"iterations", 8.0f, 512.0f, 64.0f},  /* per pixel, at most; rounded down to a multiple of 8 */
+          {"zoom_period", 2.0f, 60.0f, 12.0f},  /* seconds per zoom cycle */
+          {"color_drift", 0.0f, 2.0f, 0.5f})    /* palette turns per zoom cycle */
 
 static int32_t g_width;
 static int32_t g_height;
@@ -68,11 +72,15 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     if (begin < 0 || end > g_height || begin > end) return MANDELBROT_ERR_RANGE;
 
     const int32_t w = g_width, h = g_height;
+    /* The escape loop runs 8 steps per pass and tests the iteration limit only between passes. */
+    int32_t iterations = ((int32_t)fp_param(PARAM_ITERATIONS) / 8) * 8;
+    if (iterations < 8) iterations = 8;
     /* Zoom phase 0..1 in double precision: time grows without bound. */
-    const float phase = (float)fp_fract(time / ZOOM_PERIOD_S);
+    const float phase = (float)fp_fract(time / (double)fp_param(PARAM_ZOOM_PERIOD));
     const float pixel = START_VIEW_HEIGHT * fp_exp2f(-phase * ZOOM_OCTAVES) / (float)h;
     /* The palette drifts slowly so the colours keep moving as the zoom deepens. */
-    const float palette_shift = phase * 0.5f;
+    const float palette_shift = phase * fp_param(PARAM_COLOR_DRIFT);
+    const float inverse_iterations = 1.0f / (float)iterations;
 
     for (int32_t y = begin; y < end; y++) {
         /* Top row first: the imaginary axis points up. */
@@ -93,20 +101,20 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     zr2 = zr * zr;                                \
     zi2 = zi * zi;                                \
     i++;
-            while (i < MANDELBROT_ITERATIONS) {
+            while (i < iterations) {
                 MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP()
                 MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP() MANDELBROT_STEP()
             }
 #undef MANDELBROT_STEP
             uint8_t *px = row + 4 * x;
-            if (i >= MANDELBROT_ITERATIONS) { /* never escaped: inside (as far as we can tell) */
+            if (i >= iterations) { /* never escaped: inside (as far as we can tell) */
                 px[0] = 0;
                 px[1] = 0;
                 px[2] = 0;
             } else {
                 /* Smooth iteration count: i + 1 - log2(log2 |z|), continuous across bands. */
                 const float smooth = (float)i + 1.0f - fp_log2f(0.5f * fp_log2f(zr2 + zi2));
-                const float s = fp_sqrtf(fp_maxf(smooth, 0.0f) * (1.0f / (float)MANDELBROT_ITERATIONS));
+                const float s = fp_sqrtf(fp_maxf(smooth, 0.0f) * inverse_iterations);
                 const float t = FP_TWO_PI * (s * 2.0f + palette_shift);
                 /* Cosine palette: deep blue through white to orange. */
                 const float fade = fp_minf(1.0f, s * 4.0f); /* far outside: darker */

@@ -10,6 +10,11 @@
  *   - bulge stars (1 of 5) circle the core, the inner ones faster.
  * Colour goes from warm white in the core to blue at the rim, with a few pink
  * star-forming knots. z is the distance from the centre (0..1).
+ *
+ * Parameters: twist (how tightly the arms wind), star_size (a scale on every
+ * star) and pointer_push. The pointer reacts: while it is over the frame
+ * (FP_INPUT_POINTER_INSIDE), stars near it are pushed aside like light round a
+ * lens, pointer_push strong, twice as far while a button is held.
  */
 #include "framepipe.h"
 
@@ -27,10 +32,16 @@ enum {
 #define PARTICLES_SEED 0x3C6EF372u
 
 #define GALAXY_ARMS 2
-#define GALAXY_TWIST 5.0f         /* radians of winding from core to rim */
 #define GALAXY_TURN_HZ 0.025      /* the whole pattern's rotation, turns per second */
 #define GALAXY_FLOW_HZ 0.04       /* trips along an arm per second, for the slowest star */
 #define GALAXY_BULGE_EVERY 5      /* one star in 5 belongs to the bulge */
+
+enum { PARAM_TWIST, PARAM_STAR_SIZE, PARAM_POINTER_PUSH };
+FP_PARAMS({"twist", 0.0f, 12.0f, 5.0f},        /* radians of winding from core to rim */
+          {"star_size", 0.25f, 4.0f, 1.0f},    /* scale on every star's size */
+          {"pointer_push", 0.0f, 0.5f, 0.15f}) /* how far stars near the pointer move aside (clip units) */
+
+#define LENS_RADIUS 0.35f /* stars within this distance of the pointer (clip units) are pushed */
 
 static float g_scale_x, g_scale_y; /* aspect correction: the shorter side spans -1..1 */
 static float *g_out;               /* PARTICLES_COUNT * FP_POINT_FLOATS f32 */
@@ -60,6 +71,12 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
 
     /* Phases in double precision (time grows without bound), reduced to one turn. */
     const float turn = -FP_TWO_PI * (float)fp_fract(time * GALAXY_TURN_HZ);
+    const float twist = fp_param(PARAM_TWIST), star_size = fp_param(PARAM_STAR_SIZE);
+    /* The pointer in clip units (x right, y down, as the points are drawn), and how hard it pushes. */
+    const int lens = fp_input(FP_INPUT_POINTER_INSIDE) > 0.5f;
+    const float pointer_x = 2.0f * fp_input(FP_INPUT_POINTER_X) - 1.0f;
+    const float pointer_y = 2.0f * fp_input(FP_INPUT_POINTER_Y) - 1.0f;
+    const float push = fp_param(PARAM_POINTER_PUSH) * (fp_input(FP_INPUT_BUTTONS) > 0.5f ? 2.0f : 1.0f);
 
     for (int32_t i = begin; i < end; i++) {
         const uint32_t key = ((uint32_t)i * 4u) ^ PARTICLES_SEED;
@@ -80,15 +97,25 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
             radius = 0.08f + 0.86f * along;
             const int32_t arm = i % GALAXY_ARMS;
             const float spread = (h2 - 0.5f) * (0.9f - 0.5f * along); /* arms are thick near the core */
-            angle = FP_TWO_PI * (float)arm / (float)GALAXY_ARMS + GALAXY_TWIST * radius + spread + turn;
+            angle = FP_TWO_PI * (float)arm / (float)GALAXY_ARMS + twist * radius + spread + turn;
             radius += 0.04f * (h3 - 0.5f);
             size = 1.0f + 2.5f * h3 * h3 * h3;
             /* Appear near the core, fade out at the rim. */
             alpha = 0.9f * fp_smoothstepf(0.0f, 0.08f, along) * (1.0f - fp_smoothstepf(0.8f, 1.0f, along));
         }
 
-        const float x = radius * fp_cosf(angle) * g_scale_x;
-        const float y = radius * fp_sinf(angle) * g_scale_y * 0.8f; /* tilted disc */
+        float x = radius * fp_cosf(angle) * g_scale_x;
+        float y = radius * fp_sinf(angle) * g_scale_y * 0.8f; /* tilted disc */
+        if (lens) {
+            /* Away from the pointer, most at its centre, smoothly to nothing at LENS_RADIUS. */
+            const float dx = x - pointer_x, dy = y - pointer_y;
+            const float distance = fp_sqrtf(dx * dx + dy * dy);
+            if (distance < LENS_RADIUS && distance > 1e-6f) {
+                const float shove = push * (1.0f - fp_smoothstepf(0.0f, LENS_RADIUS, distance)) / distance;
+                x += dx * shove;
+                y += dy * shove;
+            }
+        }
         const float rim = fp_clampf(radius / 0.94f, 0.0f, 1.0f);
         float r = fp_mixf(1.0f, 0.55f, rim), g = fp_mixf(0.88f, 0.7f, rim), b = fp_mixf(0.65f, 1.0f, rim);
         if (h2 > 0.97f && i % GALAXY_BULGE_EVERY != 0) { /* star-forming knot */
@@ -102,7 +129,7 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         p[0] = fp_clampf(x, -1.0f, 1.0f);
         p[1] = fp_clampf(y, -1.0f, 1.0f);
         p[2] = rim;
-        p[3] = size;
+        p[3] = size * star_size;
         p[4] = r;
         p[5] = g;
         p[6] = b;

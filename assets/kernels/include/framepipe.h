@@ -20,11 +20,14 @@
  *                                             compute units [begin, end); 0 = ok
  *   int32_t fp_points(void);                  FP_FORMAT_POINTS only: point count
  *   int32_t fp_stateful(void);                optional: 1 = keeps state
+ *   int32_t fp_param_count(void), fp_params(void)
+ *                                             optional: the parameter table; write
+ *                                             FP_PARAMS(...) instead (see below)
  * The linker exports `memory` by itself.
  *
  * The host may call fp_frame on any row range, in any order, on separate
  * instances. A stateless kernel's output for a unit must depend only on
- * (frame, time, unit, width, height).
+ * (frame, time, unit, width, height), its parameters and fp_input.
  *
  * Memory: allocate the output (and any state) once, in fp_init, with
  * fp_heap_reserve(bytes); fp_output returns fp_offset() of that pointer.
@@ -35,6 +38,7 @@
  *   - FP_EXPORT(name) makes the function `static`, so several kernels link into one
  *     program without clashing; the wrapper that includes the .c takes their addresses;
  *   - fp_log and fp_input are plain declarations that the native program defines;
+ *     fp_param (defined by FP_PARAMS) answers each parameter's initial value;
  *   - fp_heap_reserve allocates from the C heap (one region per translation unit,
  *     i.e. one native "instance" per kernel), and fp_offset / fp_pointer convert
  *     relative to that region's start.
@@ -63,6 +67,21 @@
 #define FP_INPUT_BUTTONS 2   /* button bitmask, as a float */
 #define FP_INPUT_POINTER_INSIDE 3 /* 1 while the pointer is over the frame (not over the overlay), else 0 */
 
+/* ---- Parameters (optional; docs/kernel-abi.md, "Parameters") ----
+ * Named floats the viewer shows as sliders and `--param NAME=VALUE` sets. Declare them once, at file
+ * scope and before the first fp_param call, in the order fp_param numbers them:
+ *   FP_PARAMS({"iterations", 8.0f, 256.0f, 64.0f}, {"zoom_period", 2.0f, 60.0f, 12.0f})
+ * Each is {name, min, max, initial}: the name 1-31 characters of A-Z a-z 0-9 _, min < max, and
+ * min <= initial <= max. At most FP_MAX_PARAMS. fp_param(i) returns the value for the frame being
+ * computed (the same in every tile of a frame; in fp_init, the run's starting value), always within
+ * [min, max]; 0 for an index past the table. Read it once per fp_frame call. */
+#define FP_MAX_PARAMS 16
+typedef struct fp_param_info {
+    char name[32]; /* NUL-terminated */
+    float min, max, initial;
+} fp_param_info;
+_Static_assert(sizeof(fp_param_info) == 44, "the host reads 44-byte table entries");
+
 #if defined(__wasm__)
 /* ================================ WebAssembly ================================ */
 
@@ -78,8 +97,22 @@ void fp_log(const char *ptr, int32_t len);
 __attribute__((import_module("fp"), import_name("input")))
 float fp_input(int32_t what);
 
+/* Import fp.param: the value of parameter `index` (see FP_PARAMS). */
+__attribute__((import_module("fp"), import_name("param")))
+float fp_param(int32_t index);
+
+/* Declares the parameter table and its two exports (see "Parameters" above). */
+#define FP_PARAMS(...)                                                                    \
+    static const fp_param_info fp_param_table[] = {__VA_ARGS__};                          \
+    _Static_assert(sizeof fp_param_table / sizeof fp_param_table[0] <= FP_MAX_PARAMS,     \
+                   "at most FP_MAX_PARAMS parameters");                                   \
+    FP_EXPORT(fp_param_count) int32_t fp_param_count(void) {                              \
+        return (int32_t)(sizeof fp_param_table / sizeof fp_param_table[0]);               \
+    }                                                                                     \
+    FP_EXPORT(fp_params) int32_t fp_params(void) { return (int32_t)(uintptr_t)fp_param_table; }
+
 /* Only the imports a kernel actually calls end up in its module, so a kernel
- * that never calls fp_log / fp_input imports nothing. */
+ * that never calls fp_log / fp_input / fp_param imports nothing. */
 
 /* Provided by wasm-ld: first byte past static data and the stack. */
 extern unsigned char __heap_base;
@@ -121,9 +154,19 @@ static inline void *fp_pointer(int32_t offset) { return (void *)(uintptr_t)(uint
  * wrapper that includes the kernel's .c reads their addresses). */
 #define FP_EXPORT(name) static
 
-/* Defined by the native program (Sources/NativeKernels/native_host.c). */
+/* Defined by the native program (Sources/NativeKernels/native_kernels.c). */
 void fp_log(const char *ptr, int32_t len);
 float fp_input(int32_t what);
+
+/* Natively there is no host to set values: fp_param answers each parameter's initial value, as a
+ * headless run without --param does, so native and wasm outputs stay comparable bit for bit. */
+#define FP_PARAMS(...)                                                                    \
+    static const fp_param_info fp_param_table[] = {__VA_ARGS__};                          \
+    __attribute__((unused)) static float fp_param(int32_t index) {                       \
+        return index >= 0 && index < (int32_t)(sizeof fp_param_table / sizeof fp_param_table[0]) \
+                   ? fp_param_table[index].initial                                        \
+                   : 0.0f;                                                                \
+    }
 
 /* This translation unit's heap: the native stand-in for the kernel's linear memory. */
 static unsigned char *fp_native_heap;
