@@ -330,6 +330,13 @@ extern "C" void fp_overlay_build(fp_overlay *overlay, const fp_overlay_frame *f)
                 const fp_overlay_parameter &p = f->parameters[i];
                 if (p.value == nullptr) continue;
                 ImGui::PushID(i);
+                if (p.rect != nullptr) {  // the slider's frame, without its label
+                    const ImVec2 at = ImGui::GetCursorScreenPos();
+                    p.rect[0] = at.x;
+                    p.rect[1] = at.y;
+                    p.rect[2] = at.x + ImGui::CalcItemWidth();
+                    p.rect[3] = at.y + ImGui::GetFrameHeight();
+                }
                 ImGui::SliderFloat(p.name != nullptr ? p.name : "?", p.value, p.minimum, p.maximum, "%.3f");
                 ImGui::PopID();
             }

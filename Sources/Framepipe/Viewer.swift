@@ -274,6 +274,8 @@ public enum Viewer {
         /// The kernel time and parameter revision of the frame on screen (for S).
         var shownKernelTime: (time: Double, parameterRevision: UInt32)?
         var shownDisabledReason: String?
+        let reportSliders = ProcessInfo.processInfo.environment[Self.sliderReportVariable].map { !$0.isEmpty && $0 != "0" } == true
+        var reportedSliderRects: [OverlayRect?] = []
         var dirty = true
         var lastTitleNanos: UInt64 = 0
 
@@ -457,14 +459,32 @@ public enum Viewer {
                 throw ViewerError(FramepipeError(.failure, "render loop failed: \(error)"))
             }
             // A slider moved: the next frame to open computes with the new value.
-            if state.hud, renderer.overlayParameters != hud.panel.parameters,
-                renderer.overlayParameters.map(\.name) == hud.panel.parameters.map(\.name)
+            let sliders = renderer.overlayParameters
+            if state.hud, sliders.count == hud.panel.parameters.count,
+                zip(sliders, hud.panel.parameters).allSatisfy({ $0.name == $1.name })
             {
-                for (index, slider) in renderer.overlayParameters.enumerated()
-                where slider.value != hud.panel.parameters[index].value {
+                var moved = false
+                for (index, slider) in sliders.enumerated() where slider.value != hud.panel.parameters[index].value {
                     pool.setParameter(index, to: slider.value)
+                    moved = true
                 }
-                hud.panel.parameters = Self.sliders(of: pool)
+                if moved {
+                    hud.panel.parameters = Self.sliders(of: pool)
+                    if reportSliders {
+                        log("viewer: parameters \(Self.parameterAssignments(of: pool, revision: nil).map { "\($0.name)=\($0.value)" }.joined(separator: " ")) from the next frame")
+                    }
+                }
+                if reportSliders {
+                    let rects = sliders.map(\.sliderRect)
+                    if rects != reportedSliderRects, !rects.contains(nil) {
+                        reportedSliderRects = rects
+                        for slider in sliders {
+                            if let r = slider.sliderRect {
+                                log("viewer: slider \(slider.name) at \(Int(r.x0)),\(Int(r.y0)) \(Int(r.x1)),\(Int(r.y1))")
+                            }
+                        }
+                    }
+                }
             }
             if drewNewFrame || dirty { dirty = !presented }
             if presented { state.presented(at: monotonicNanos()) }
@@ -537,6 +557,10 @@ public enum Viewer {
     /// Set (to anything) to use the fence-anchored GPU clock even where VK_EXT_calibrated_timestamps exists (tests of
     /// the fallback).
     public static let fenceTimestampsVariable = "FRAMEPIPE_VIEW_FENCE_TIMESTAMPS"
+    /// Set (not 0): log where each parameter slider is drawn (`viewer: slider NAME at X0,Y0 X1,Y1`, window pixels, again
+    /// when the layout moves) and every change a slider makes (`viewer: parameters NAME=VALUE … from the next frame`):
+    /// what the slider test drags with xdotool, and a record of a session's changes.
+    public static let sliderReportVariable = "FRAMEPIPE_VIEW_SLIDER_REPORT"
 
     /// Pointer position relative to the drawn frame, 0..1 (clamped), y down.
     private static func updatePointer(

@@ -22,6 +22,8 @@ public struct OverlayParameter: Sendable, Equatable {
     public var minimum: Float
     public var maximum: Float
     public var value: Float
+    /// Where the overlay last drew the slider, in window pixels (nil before it was drawn).
+    public var sliderRect: OverlayRect?
 
     public init(name: String, minimum: Float, maximum: Float, value: Float) {
         self.name = name
@@ -29,6 +31,11 @@ public struct OverlayParameter: Sendable, Equatable {
         self.maximum = maximum
         self.value = value
     }
+}
+
+/// A rectangle in window pixels.
+public struct OverlayRect: Sendable, Equatable {
+    public var x0, y0, x1, y1: Float
 }
 
 /// The text side of the overlay: what the viewer knows about the run. Numbers change every frame; the strings only
@@ -133,57 +140,66 @@ final class FrameOverlay {
         let faultsStart = fixed.count + stageCount
         let namesStart = faultsStart + panel.faults.count
         var values = panel.parameters.map(\.value)
+        var rects = [Float](repeating: .nan, count: 4 * panel.parameters.count)
         withCStrings(texts) { c in
-            values.withUnsafeMutableBufferPointer { valueBuffer in
-                let stages = HudStage.allCases.map { stage in
-                    fp_overlay_stage(
-                        name: c[fixed.count + stage.rawValue], colour: stage.colour.argb,
-                        last_ms: hud.history.last?[stage].map { Float($0) } ?? .nan, median_ms: medians[stage.rawValue])
-                }
-                let parameters = panel.parameters.indices.map { i in
-                    fp_overlay_parameter(
-                        name: c[namesStart + i], minimum: panel.parameters[i].minimum,
-                        maximum: panel.parameters[i].maximum, value: valueBuffer.baseAddress.map { $0 + i })
-                }
-                history.withUnsafeBufferPointer { historyBuffer in
-                    stages.withUnsafeBufferPointer { stageBuffer in
-                        parameters.withUnsafeBufferPointer { parameterBuffer in
-                            var frame = fp_overlay_frame()
-                            frame.kernel = c[0]
-                            frame.engine = c[1]
-                            frame.device = c[2]
-                            frame.upload = c[3]
-                            frame.compute_rate = c[4]
-                            frame.state = c[5]
-                            frame.help = c[6]
-                            frame.reload = panel.reload == nil ? nil : c[7]
-                            frame.disabled_reason = panel.disabledReason == nil ? nil : c[8]
-                            frame.reload_failed = panel.reloadFailed
-                            frame.workers = Int32(clamping: panel.workers)
-                            frame.fps = Float(panel.fps)
-                            frame.interval_p50_ms = Float(panel.intervalP50Ms)
-                            frame.interval_p99_ms = Float(panel.intervalP99Ms)
-                            frame.target_ms = Float(hud.targetMs)
-                            frame.top_ms = Float(hud.topMs)
-                            frame.frame_on_screen = UInt64(max(0, panel.frameOnScreen))
-                            frame.dropped = panel.dropped
-                            frame.failed = panel.failed
-                            frame.stale = panel.stale
-                            frame.stages = stageBuffer.baseAddress
-                            frame.stage_count = Int32(stageCount)
-                            frame.history = historyBuffer.baseAddress
-                            frame.frame_count = Int32(frames)
-                            frame.faults = c.baseAddress.map { UnsafePointer($0 + faultsStart) }
-                            frame.fault_count = Int32(panel.faults.count)
-                            frame.parameters = parameterBuffer.baseAddress
-                            frame.parameter_count = Int32(parameterBuffer.count)
-                            fp_overlay_build(handle, &frame)
+            rects.withUnsafeMutableBufferPointer { rectBuffer in
+                values.withUnsafeMutableBufferPointer { valueBuffer in
+                    let stages = HudStage.allCases.map { stage in
+                        fp_overlay_stage(
+                            name: c[fixed.count + stage.rawValue], colour: stage.colour.argb,
+                            last_ms: hud.history.last?[stage].map { Float($0) } ?? .nan, median_ms: medians[stage.rawValue])
+                    }
+                    let parameters = panel.parameters.indices.map { i in
+                        fp_overlay_parameter(
+                            name: c[namesStart + i], minimum: panel.parameters[i].minimum,
+                            maximum: panel.parameters[i].maximum, value: valueBuffer.baseAddress.map { $0 + i },
+                            rect: rectBuffer.baseAddress.map { $0 + 4 * i })
+                    }
+                    history.withUnsafeBufferPointer { historyBuffer in
+                        stages.withUnsafeBufferPointer { stageBuffer in
+                            parameters.withUnsafeBufferPointer { parameterBuffer in
+                                var frame = fp_overlay_frame()
+                                frame.kernel = c[0]
+                                frame.engine = c[1]
+                                frame.device = c[2]
+                                frame.upload = c[3]
+                                frame.compute_rate = c[4]
+                                frame.state = c[5]
+                                frame.help = c[6]
+                                frame.reload = panel.reload == nil ? nil : c[7]
+                                frame.disabled_reason = panel.disabledReason == nil ? nil : c[8]
+                                frame.reload_failed = panel.reloadFailed
+                                frame.workers = Int32(clamping: panel.workers)
+                                frame.fps = Float(panel.fps)
+                                frame.interval_p50_ms = Float(panel.intervalP50Ms)
+                                frame.interval_p99_ms = Float(panel.intervalP99Ms)
+                                frame.target_ms = Float(hud.targetMs)
+                                frame.top_ms = Float(hud.topMs)
+                                frame.frame_on_screen = UInt64(max(0, panel.frameOnScreen))
+                                frame.dropped = panel.dropped
+                                frame.failed = panel.failed
+                                frame.stale = panel.stale
+                                frame.stages = stageBuffer.baseAddress
+                                frame.stage_count = Int32(stageCount)
+                                frame.history = historyBuffer.baseAddress
+                                frame.frame_count = Int32(frames)
+                                frame.faults = c.baseAddress.map { UnsafePointer($0 + faultsStart) }
+                                frame.fault_count = Int32(panel.faults.count)
+                                frame.parameters = parameterBuffer.baseAddress
+                                frame.parameter_count = Int32(parameterBuffer.count)
+                                fp_overlay_build(handle, &frame)
+                            }
                         }
                     }
                 }
             }
         }
-        for i in values.indices { hud.panel.parameters[i].value = values[i] }
+        for i in values.indices {
+            hud.panel.parameters[i].value = values[i]
+            let r = rects[4 * i..<4 * i + 4]
+            hud.panel.parameters[i].sliderRect =
+                r.allSatisfy(\.isFinite) ? OverlayRect(x0: r[4 * i], y0: r[4 * i + 1], x1: r[4 * i + 2], y1: r[4 * i + 3]) : nil
+        }
     }
 
     /// Records the last build's draw lists into `commandBuffer` (inside the render pass it was made for).

@@ -461,6 +461,88 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// Drags mandelbrot's `color_drift` slider in the overlay to its right end with xdotool, then takes a
+    /// screenshot (S): `bash -c SCRIPT bash FRAMEPIPE KERNEL SHOTS ENGINE` inside xvfb-run. The viewer reports where its
+    /// sliders are (FRAMEPIPE_VIEW_SLIDER_REPORT) into SHOTS/viewer.err, which the script reads to aim and passes on to
+    /// stderr at the end.
+    static let sliderDragScript = #"""
+    set -u
+    bin="$1" kernel="$2" shots="$3" engine="$4"
+    err="$shots/viewer.err"
+    FRAMEPIPE_VIEW_SLIDER_REPORT=1 "$bin" view "$kernel" --size 160x120 --workers 1 --overlay --screenshot-dir "$shots" \
+      --engine "$engine" 2>"$err" &
+    viewer=$!
+    fail() { echo "viewer-slider: $*" >&2; cat "$err" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+    \#(ViewerTests.waitForWindow)
+    wait_for_frame 2
+    wait_until "the slider report" grep -q "^viewer: slider color_drift at " "$err"
+    read -r x0 y0 x1 y1 < <(sed -n 's/^viewer: slider color_drift at \([0-9]*\),\([0-9]*\) \([0-9]*\),\([0-9]*\)$/\1 \2 \3 \4/p' "$err" | tail -n 1)
+    y=$(( (y0 + y1) / 2 ))
+    xdotool mousemove --window "$window" $(( x0 + 4 )) "$y"
+    wait_for_next_frame
+    xdotool mousedown 1                                  # grab the slider near its left end
+    wait_for_next_frame
+    xdotool mousemove --window "$window" $(( (x0 + x1) / 2 )) "$y"
+    wait_for_next_frame
+    xdotool mousemove --window "$window" $(( x1 + 40 )) "$y"   # past the right end: the maximum
+    wait_for_next_frame
+    xdotool mouseup 1
+    wait_until "the slider's change" grep -q "^viewer: parameters .*color_drift=2.0 from" "$err"
+    xdotool mousemove --window "$window" 600 20          # off the overlay
+    wait_for_next_frame
+    wait_for_next_frame
+    wait_for_next_frame
+    xdotool key --window "$window" s
+    wait_until "the screenshot in $shots" png_in "$shots"
+    xdotool key --window "$window" Escape
+    for _ in $(seq 1 1200); do
+      if ! kill -0 "$viewer" 2>/dev/null; then wait "$viewer"; status=$?; cat "$err" >&2; exit $status; fi
+      sleep 0.1
+    done
+    fail "the viewer did not quit on Escape in 120 s"
+    """#
+
+    /// Moving a parameter slider with the mouse (real X events: press, drag, release) changes what the kernel computes
+    /// from the next frame on: the screenshot records the new value, and `capture` with it reproduces the frame, which
+    /// differs from the one at the initial value.
+    func testDraggingASliderChangesTheKernelsFramesUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        let mandelbrot = repositoryRoot.appendingPathComponent("assets/kernels/mandelbrot.wasm").path
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            let outcome = try run(
+                xvfbRun,
+                [
+                    "-a", "-s", "-screen 0 1024x768x24", "bash", "-c", Self.sliderDragScript, "bash", executable.path,
+                    mandelbrot, shots, engine.rawValue,
+                ],
+                environment: windowEnvironment())
+            XCTAssertEqual(outcome.status, 0, "\(engine): stdout: \(outcome.stdout)\nstderr: \(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            XCTAssertTrue(
+                outcome.stderr.contains("viewer: parameters iterations=64.0 zoom_period=12.0 color_drift=2.0 from the next frame"),
+                "\(engine): \(outcome.stderr)")
+            let path = try XCTUnwrap(outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") }, "\(engine): \(outcome.stdout)")
+            let text = try pngTextChunks(path)
+            XCTAssertEqual(text["framepipe.parameters"], "iterations=64.0 zoom_period=12.0 color_drift=2.0", "\(engine): \(text)")
+            let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)")
+            let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)")
+            func capture(_ parameters: [String]) throws -> [UInt8] {
+                let out = shots + "/captured-\(parameters.count).png"
+                let capture = try run(
+                    executable.path,
+                    ["capture", mandelbrot, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", "160x120", "--out", out]
+                        + parameters.flatMap { ["--param", $0] },
+                    environment: windowEnvironment())
+                XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)")
+                return try OutputFiles.readPNG(out).pixels
+            }
+            let shot = try OutputFiles.readPNG(path).pixels
+            XCTAssertEqual(try capture(["color_drift=2.0"]), shot, "\(engine): the dragged value reproduces the frame")
+            XCTAssertNotEqual(try capture([]), shot, "\(engine): the slider changed the frame")
+        }
+    }
+
     /// Zero-copy draws the frame straight from its ring slot: a screenshot of the live viewer (S, kernel frame as
     /// drawn) equals, byte for byte, frame N of the kernel rendered by `capture` (which copies), N taken from the
     /// screenshot's name. Stateful kernels depend on the frame count only, not on the viewer's real time: life (RGBA8,

@@ -44,11 +44,13 @@ typedef struct {
     float median_ms;
 } fp_overlay_stage;
 
-/// A kernel parameter shown as a slider; the slider writes `*value`.
+/// A kernel parameter shown as a slider; the slider writes `*value`, and `rect` (when not NULL) gets where the slider
+/// was drawn: x0, y0, x1, y1 in window pixels.
 typedef struct {
     const char *name;
     float minimum, maximum;
     float *value;
+    float *rect;
 } fp_overlay_parameter;
 
 /// Everything one overlay frame shows. Strings are UTF-8 and may be NULL (not shown); they are read during
