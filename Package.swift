@@ -65,7 +65,8 @@ let package = Package(
                 .product(name: "WasmParser", package: "WasmKit"),
             ],
             swiftSettings: strictSwift),
-        .target(name: "VulkanRender", dependencies: ["CVulkan", "CGLFW", "COverlay"], swiftSettings: strictSwift),
+        .target(
+            name: "VulkanRender", dependencies: ["CVulkan", "CGLFW", "COverlay", "FrameTiming"], swiftSettings: strictSwift),
         .target(
             name: "FrameTiming", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: strictSwift),

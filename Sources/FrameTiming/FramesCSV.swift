@@ -11,9 +11,7 @@ public enum FramesCSV {
         "t_schedule_ms", "t_compute_start_ms", "t_compute_end_ms", "t_publish_ms", "t_acquire_ms",
         "t_submit_ms", "t_gpu_start_ms", "t_gpu_end_ms", "t_complete_ms", "t_present_ms",
         "tiles",
-        "compute_ms", "handoff_wait_ms", "upload_ms", "gpu_ms", "present_ms",
-        "interval_ms", "latency_ms",
-    ]
+    ] + Stage.allCases.map { "\($0.name)_ms" } + ["interval_ms", "latency_ms"]
 
     /// Marks a value that was not recorded.
     public static let notAvailable = "NA"

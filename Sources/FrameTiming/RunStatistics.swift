@@ -2,7 +2,9 @@
 // Everything is computed from the FrameLog alone, so the statistics, frames.csv and the trace agree
 // by construction (the CSV's interval column uses the very same pairing as the statistics).
 
-/// A stage of a frame's way through the pipeline (definitions: FrameRecord's stage durations).
+/// A stage of a frame's way through the pipeline (definitions: FrameRecord's stage durations). The one list of stages:
+/// summary.json's `stages_ms`, frames.csv's stage columns, the console table, the viewer's overlay and timing report all
+/// follow `allCases`, in this order (bottom to top in the overlay's stacked bars).
 public enum Stage: String, CaseIterable, Sendable, Codable {
     /// First tile start → last tile end.
     case compute
@@ -14,6 +16,20 @@ public enum Stage: String, CaseIterable, Sendable, Codable {
     case gpu
     /// GPU end → presented (window) or fence seen (headless).
     case present
+
+    /// The stage's name in reports, the overlay and docs.
+    public var name: String { rawValue }
+
+    /// The stage's position in `allCases` (fixed-size per-stage storage is indexed by it).
+    public var index: Int {
+        switch self {
+        case .compute: 0
+        case .handoffWait: 1
+        case .upload: 2
+        case .gpu: 3
+        case .present: 4
+        }
+    }
 }
 
 extension FrameRecord {

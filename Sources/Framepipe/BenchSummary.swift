@@ -85,29 +85,34 @@ public struct BenchSummary: Codable, Sendable {
         }
     }
     /// One entry per stage of a frame (FrameTiming.Stage; definitions in docs/benchmarking.md).
+    /// Encoded as an object with one key per stage, named and ordered as `Stage.allCases`.
     public struct Stages: Codable, Sendable {
-        public var compute: Stats
-        public var handoff_wait: Stats
-        public var upload: Stats
-        public var gpu: Stats
-        public var present: Stats
+        private var byStage: [Stage: Stats]
 
         init(_ stages: [Stage: DurationStatistics]) {
-            compute = Stats(stages[.compute])
-            handoff_wait = Stats(stages[.handoffWait])
-            upload = Stats(stages[.upload])
-            gpu = Stats(stages[.gpu])
-            present = Stats(stages[.present])
+            byStage = Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0, Stats(stages[$0])) })
         }
 
-        public subscript(stage: Stage) -> Stats {
-            switch stage {
-            case .compute: compute
-            case .handoffWait: handoff_wait
-            case .upload: upload
-            case .gpu: gpu
-            case .present: present
+        public subscript(stage: Stage) -> Stats { byStage[stage] ?? Stats(nil) }
+
+        private struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            byStage = [:]
+            for stage in Stage.allCases {
+                byStage[stage] = try container.decode(Stats.self, forKey: Key(stringValue: stage.name))
             }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            for stage in Stage.allCases { try container.encode(self[stage], forKey: Key(stringValue: stage.name)) }
         }
     }
     public struct Jitter: Codable, Sendable {

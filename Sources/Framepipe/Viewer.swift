@@ -834,9 +834,9 @@ struct ViewerTimeline {
         {
             handoff = 0
         }
-        return HudFrameStages(
-            compute: ms(record.computeNanos), handoffWait: handoff, upload: ms(record.uploadNanos),
-            gpu: ms(record.gpuNanos), present: ms(record.presentStageNanos))
+        var stages = HudFrameStages()
+        for stage in Stage.allCases { stages[stage] = stage == .handoffWait ? handoff : ms(record.nanoseconds(in: stage)) }
+        return stages
     }
 
     /// One line: `view-timing: frames=… presented=… gpu_timestamps=… calibrated=… gpu_start_before_submit=…
@@ -851,7 +851,7 @@ struct ViewerTimeline {
             + "present_before_gpu_end=\(presentBeforeGpuEnd) publish_after_acquire=\(publishAfterAcquire)"
         for (name, count) in loopCounts { line += " \(name)=\(count)" }
         line += " median_ms"
-        for stage in HudStage.allCases {
+        for stage in Stage.allCases {
             let values = stages.compactMap { $0[stage] }.sorted()
             let median = values.isEmpty ? "NA" : String(format: "%.3f", values[values.count / 2])
             line += " \(stage.name)=\(median)"

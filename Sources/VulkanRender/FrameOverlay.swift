@@ -15,6 +15,7 @@
 
 import COverlay
 import CVulkan
+import FrameTiming
 
 /// A kernel parameter shown as a slider (issue: kernel parameters; the viewer fills these).
 public struct OverlayParameter: Sendable, Equatable {
@@ -72,7 +73,7 @@ final class FrameOverlay {
     /// frames × stages, oldest frame first (NaN: not measured).
     private var history: [Float]
     private var sortScratch: [Float]
-    private let stageNames: [String] = HudStage.allCases.map(\.name)
+    private let stageNames: [String] = Stage.allCases.map(\.name)
 
     /// The render pass the overlay was made for (a swapchain format change needs a new overlay).
     let renderPass: VkRenderPass
@@ -81,7 +82,7 @@ final class FrameOverlay {
         instance: VkInstance, physical: VkPhysicalDevice, device: VkDevice, queueFamily: UInt32, queue: VkQueue,
         renderPass: VkRenderPass, framesInFlight: Int, window: ViewerWindow
     ) throws(RenderError) {
-        history = Array(repeating: .nan, count: HudHistory.capacity * HudStage.allCases.count)
+        history = Array(repeating: .nan, count: HudHistory.capacity * Stage.allCases.count)
         sortScratch = []
         sortScratch.reserveCapacity(HudHistory.capacity)
         self.renderPass = renderPass
@@ -122,14 +123,14 @@ final class FrameOverlay {
     /// `hud.panel.parameters`.
     func build(_ hud: inout HudOverlay) {
         guard let handle else { return }
-        let stageCount = HudStage.allCases.count
+        let stageCount = Stage.allCases.count
         let frames = hud.history.count
         for (i, frame) in hud.history.enumerated() {
-            for stage in HudStage.allCases {
-                history[i * stageCount + stage.rawValue] = frame[stage].map { Float($0) } ?? .nan
+            for stage in Stage.allCases {
+                history[i * stageCount + stage.index] = frame[stage].map { Float($0) } ?? .nan
             }
         }
-        let medians = HudStage.allCases.map { median($0, frames: frames, stride: stageCount) }
+        let medians = Stage.allCases.map { median($0, frames: frames, stride: stageCount) }
         let panel = hud.panel
         // One C string per text, in this order: the fixed fields, the stage names, the faults, the parameter names.
         let fixed = [
@@ -144,10 +145,10 @@ final class FrameOverlay {
         withCStrings(texts) { c in
             rects.withUnsafeMutableBufferPointer { rectBuffer in
                 values.withUnsafeMutableBufferPointer { valueBuffer in
-                    let stages = HudStage.allCases.map { stage in
+                    let stages = Stage.allCases.map { stage in
                         fp_overlay_stage(
-                            name: c[fixed.count + stage.rawValue], colour: stage.colour.argb,
-                            last_ms: hud.history.last?[stage].map { Float($0) } ?? .nan, median_ms: medians[stage.rawValue])
+                            name: c[fixed.count + stage.index], colour: stage.colour.argb,
+                            last_ms: hud.history.last?[stage].map { Float($0) } ?? .nan, median_ms: medians[stage.index])
                     }
                     let parameters = panel.parameters.indices.map { i in
                         fp_overlay_parameter(
@@ -209,10 +210,10 @@ final class FrameOverlay {
     }
 
     /// The median of one stage over the history (NaN when no frame measured it); sorts in the reserved scratch.
-    private func median(_ stage: HudStage, frames: Int, stride: Int) -> Float {
+    private func median(_ stage: Stage, frames: Int, stride: Int) -> Float {
         sortScratch.removeAll(keepingCapacity: true)
         for i in 0..<frames {
-            let v = history[i * stride + stage.rawValue]
+            let v = history[i * stride + stage.index]
             if v.isFinite { sortScratch.append(v) }
         }
         guard !sortScratch.isEmpty else { return .nan }

@@ -2,25 +2,12 @@
 // scale, as pure Swift (FrameOverlay.swift hands them to Dear ImGui). Unit-tested in
 // Tests/VulkanRenderTests/HudModelTests.swift.
 
-/// The stages of a frame, bottom to top in an overlay bar: FrameRecord's stage durations (compute, handoff_wait, upload,
-/// gpu, present).
-public enum HudStage: Int, CaseIterable, Sendable {
-    case compute, handoffWait, upload, gpu, present
+import FrameTiming
 
-    /// The stage's name in reports and docs.
-    public var name: String {
-        switch self {
-        case .compute: "compute"
-        case .handoffWait: "handoff_wait"
-        case .upload: "upload"
-        case .gpu: "gpu"
-        case .present: "present"
-        }
-    }
-
-    /// Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), neighbours in the stack chosen
-    /// to differ in lightness too: compute blue, handoff_wait orange, upload bluish green, gpu reddish purple,
-    /// present yellow.
+extension Stage {
+    /// The stage's colour in the overlay. Okabe–Ito colours (distinguishable with the common colour-vision
+    /// deficiencies), neighbours in the stack chosen to differ in lightness too: compute blue, handoff_wait orange,
+    /// upload bluish green, gpu reddish purple, present yellow.
     public var colour: HudColour {
         switch self {
         case .compute: HudColour(0 / 255, 114 / 255, 178 / 255)
@@ -43,48 +30,37 @@ public struct HudColour: Sendable, Equatable {
     }
 }
 
-/// One frame's stage durations in milliseconds; nil where the stage was not measured (drawn as a gap).
+/// One frame's stage durations in milliseconds, per `Stage`; nil where the stage was not measured (drawn as a gap).
+/// Fixed size (no allocation per frame).
 public struct HudFrameStages: Sendable, Equatable {
-    private var values: (Double?, Double?, Double?, Double?, Double?) = (nil, nil, nil, nil, nil)
+    private var values = InlineArray<5, Double?>(repeating: nil)
 
-    public init() {}
-
-    public init(compute: Double?, handoffWait: Double?, upload: Double?, gpu: Double?, present: Double?) {
-        values = (compute, handoffWait, upload, gpu, present)
+    public init() {
+        assert(Stage.allCases.count == values.count, "one value per stage")
     }
 
-    public subscript(stage: HudStage) -> Double? {
-        get {
-            switch stage {
-            case .compute: values.0
-            case .handoffWait: values.1
-            case .upload: values.2
-            case .gpu: values.3
-            case .present: values.4
-            }
-        }
-        set {
-            switch stage {
-            case .compute: values.0 = newValue
-            case .handoffWait: values.1 = newValue
-            case .upload: values.2 = newValue
-            case .gpu: values.3 = newValue
-            case .present: values.4 = newValue
-            }
-        }
+    /// From a dictionary of the measured stages (tests, mostly).
+    public init(_ stages: [Stage: Double]) {
+        self.init()
+        for (stage, ms) in stages { self[stage] = ms }
+    }
+
+    public subscript(stage: Stage) -> Double? {
+        get { values[stage.index] }
+        set { values[stage.index] = newValue }
     }
 
     /// The stacked height in ms: the sum of the measured stages (negative or non-finite values count as 0).
     public var totalMs: Double {
         var sum = 0.0
-        for stage in HudStage.allCases {
+        for stage in Stage.allCases {
             if let ms = self[stage], ms.isFinite, ms > 0 { sum += ms }
         }
         return sum
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        HudStage.allCases.allSatisfy { a[$0] == b[$0] }
+        Stage.allCases.allSatisfy { a[$0] == b[$0] }
     }
 }
 

@@ -1,4 +1,5 @@
 import EngineTestSupport
+import FrameTiming
 import Foundation
 import XCTest
 
@@ -91,7 +92,7 @@ final class BenchReportTests: XCTestCase {
                     "2", "--out", directory,
                 ] + which.arguments)
             XCTAssertEqual(bench.status, 0, "\(which): \(bench.stderr)")
-            for row in ["frame interval", "latency", "compute", "handoff wait", "upload", "gpu", "present"] {
+            for row in ["frame interval", "latency"] + Stage.allCases.map({ $0.name.replacingOccurrences(of: "_", with: " ") }) {
                 XCTAssertTrue(bench.stdout.contains(row), "\(which): summary table row \(row): \(bench.stdout)")
             }
             let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
@@ -110,7 +111,7 @@ final class BenchReportTests: XCTestCase {
             XCTAssertEqual((summary["kernel_sha256"] as? String)?.count, 64, "\(which)")
             XCTAssertEqual(number(summary, "frames.measured"), 20, "\(which)")
             XCTAssertGreaterThan(number(summary, "fps") ?? 0, 0, "\(which)")
-            for stage in ["compute", "handoff_wait", "upload", "gpu", "present"] {
+            for stage in Stage.allCases.map(\.name) {
                 for statistic in ["count", "mean", "stddev", "min", "p50", "p90", "p95", "p99", "p999", "max"] {
                     XCTAssertNotNil(
                         number(summary, "stages_ms.\(stage).\(statistic)"), "\(which): stages_ms.\(stage).\(statistic)")

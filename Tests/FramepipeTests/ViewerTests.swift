@@ -246,7 +246,7 @@ final class ViewerTests: XCTestCase {
             XCTAssertEqual(report.counts["present_before_gpu_end"], 0, "\(report)", file: file, line: line)
         }
         XCTAssertGreaterThan(report.counts["presented"] ?? 0, 0, "\(report)", file: file, line: line)
-        for stage in ["compute", "handoff_wait", "upload", "gpu", "present"] {
+        for stage in Stage.allCases.map(\.name) {
             let value = report.median(stage)
             // With the fence-anchored clock a frame's GPU end is the moment its fence was seen, which
             // can come after its present (the bias the clock's description states): the present stage

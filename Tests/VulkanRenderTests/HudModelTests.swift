@@ -1,12 +1,15 @@
 // The overlay's plot model (HudHistory, HudOverlay, the stage list and colours): pure Swift, checked without a window.
 
+import FrameTiming
 import XCTest
 
 @testable import VulkanRender
 
 final class HudModelTests: XCTestCase {
     private func frame(_ c: Double?, _ h: Double?, _ u: Double?, _ g: Double?, _ p: Double?) -> HudFrameStages {
-        HudFrameStages(compute: c, handoffWait: h, upload: u, gpu: g, present: p)
+        var stages = HudFrameStages()
+        for (stage, ms) in zip(Stage.allCases, [c, h, u, g, p]) { stages[stage] = ms }
+        return stages
     }
 
     func testHistoryKeepsTheLast240InOrder() {
@@ -35,10 +38,20 @@ final class HudModelTests: XCTestCase {
     }
 
     func testStageColoursAreDistinct() {
-        let colours = HudStage.allCases.map { [$0.colour.r, $0.colour.g, $0.colour.b] }
-        XCTAssertEqual(Set(colours).count, HudStage.allCases.count)
+        let colours = Stage.allCases.map { [$0.colour.r, $0.colour.g, $0.colour.b] }
+        XCTAssertEqual(Set(colours).count, Stage.allCases.count)
         // 0xAARRGGBB for the overlay: compute is (0, 114, 178), opaque.
-        XCTAssertEqual(HudStage.compute.colour.argb, 0xFF00_72B2)
-        XCTAssertEqual(HudStage.allCases.map(\.name), ["compute", "handoff_wait", "upload", "gpu", "present"])
+        XCTAssertEqual(Stage.compute.colour.argb, 0xFF00_72B2)
+    }
+
+    /// The one stage list (FrameTiming.Stage) is the contract every report names: its names, its order, and the index
+    /// the fixed-size per-stage storage uses.
+    func testTheStageListIsTheOneEveryReportUses() {
+        XCTAssertEqual(Stage.allCases.map(\.name), ["compute", "handoff_wait", "upload", "gpu", "present"])
+        XCTAssertEqual(Stage.allCases.map(\.index), Array(0..<Stage.allCases.count))
+        var stages = HudFrameStages()
+        for stage in Stage.allCases { stages[stage] = Double(stage.index + 1) }
+        XCTAssertEqual(Stage.allCases.map { stages[$0] }, [1, 2, 3, 4, 5])
+        XCTAssertEqual(HudFrameStages([.gpu: 2, .present: 0.5]).totalMs, 2.5)
     }
 }
