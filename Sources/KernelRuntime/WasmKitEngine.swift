@@ -180,20 +180,19 @@ final class WasmKitInstance: EngineInstance {
                 }
                 return []
             })
-        imports.define(
-            module: KernelABI.importModule, name: "input",
-            Function(store: store, parameters: [.i32], results: [.f32]) { caller, arguments in
-                Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
-                guard case .i32(let what) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
-                return [.f32(kernelImports.input(Int32(bitPattern: what)).bitPattern)]
-            })
-        imports.define(
-            module: KernelABI.importModule, name: "param",
-            Function(store: store, parameters: [.i32], results: [.f32]) { caller, arguments in
-                Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
-                guard case .i32(let index) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
-                return [.f32(kernelImports.param(Int32(bitPattern: index)).bitPattern)]
-            })
+        // fp.input(what) and fp.param(index): (i32) -> f32 answers from the host.
+        let answers: [(name: String, answer: @Sendable (Int32) -> Float)] = [
+            ("input", { kernelImports.input($0) }), ("param", { kernelImports.param($0) }),
+        ]
+        for (name, answer) in answers {
+            imports.define(
+                module: KernelABI.importModule, name: name,
+                Function(store: store, parameters: [.i32], results: [.f32]) { caller, arguments in
+                    Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
+                    guard case .i32(let argument) = arguments[0] else { return [.f32(Float(0).bitPattern)] }
+                    return [.f32(answer(Int32(bitPattern: argument)).bitPattern)]
+                })
+        }
 
         let instance: Instance
         do {

@@ -338,6 +338,24 @@ final class ViewerTests: XCTestCase {
         }
     }
 
+    /// `capture` of the frame and time a screenshot's tEXt chunks name, with `--param` for each of `parameters`: the
+    /// pixels it writes.
+    func captureScreenshotsFrame(
+        _ kernel: String, _ text: [String: String], engine: EngineUnderTest, size: String, parameters: [String], into folder: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [UInt8] {
+        let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)", file: file, line: line)
+        let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)", file: file, line: line)
+        let out = folder + "/captured-\(UUID().uuidString).png"
+        let capture = try run(
+            executable.path,
+            ["capture", kernel, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", size, "--out", out]
+                + parameters.flatMap { ["--param", $0] },
+            environment: windowEnvironment())
+        XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)", file: file, line: line)
+        return try OutputFiles.readPNG(out).pixels
+    }
+
     /// The tEXt chunks of a PNG (keyword → text), read straight from its bytes.
     func pngTextChunks(_ path: String) throws -> [String: String] {
         let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: path)))
@@ -443,19 +461,10 @@ final class ViewerTests: XCTestCase {
             XCTAssertEqual(text["framepipe.parameters"], "iterations=200.0 zoom_period=12.0 color_drift=1.25", "\(engine): \(text)")
             let reproduce = try XCTUnwrap(text["framepipe.reproduce"], "\(engine): \(text)")
             XCTAssertTrue(reproduce.contains("--param iterations=200.0 --param zoom_period=12.0 --param color_drift=1.25"), "\(engine): \(reproduce)")
-            let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)")
-            let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)")
-            func capture(_ parameters: [String]) throws -> [UInt8] {
-                let out = shots + "/captured-\(parameters.count).png"
-                let capture = try run(
-                    executable.path,
-                    ["capture", mandelbrot, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", "64x48", "--out", out]
-                        + parameters.flatMap { ["--param", $0] },
-                    environment: windowEnvironment())
-                XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)")
-                return try OutputFiles.readPNG(out).pixels
-            }
             let shot = try OutputFiles.readPNG(path).pixels
+            let capture = { (parameters: [String]) in
+                try self.captureScreenshotsFrame(mandelbrot, text, engine: engine, size: "64x48", parameters: parameters, into: shots)
+            }
             XCTAssertEqual(try capture(["iterations=200.0", "zoom_period=12.0", "color_drift=1.25"]), shot, "\(engine): capture --param --time differs from S")
             XCTAssertNotEqual(try capture([]), shot, "\(engine): the parameters changed the frame")
         }
@@ -525,19 +534,10 @@ final class ViewerTests: XCTestCase {
             let path = try XCTUnwrap(outcome.stdout.split(separator: "\n").map(String.init).first { $0.hasSuffix(".png") }, "\(engine): \(outcome.stdout)")
             let text = try pngTextChunks(path)
             XCTAssertEqual(text["framepipe.parameters"], "iterations=64.0 zoom_period=12.0 color_drift=2.0", "\(engine): \(text)")
-            let frame = try XCTUnwrap(text["framepipe.frame"], "\(engine): \(text)")
-            let time = try XCTUnwrap(text["framepipe.time"], "\(engine): \(text)")
-            func capture(_ parameters: [String]) throws -> [UInt8] {
-                let out = shots + "/captured-\(parameters.count).png"
-                let capture = try run(
-                    executable.path,
-                    ["capture", mandelbrot, "--engine", engine.rawValue, "--frame", frame, "--time", time, "--size", "160x120", "--out", out]
-                        + parameters.flatMap { ["--param", $0] },
-                    environment: windowEnvironment())
-                XCTAssertEqual(capture.status, 0, "\(engine): \(capture.stderr)")
-                return try OutputFiles.readPNG(out).pixels
-            }
             let shot = try OutputFiles.readPNG(path).pixels
+            let capture = { (parameters: [String]) in
+                try self.captureScreenshotsFrame(mandelbrot, text, engine: engine, size: "160x120", parameters: parameters, into: shots)
+            }
             XCTAssertEqual(try capture(["color_drift=2.0"]), shot, "\(engine): the dragged value reproduces the frame")
             XCTAssertNotEqual(try capture([]), shot, "\(engine): the slider changed the frame")
         }
