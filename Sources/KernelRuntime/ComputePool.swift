@@ -220,14 +220,12 @@ public final class ComputePool: Sendable {
     /// change is a new revision; the last `parameterHistoryCapacity` revisions stay looked-up-able, so a frame shown a
     /// few frames after a change still names the values it was computed with.
     private struct LiveParameters {
-        var epoch: UInt32
         var parameters: [KernelParameter]
         var values: KernelParameterValues
         var revision: UInt32 = 0
         var history: [(revision: UInt32, values: KernelParameterValues)] = []
 
-        init(epoch: UInt32, parameters: [KernelParameter], values: KernelParameterValues) {
-            self.epoch = epoch
+        init(parameters: [KernelParameter], values: KernelParameterValues) {
             self.parameters = parameters
             self.values = values
             history = [(0, values)]
@@ -292,7 +290,7 @@ public final class ComputePool: Sendable {
         let installation = try Self.install(
             kernel, epoch: 0, settings: settings, workers: workerCount, host: host, expecting: nil, slotBytes: ring.slotByteCount)
         let values = KernelParameterValues(installation.parameters, overrides: host.parameterOverrides)
-        liveParameters = Locked(LiveParameters(epoch: 0, parameters: installation.parameters, values: values))
+        liveParameters = Locked(LiveParameters(parameters: installation.parameters, values: values))
         installations.withLock { $0[0] = installation }
     }
 
@@ -665,7 +663,6 @@ public final class ComputePool: Sendable {
         liveParameters.withLock { live in
             var overrides = next.host.parameterOverrides
             overrides.merge(live.byName) { _, now in now }
-            live.epoch = next.epoch
             live.parameters = next.parameters
             live.history.removeAll()  // revisions of the old kernel name none of the new one's frames
             live.set(KernelParameterValues(next.parameters, overrides: overrides))
