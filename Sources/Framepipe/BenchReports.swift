@@ -86,9 +86,7 @@ extension BenchSummary {
             reloads: report.reloads.map { .init(path: $0.path, first_frame: $0.firstFrame, error: $0.error) },
             failures: report.failures.prefix(10).map { .init(fault: $0.fault?.rawValue ?? "fault", message: $0.message) },
             baseline: nil)
-        let parameters = pool.parameters
-        self.parameters = Dictionary(
-            zip(parameters.map(\.name), pool.parameterValues.values.array), uniquingKeysWith: { first, _ in first })
+        self.parameters = pool.parameterValuesByName
     }
 }
 

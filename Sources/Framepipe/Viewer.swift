@@ -471,7 +471,7 @@ public enum Viewer {
                 if moved {
                     hud.panel.parameters = Self.sliders(of: pool)
                     if reportSliders {
-                        log("viewer: parameters \(Self.parameterAssignments(of: pool, revision: nil).map { "\($0.name)=\($0.value)" }.joined(separator: " ")) from the next frame")
+                        log("viewer: parameters \(Self.parameterAssignments(of: pool, revision: nil).map(\.description).joined(separator: " ")) from the next frame")
                     }
                 }
                 if reportSliders {
@@ -624,7 +624,7 @@ struct ScreenshotMetadata {
             ("framepipe.size", "\(width)x\(height)"),
             ("framepipe.frame", String(frame)),
             ("framepipe.colormap", colormap),
-            ("framepipe.parameters", parameters.map { "\($0.name)=\($0.value)" }.joined(separator: " ")),
+            ("framepipe.parameters", parameters.map(\.description).joined(separator: " ")),
         ]
         if let time { chunks.append(("framepipe.time", Self.exact(time))) }
         if stateful {
@@ -634,7 +634,7 @@ struct ScreenshotMetadata {
                 "framepipe.reproduce",
                 "framepipe capture \(kernelPath) --engine \(engine.name.lowercased()) --kernel-build \(kernelBuild) --frame \(frame) "
                     + "--time \(Self.exact(time)) "
-                    + parameters.map { "--param \($0.name)=\($0.value) " }.joined()
+                    + parameters.map { "--param \($0) " }.joined()
                     + "--size \(width)x\(height) --colormap \(colormap) --out FILE.png"
             ))
         }

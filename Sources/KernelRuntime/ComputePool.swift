@@ -299,6 +299,8 @@ public final class ComputePool: Sendable {
 
     /// The running kernel's parameters (empty when it declares none).
     public var parameters: [KernelParameter] { liveParameters.withLock { $0.parameters } }
+    /// The values the next frame opens with, by name (what `bench` records in summary.json).
+    public var parameterValuesByName: [String: Float] { liveParameters.withLock { $0.byName } }
     /// The values the next frame opens with, and their revision.
     public var parameterValues: (values: KernelParameterValues, revision: UInt32) {
         liveParameters.withLock { ($0.values, $0.revision) }
@@ -487,7 +489,7 @@ public final class ComputePool: Sendable {
     /// The host a reloaded kernel starts with: the values the running kernel has now, by name, over `--param`'s.
     private func reloadHost() -> KernelHost {
         var reloaded = host
-        reloaded.parameterOverrides.merge(liveParameters.withLock { $0.byName }) { _, live in live }
+        reloaded.parameterOverrides.merge(parameterValuesByName) { _, live in live }
         return reloaded
     }
 

@@ -116,16 +116,10 @@ public struct KernelParameterValues: Sendable, BitwiseCopyable, Equatable {
     public static func == (lhs: KernelParameterValues, rhs: KernelParameterValues) -> Bool {
         lhs.count == rhs.count && (0..<lhs.count).allSatisfy { lhs.storage[$0].bitPattern == rhs.storage[$0].bitPattern }
     }
-
-    /// `name=value` pairs, space-separated, in the kernel's order (screenshot metadata, logs); values printed so
-    /// they read back to the same float (`--param` takes them as they are).
-    public static func describe(_ parameters: [KernelParameter], _ values: KernelParameterValues) -> String {
-        zip(parameters, values.array).map { "\($0.name)=\($1)" }.joined(separator: " ")
-    }
 }
 
 /// One `--param NAME=VALUE` of the command line.
-public struct ParameterAssignment: Sendable, Equatable {
+public struct ParameterAssignment: Sendable, Equatable, CustomStringConvertible {
     public var name: String
     public var value: Float
 
@@ -143,6 +137,10 @@ public struct ParameterAssignment: Sendable, Equatable {
         }
         self.init(name: name, value: value)
     }
+
+    /// `NAME=VALUE`, the value printed so that it reads back to the same float: what `--param` takes, and how the
+    /// viewer's log and screenshots write a frame's values.
+    public var description: String { "\(name)=\(value)" }
 
     /// Checks `assignments` against the kernel's `parameters`: every name declared, every value in range, no name
     /// twice. Returns the overrides by name, or the one-line reason they are refused.
