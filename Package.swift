@@ -97,7 +97,8 @@ let package = Package(
         .executableTarget(
             name: "kernel-bench", dependencies: ["KernelRuntime", "FrameHandoff", "NativeKernels"], swiftSettings: strictSwift),
 
-        // Tests. EngineTestSupport: the engines every test that runs a kernel runs on (WasmKit, wasmtime).
+        // Tests. EngineTestSupport: the engines every test that runs a kernel runs on (WasmKit, wasmtime), child processes
+        // and a private Xvfb display.
         .target(
             name: "EngineTestSupport", dependencies: ["KernelRuntime"], path: "Tests/EngineTestSupport",
             swiftSettings: strictSwift),
@@ -106,7 +107,9 @@ let package = Package(
             name: "KernelRuntimeTests", dependencies: ["KernelRuntime", "FrameHandoff", "EngineTestSupport"],
             resources: [.copy("BadModules")],
             swiftSettings: strictSwift),
-        .testTarget(name: "VulkanRenderTests", dependencies: ["VulkanRender", "FrameHandoff"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "VulkanRenderTests", dependencies: ["VulkanRender", "FrameHandoff", "EngineTestSupport"],
+            swiftSettings: strictSwift),
         .testTarget(name: "FrameTimingTests", dependencies: ["FrameTiming"], swiftSettings: strictSwift),
         .testTarget(
             name: "FramepipeTests",

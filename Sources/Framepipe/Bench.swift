@@ -186,11 +186,8 @@ public enum Bench {
         }
         // Zero-copy: the ring lives in the renderer's host-visible memory and the reader holds a slot
         // per frame in flight, so it needs more slots than the copy path's 3.
-        let slotCount = max(
-            options.slotCount,
-            RenderFeed.requiredSlotCount(for: renderer.uploadMode, framesInFlight: renderer.framesInFlight))
-        let payload = try RenderFeed.ringPayload(
-            for: renderer, slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
+        let slotCount = max(options.slotCount, renderer.requiredRingSlotCount)
+        let payload = try renderer.lentRingPayload(slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
         let run = try compute.build(
             settings: settings, slotCount: slotCount, policy: options.policy, watch: options.watch,
             payload: payload, log: log)
@@ -203,6 +200,7 @@ public enum Bench {
             withExtendedLifetime(renderer) {}
         }
         let feed = try RenderFeed(ring: ring, renderer: renderer)
+        defer { feed.close() }  // after a failure: leases still held go back once the GPU is idle
 
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
@@ -265,7 +263,7 @@ public enum Bench {
 struct RenderLoop {
     let options: BenchOptions
     let pool: ComputePool
-    let feed: RenderFeed
+    let feed: RenderFeed<HeadlessRenderer>
     /// frames.csv, fed the measured frames as their records settle (nil with recording off).
     let csv: FramesCSVStream?
     var ring: SlotRing { feed.ring }
@@ -290,7 +288,7 @@ struct RenderLoop {
     /// The newest frame read back with it (pipelined readback).
     private(set) var lastPixels: (generation: UInt64, pixels: [UInt8])?
 
-    init(options: BenchOptions, pool: ComputePool, feed: RenderFeed, csv: FramesCSVStream?, expectedFrames: Int) {
+    init(options: BenchOptions, pool: ComputePool, feed: RenderFeed<HeadlessRenderer>, csv: FramesCSVStream?, expectedFrames: Int) {
         self.options = options
         self.pool = pool
         self.feed = feed
@@ -322,7 +320,8 @@ struct RenderLoop {
                 return feed.renderer.uncollectedFrameCount > 0
             }
             // Zero-copy: wait for the GPU to finish a frame before taking another slot.
-            for completed in try feed.reserveFrameSlot() { record(completed) }
+            try feed.reserveFrameSlot()
+            try collectCompleted()
             guard let lease = try nextFrame() else {
                 // Disabled kernel (reported by the caller) or a stop request.
                 interrupted = options.stop?.isRequested ?? false

@@ -202,51 +202,27 @@ public enum Viewer {
             throw ViewerError(FramepipeError(error))
         }
         if let warning = renderer.presentModeWarning { log("warning: \(warning)") }
-        let zeroCopy = renderer.uploadMode == .zeroCopy
         log("viewer: upload \(renderer.uploadMode.rawValue) (\(renderer.uploadReason)) on \(renderer.device.name)")
         // Zero-copy: the ring lives in the renderer's memory and the loop holds a slot per frame in flight, so it needs
-        // more slots than the copy path's 3 (RenderFeed.requiredSlotCount explains the count).
-        let slotCount = max(
-            3, RenderFeed.requiredSlotCount(for: renderer.uploadMode, framesInFlight: renderer.framesInFlight))
+        // more slots than the copy path's 3 (FrameSink.requiredRingSlotCount explains the count).
+        let slotCount = renderer.requiredRingSlotCount
         let run: ComputeRun
-        do {
-            var payload: LentPayload?
-            if zeroCopy {
-                let memory = try renderer.makeRingPayload(
-                    slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
-                // The ring holds `memory`, the owner of its slots, so they outlive every pointer it hands out.
-                payload = LentPayload(base: memory.base, byteCount: memory.byteCount, owner: memory)
-            }
+        let feed: RenderFeed<WindowRenderer>
+        do throws(FramepipeError) {
+            let payload = try renderer.lentRingPayload(slotCount: slotCount, slotByteCount: compute.probe.outputByteCount)
             run = try compute.build(
                 settings: settings, slotCount: slotCount, policy: .latest, watch: options.watch,
                 payload: payload, log: log)
-        } catch let error as RenderError {
-            throw ViewerError(FramepipeError(error))
-        } catch let error as FramepipeError {
-            throw ViewerError(error)
+            // The same feed as bench's: handles validated before binding, zero-copy leases held until the fence.
+            feed = try RenderFeed(ring: run.ring, renderer: renderer)
         } catch {
-            throw ViewerError(FramepipeError(.failure, "viewer setup failed: \(error)"))
+            throw ViewerError(error)
         }
         let (ring, pool) = (run.ring, run.pool)
-        // Zero-copy: the leases of frames drawn from their ring slot whose GPU reads may not be over yet. Released when
-        // the renderer hands their tag back (collectFinishedRingFrames), or at the end once the device is idle.
-        var held: [ReadLease] = []
-        held.reserveCapacity(renderer.framesInFlight + 1)
-        var heldReleaseFailure: String?
-        /// Gives back the slot of every frame whose GPU reads are over (no allocation).
-        func releaseFinishedRingFrames() throws(RenderError) {
-            try renderer.collectFinishedRingFrames { tag in
-                guard let i = held.firstIndex(where: { $0.handle.generation == tag }) else { return }
-                let lease = held.remove(at: i)
-                do { try ring.release(lease) } catch { heldReleaseFailure = "releasing \(lease.handle) failed: \(error)" }
-            }
-        }
         run.start()
         defer {
             _ = run.stop()  // no worker writes the ring from here on
-            renderer.waitIdle()
-            // The GPU is idle: nothing reads a ring slot any more.
-            for lease in held { try? ring.release(lease) }
+            feed.close()  // the GPU idle, every lease still held given back
             ring.retire()  // lets go of the ring memory here, whichever thread drops the ring last
             // The zero-copy ring memory and the Vulkan objects are released with the renderer, on this thread.
             withExtendedLifetime(renderer) {}
@@ -393,12 +369,9 @@ public enum Viewer {
             var presented = false
             var drewNewFrame = false
             do {
-                if zeroCopy {
-                    // Before acquiring: wait for the frame slot the next draw uses, and give back the ring slots whose
-                    // frames the GPU finished, so the loop holds at most framesInFlight slots (requiredSlotCount).
-                    try renderer.waitForFreeFrameSlot()
-                    try releaseFinishedRingFrames()
-                }
+                // Before acquiring: wait for the frame slot the next draw uses, and give back the ring slots whose
+                // frames the GPU finished, so the loop holds at most framesInFlight slots (requiredRingSlotCount).
+                try feed.reserveFrameSlot()
                 let lease = dirty ? ring.acquire() : ring.waitForFrame(timeoutNanos: 8_000_000)
                 if let lease {
                     state.framesTaken += 1
@@ -412,41 +385,23 @@ public enum Viewer {
                         pool.drainTelemetry { timeline.add($0) }
                     }
                     let kernelTime = timeline.kernelTime(of: generation)
-                    if zeroCopy {
-                        // Invariant 2: the handle is checked before the slot is bound; a stale one is counted by the
-                        // ring and skipped (there is nothing to release: the slot is no longer ours).
-                        if ring.validate(lease.handle) {
-                            held.append(lease)
-                            // drawFrame records, submits and presents: the probes bracket it.
-                            fp_probe_submit(generation)
-                            presented = try renderer.drawFrame(
-                                ringSlot: lease.handle.slot, tag: generation, hud: state.hud ? hud : nil)
-                            drewNewFrame = true
-                            if presented { fp_probe_present(generation) }
-                            shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
-                            shownKernelTime = kernelTime
-                        } else {
-                            state.staleSkipped += 1
-                        }
-                    } else {
-                        presented = try ring.withReadableBytes(lease) { bytes in
-                            // drawFrame records, submits and presents: the probes bracket it.
-                            fp_probe_submit(generation)
-                            return try renderer.drawFrame(bytes, tag: generation, hud: state.hud ? hud : nil)
-                        }
+                    // drawFrame records, submits and presents: the probes bracket it.
+                    fp_probe_submit(generation)
+                    if let drawn = try feed.draw(lease, hud: state.hud ? hud : nil) {
+                        presented = drawn
                         drewNewFrame = true
                         if presented { fp_probe_present(generation) }
-                        // The bytes were copied into the renderer's staging memory: the slot can go back now.
-                        try ring.release(lease)
                         shownFrame = (generation, timeline.frameIndex(of: generation) ?? Int32(truncatingIfNeeded: generation))
                         shownKernelTime = kernelTime
+                    } else {
+                        // Invariant 2: a stale handle is counted by the ring and skipped, never bound.
+                        state.staleSkipped += 1
                     }
                 } else if dirty || state.hud {
                     // The overlay is redrawn without a new frame too (at most every 8 ms), so it follows the pointer.
                     presented = try renderer.drawFrame(nil, hud: state.hud ? hud : nil)
                 }
-                if zeroCopy { try releaseFinishedRingFrames() }
-                if let failure = heldReleaseFailure { throw FramepipeError(.failure, failure) }
+                try feed.releaseFinished()
                 // Finished frames' timings are folded in at the next turn, after its telemetry drain: a
                 // frame's `published` event is pushed just after the frame became visible, so it may
                 // not have been drained yet when a fast GPU finishes the frame within this turn.

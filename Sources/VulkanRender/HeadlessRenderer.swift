@@ -35,6 +35,8 @@
 //   (memcpy into staging), never retained.
 // - GPU timestamps are put on CLOCK_MONOTONIC by GPUClock (TimestampCalibration.swift, which states its own pointer
 //   invariants for the calibrated-timestamps entry points).
+// - Device and pipeline setup, frame fences and GPU timestamps: KernelFrameDevice.swift (shared with WindowRenderer),
+//   which states its own invariants.
 // This class is not thread-safe and not Sendable: a single render thread owns it, so none of the above needs locks.
 
 import CVulkan
@@ -106,35 +108,32 @@ public struct CompletedFrame: Sendable {
 }
 
 public final class HeadlessRenderer {
-    public let device: VulkanDeviceInfo
-    public let width: Int
-    public let height: Int
+    public var device: VulkanDeviceInfo { gpu.info }
+    public var width: Int { gpu.width }
+    public var height: Int { gpu.height }
     /// What every submitted frame holds; submitFrame takes content.byteCount(width:height:) bytes.
-    public let content: FrameContent
+    public var content: FrameContent { gpu.content }
     /// The upload mode in use: `.copy` or `.zeroCopy` (`.auto` resolved at init).
-    public let uploadMode: UploadMode
+    public var uploadMode: UploadMode { gpu.uploadMode }
     /// Why that mode, in a few words (for reports): e.g. "auto: cpu device, host memory is its memory".
-    public let uploadReason: String
+    public var uploadReason: String { gpu.uploadReason }
     /// Frames that may be in flight at once (the frame slots).
-    public let framesInFlight: Int
+    public var framesInFlight: Int { gpu.framesInFlight }
     /// The lent zero-copy ring, once makeRingPayload made it.
     private var ringMemory: ZeroCopyRingMemory?
 
-    private let vk: VulkanObjects
+    /// Device, pipelines, frame slots and timestamps, set up as WindowRenderer sets up its own (KernelFrameDevice.swift).
+    private let gpu: KernelFrameDevice
+    private var vk: VulkanObjects { gpu.vk }
     /// Bytes of one submitted frame (content.byteCount).
-    private let frameBytes: Int
+    private var frameBytes: Int { gpu.frameBytes }
     /// Bytes of the RGBA8 target, what readBackLastFrame returns.
     private let targetBytes: Int
-    private let timestampPeriod: Double
-    /// Mask for timestampValidBits < 64: the counter wraps at that width, so differences are taken modulo it.
-    private let timestampMask: UInt64
-    /// Maps GPU timestamps to CLOCK_MONOTONIC (calibrated, fence-anchored or unavailable).
-    private var clock: GPUClock
 
     /// How GPU timestamps are put on CLOCK_MONOTONIC: "VK_EXT_calibrated_timestamps (max deviation N ns)" (of the
     /// latest calibration; recalibrated about once a second of frames), a fence-anchored estimate biased late by up
     /// to the fence-polling delay, or none when the queue writes no timestamps.
-    public var timestampCalibration: String { clock.description }
+    public var timestampCalibration: String { gpu.timestamps.clock.description }
 
     /// A submitted frame not yet returned to the caller, in submission order.
     private struct Pending {
@@ -153,6 +152,8 @@ public final class HeadlessRenderer {
     private var slotBusy: [Bool]
     private var nextSlot = 0
     private var lastSubmittedSlot: Int?
+    /// Zero-copy: the ring frames the GPU may still read (collectFinishedRingReads hands them back).
+    private var ringReads: RingReads
 
     /// - content: what each frame holds (default RGBA8). `.points(count:)` fixes the point count for the
     ///   renderer's lifetime: 1...FrameContent.maxPointCount.
@@ -172,110 +173,18 @@ public final class HeadlessRenderer {
         width: Int, height: Int, content: FrameContent, framesInFlight: Int, deviceIndex: Int?,
         upload: UploadMode = .copy, calibratedTimestamps: Bool
     ) throws(RenderError) {
-        guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
-            throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
-        }
-        guard (1...16).contains(framesInFlight) else {
-            throw .badRequest("framesInFlight \(framesInFlight) is invalid: use 1 to 16 (2 or 3 is typical)")
-        }
-        if case .points(let count) = content, !(1...FrameContent.maxPointCount).contains(count) {
-            throw .badRequest(
-                "point count \(count) is invalid: a points kernel must declare 1 to \(FrameContent.maxPointCount) "
-                    + "points (fp_points)")
-        }
-
+        let request = KernelFrameRequest(
+            width: width, height: height, content: content, framesInFlight: framesInFlight, deviceIndex: deviceIndex,
+            upload: upload, calibratedTimestamps: calibratedTimestamps, timestampsPerFrame: 2)
+        try request.validate()
         let vk = VulkanObjects()
-        let (instance, messenger) = try VulkanSystem.createInstance()
-        (vk.instance, vk.debugMessenger) = (instance, messenger)
-        let physicals = try VulkanSystem.physicalDevices(instance)
-        if physicals.isEmpty {
-            throw RenderError(kind: .noDevice, message: "no Vulkan device found: \(RenderError.installHint)")
-        }
-        let infos = physicals.enumerated().map { VulkanSystem.describe($0.element, index: $0.offset) }
-
-        let (chosen, family) = try VulkanSystem.chooseDevice(
-            infos, requested: deviceIndex, unusable: "has no graphics queue", noneUsable: "no Vulkan device with a graphics queue",
-            usableFamily: { VulkanSystem.graphicsQueueFamily(physicals[$0]) })
-        let physical = physicals[chosen]
-        let info = infos[chosen]
-        let limits = try VulkanSystem.limits(of: physical, named: info.name, fitting: width, height)
-        var formatProps = VkFormatProperties()
-        vkGetPhysicalDeviceFormatProperties(physical, VulkanObjects.colorFormat, &formatProps)
-        let (neededFeatures, neededUse): (VkFormatFeatureFlags, String)
-        switch content {
-        case .rgba8:
-            neededFeatures =
-                VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
-            neededUse = "sample and render"
-        case .scalarField:
-            neededFeatures =
-                VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue
-                | VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT.rawValue
-            neededUse = "sample, render and store to"
-        case .points:
-            neededFeatures =
-                VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue | VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BLEND_BIT.rawValue
-            neededUse = "render and blend"
-        }
-        guard formatProps.optimalTilingFeatures & neededFeatures == neededFeatures else {
-            throw RenderError(
-                kind: .noDevice,
-                message: "Vulkan device \(chosen) (\(info.name)) cannot \(neededUse) R8G8B8A8_UNORM: "
-                    + "pick another with `framepipe devices`")
-        }
-        // f32 fields and points are read by shaders as one storage buffer per frame.
-        let frameBytes = content.byteCount(width: width, height: height)
-        if content != .rgba8, frameBytes > Int(limits.maxStorageBufferRange) {
-            let remedy: String
-            if case .points = content { remedy = "use fewer points" } else { remedy = "use a smaller size" }
-            throw .badRequest(
-                "\(content.frameDescription(width: width, height: height)) is \(frameBytes) bytes, more than "
-                    + "\(info.name)'s storage buffer limit of \(limits.maxStorageBufferRange): \(remedy)")
-        }
-        if case .scalarField = content {
-            let groupSide = Int(VulkanObjects.colormapGroupSide)
-            let groups = ((width + groupSide - 1) / groupSide, (height + groupSide - 1) / groupSide)
-            let maxGroups = limits.maxComputeWorkGroupCount
-            guard groups.0 <= Int(maxGroups.0), groups.1 <= Int(maxGroups.1) else {
-                throw .badRequest(
-                    "frame size \(width)x\(height) needs more compute workgroups than \(info.name) allows: "
-                        + "use a smaller size")
-            }
-        }
-
-        let timestamps = family.timestampValidBits > 0
-        let calibrate = timestamps && calibratedTimestamps && GPUClock.isSupported(instance: instance, physical: physical)
-        try vk.createDevice(
-            physical: physical, queueFamily: family.index, extensions: calibrate ? [GPUClock.extensionName] : [])
-        try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
-        if case .scalarField(let colormap) = content {
-            try vk.createComputePipeline()
-            try vk.createColormapTable(colormap.packedTable)
-        }
-        try vk.createSlots(
-            count: framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
-            timestamps: timestamps)
-        try vk.createReadback(width: UInt32(width), height: UInt32(height))
-        let (resolvedUpload, uploadReason) = try Self.resolveUpload(
-            upload, memory: try vk.zeroCopyMemoryType(), deviceType: info.type, deviceName: info.name)
-
-        self.vk = vk
-        self.uploadMode = resolvedUpload
-        self.uploadReason = uploadReason
-        self.framesInFlight = framesInFlight
-        self.device = info
-        self.width = width
-        self.height = height
-        self.content = content
-        self.frameBytes = frameBytes
-        self.targetBytes = width * height * 4
-        self.timestampPeriod = Double(limits.timestampPeriod)
-        self.timestampMask = GPUClock.mask(validBits: family.timestampValidBits)
-        self.slotBusy = Array(repeating: false, count: framesInFlight)
-        self.clock = GPUClock.forQueue(
-            timestamps: timestamps, calibrate: calibrate, device: vk.device, timestampPeriod: timestampPeriod,
-            validBits: family.timestampValidBits)
-        if let device = vk.device { clock.calibrate(device: device) }
+        (vk.instance, vk.debugMessenger) = try VulkanSystem.createInstance()
+        gpu = try KernelFrameDevice(
+            vk: vk, request: request, unusable: "has no graphics queue",
+            noneUsable: "no Vulkan device with a graphics queue", usableFamily: VulkanSystem.graphicsQueueFamily)
+        targetBytes = width * height * 4
+        slotBusy = Array(repeating: false, count: framesInFlight)
+        ringReads = RingReads(frameSlots: framesInFlight)
     }
 
     // Destruction lives in VulkanObjects.deinit (vkDeviceWaitIdle first, then reverse creation order).
@@ -302,30 +211,29 @@ public final class HeadlessRenderer {
         return try submit(frameSlot: s, from: .staging(of: vk.slots[s]), tag: tag, readBack: readBack)
     }
 
+    /// Submits a frame from `source` (FrameSink): the caller's bytes (submitFrame(pixels:)) or a zero-copy ring slot
+    /// (submitFrame(ringSlot:)).
+    public func submitFrame(from source: FrameSource, tag: UInt64, readBack: Bool = false) throws(RenderError) -> SubmittedFrame {
+        switch source {
+        case .bytes(let bytes): try submitFrame(pixels: bytes, tag: tag, readBack: readBack)
+        case .ringSlot(let slot): try submitFrame(ringSlot: slot, tag: tag, readBack: readBack)
+        }
+    }
+
     /// Zero-copy: submits the frame that lies in slot `ringSlot` of the ring payload from `makeRingPayload`; the GPU
     /// reads it there, in place. The caller must hold that ring slot (a validated read lease) until this frame's
     /// CompletedFrame comes back from collectCompleted/finish: until then the GPU may still read it.
     public func submitFrame(ringSlot: Int, tag: UInt64, readBack: Bool = false) throws(RenderError) -> SubmittedFrame {
-        guard let ring = ringMemory else {
-            throw .badRequest("submitFrame(ringSlot:) needs the zero-copy slot ring: call makeRingPayload first")
-        }
-        guard (0..<ring.slotCount).contains(ringSlot) else {
-            throw .badRequest("ring slot \(ringSlot) is invalid: the zero-copy ring has slots 0..<\(ring.slotCount)")
-        }
+        try gpu.checkRingSlot(ringSlot, of: ringMemory, caller: "submitFrame")
         let s = try takeFrameSlot(readBack: readBack)
         let source = vk.ringSource(ringSlot: ringSlot, frameSlot: s)
-        return try submit(frameSlot: s, from: source, tag: tag, readBack: readBack)
+        return try submit(frameSlot: s, from: source, tag: tag, readBack: readBack, ringFrame: true)
     }
 
     /// Zero-copy only: allocates the slot ring's payload in host-visible, host-coherent Vulkan memory the GPU reads in
     /// place (once per renderer). `slotByteCount` must be one frame of `content`; `slotCount` the ring's.
     public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
-        // Shared with WindowRenderer (UploadModeDecision.swift): the checks (zero-copy mode, once per renderer),
-        // the layout and the allocation.
-        let memory = try vk.makeZeroCopyRing(
-            slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
-            frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,
-            uploadReason: uploadReason)
+        let memory = try gpu.makeRingPayload(slotCount: slotCount, slotByteCount: slotByteCount)
         ringMemory = memory
         return memory
     }
@@ -361,24 +269,23 @@ public final class HeadlessRenderer {
     }
 
     private func submit(
-        frameSlot s: Int, from source: KernelFrameSource, tag: UInt64, readBack: Bool
+        frameSlot s: Int, from source: KernelFrameSource, tag: UInt64, readBack: Bool, ringFrame: Bool = false
     ) throws(RenderError) -> SubmittedFrame {
         let slot = vk.slots[s]
         guard let commandBuffer = slot.commandBuffer, let fence = slot.fence else {
             throw RenderError.vulkan("submitFrame (slot \(s) incomplete)", VK_ERROR_INITIALIZATION_FAILED)
         }
-        try record(slot, from: source, readBack: readBack, into: commandBuffer)
+        try record(slot, queries: gpu.queryPool(s), from: source, readBack: readBack, into: commandBuffer)
 
-        // Reset only now: had recording failed, the fence would still be signalled and the slot reusable.
-        var fenceRef: VkFence? = fence
-        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
+        try gpu.resetFence(s)
         let submitNanos = monotonicNanos()
         let r = vk.submit(commandBuffer, fence: fence)
         // On failure the fence stays unsignalled but slotBusy stays false, so nothing will ever wait on it; the
         // next use of the slot resets it again.
+        if r != VK_SUCCESS, ringFrame { ringReads.notSubmitted(tag) }
         try vkCheck(r, "vkQueueSubmit")
-        // About once a second of frames, after the submit so the frame is not delayed by it; clocks drift.
-        if clock.calibrationDue(at: submitNanos), let device = vk.device { clock.calibrate(device: device) }
+        if ringFrame { ringReads.submitted(tag, frameSlot: s) }
+        gpu.timestamps.submitted(at: submitNanos, device: vk.device)
 
         pending.append(Pending(tag: tag, submitNanos: submitNanos, slot: s, readBack: readBack))
         slotBusy[s] = true
@@ -392,15 +299,26 @@ public final class HeadlessRenderer {
         // Stop at the first frame still running so results come back in submission order.
         while done < pending.count {
             if pending[done].completeNanos == nil {
-                let r = vkGetFenceStatus(vk.device, vk.slots[pending[done].slot].fence)
-                if r == VK_NOT_READY { break }
-                try vkCheck(r, "vkGetFenceStatus")
+                guard try gpu.frameSlotIsDone(pending[done].slot) else { break }
                 try harvest(slot: pending[done].slot)
             }
             done += 1
         }
         return takePending(done)
     }
+
+    /// Zero-copy: hands `body` the tag of every ring frame (submitFrame(ringSlot:)) whose GPU reads are over since the
+    /// last call: its frame's fence was seen signalled (here, without waiting, or earlier), or it was never submitted.
+    /// Its ring slot may be given back now; its CompletedFrame still comes from collectCompleted/finish. No allocation.
+    public func collectFinishedRingReads(_ body: (UInt64) -> Void) throws(RenderError) {
+        for s in 0..<framesInFlight where ringReads.isReading(frameSlot: s) && slotBusy[s] {
+            if try gpu.frameSlotIsDone(s) { try harvest(slot: s) }
+        }
+        ringReads.take(body)
+    }
+
+    /// Waits until the GPU is done with every submitted frame (their CompletedFrames stay queued).
+    public func waitIdle() throws(RenderError) { try waitForAll() }
 
     public func finish() throws(RenderError) -> [CompletedFrame] {
         try waitForAll()
@@ -442,15 +360,11 @@ public final class HeadlessRenderer {
     // MARK: - Internals
 
     private func record(
-        _ slot: VulkanObjects.Slot, from source: KernelFrameSource, readBack: Bool, into cb: VkCommandBuffer
+        _ slot: VulkanObjects.Slot, queries: VkQueryPool?, from source: KernelFrameSource, readBack: Bool,
+        into cb: VkCommandBuffer
     ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
-
-        if let queries = slot.queryPool {
-            // Queries must be reset before each reuse; doing it in the command buffer needs no host round trip.
-            vkCmdResetQueryPool(cb, queries, 0, 2)
-            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
-        }
+        gpu.timestamps.begin(cb, pool: queries)
 
         // The kernel frame's commands are shared with WindowRenderer (KernelFrameRecorder.swift).
         vk.recordKernelFrame(
@@ -458,16 +372,13 @@ public final class HeadlessRenderer {
         // Part of the frame (and of its GPU time): the copy runs while the host is already on later frames.
         if readBack { vk.recordTargetReadback(slot, width: UInt32(width), height: UInt32(height), into: cb) }
 
-        if let queries = slot.queryPool {
-            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1)
-        }
+        gpu.timestamps.mark(cb, pool: queries, query: 1)
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
     }
 
     /// Blocks until slot `s`'s frame is done, then records its completion.
     private func waitForSlot(_ s: Int) throws(RenderError) {
-        var fence: VkFence? = vk.slots[s].fence
-        try vkCheck(vkWaitForFences(vk.device, 1, &fence, 1, UInt64.max), "vkWaitForFences")
+        try gpu.waitForFrameSlot(s)
         try harvest(slot: s)
     }
 
@@ -480,6 +391,7 @@ public final class HeadlessRenderer {
     private func harvest(slot s: Int) throws(RenderError) {
         let now = monotonicNanos()
         slotBusy[s] = false
+        ringReads.frameSlotDone(s)
         guard let i = pending.lastIndex(where: { $0.slot == s && $0.completeNanos == nil }) else { return }
         pending[i].completeNanos = now
         if pending[i].readBack, let mapped = vk.slots[s].readbackMapped {
@@ -487,27 +399,11 @@ public final class HeadlessRenderer {
             // to this buffer is the slot's next frame, which cannot be submitted before this returns.
             pending[i].pixels = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(mapped), count: targetBytes))
         }
-        guard let (start, end) = try timestamps(slot: s) else { return }
-        pending[i].gpuNanos = Double((end &- start) & timestampMask) * timestampPeriod
-        clock.observe(gpuEndTicks: end, fenceSeenNanos: now)
-        pending[i].gpuStartNanos = clock.hostNanos(ticks: start)
-        pending[i].gpuEndNanos = clock.hostNanos(ticks: end)
-    }
-
-    /// The frame's (start, end) timestamp ticks; nil if the queue has none or they are not available.
-    private func timestamps(slot s: Int) throws(RenderError) -> (UInt64, UInt64)? {
-        guard let queries = vk.slots[s].queryPool else { return nil }
-        var stamps: (UInt64, UInt64) = (0, 0)
-        let size = MemoryLayout<(UInt64, UInt64)>.size
-        // No WAIT flag: the fence has signalled, so the results are available; NOT_READY would mean they are not.
-        let r = withUnsafeMutableBytes(of: &stamps) { raw in
-            vkGetQueryPoolResults(
-                vk.device, queries, 0, 2, size, raw.baseAddress, VkDeviceSize(MemoryLayout<UInt64>.size),
-                VK_QUERY_RESULT_64_BIT.rawValue)
-        }
-        if r == VK_NOT_READY { return nil }
-        try vkCheck(r, "vkGetQueryPoolResults")
-        return stamps
+        guard let times = try gpu.timestamps.read(pool: gpu.queryPool(s), device: vk.device, fenceSeenNanos: now)
+        else { return }
+        pending[i].gpuNanos = times.elapsedNanos
+        pending[i].gpuStartNanos = times.startNanos
+        pending[i].gpuEndNanos = times.endNanos
     }
 
     private func takePending(_ n: Int) -> [CompletedFrame] {

@@ -30,9 +30,6 @@ final class WindowObjects {
     /// The last pass of every frame: loads the blitted frame, the overlay draws in it, ends in PRESENT_SRC_KHR.
     var overlayRenderPass: VkRenderPass?
     var overlayRenderPassFormat = VK_FORMAT_UNDEFINED
-    /// One per frame in flight, WindowRenderer.timestampsPerFrame timestamp queries each; nil when the queue family
-    /// writes no timestamps.
-    var queryPools: [VkQueryPool?] = []
     /// Whether R8G8B8A8_UNORM supports linear filtering (blit minification).
     var linearBlit = false
 
@@ -43,7 +40,6 @@ final class WindowObjects {
             if let swapchain { vkDestroySwapchainKHR(device, swapchain, nil) }
             for s in renderFinished { if let s { vkDestroySemaphore(device, s, nil) } }
             for s in imageAvailable { if let s { vkDestroySemaphore(device, s, nil) } }
-            for q in queryPools { if let q { vkDestroyQueryPool(device, q, nil) } }
             if let overlayRenderPass { vkDestroyRenderPass(device, overlayRenderPass, nil) }
         }
         if let surface, let instance = vk.instance { vkDestroySurfaceKHR(instance, surface, nil) }
@@ -69,20 +65,9 @@ final class WindowObjects {
         return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
     }
 
-    /// Acquire semaphores and (timestampsPerFrame > 0) timestamp query pools, one per frame in flight.
-    func createFrameObjects(count: Int, timestampsPerFrame: UInt32) throws(RenderError) {
-        for _ in 0..<count {
-            imageAvailable.append(try createSemaphore())
-            queryPools.append(nil)
-            if timestampsPerFrame > 0 {
-                var info = VkQueryPoolCreateInfo()
-                info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
-                info.queryType = VK_QUERY_TYPE_TIMESTAMP
-                info.queryCount = timestampsPerFrame
-                try vkCheck(
-                    vkCreateQueryPool(vk.device, &info, nil, &queryPools[queryPools.count - 1]), "vkCreateQueryPool")
-            }
-        }
+    /// The acquire semaphores, one per frame in flight.
+    func createFrameObjects(count: Int) throws(RenderError) {
+        for _ in 0..<count { imageAvailable.append(try createSemaphore()) }
     }
 
     private func createSemaphore() throws(RenderError) -> VkSemaphore? {

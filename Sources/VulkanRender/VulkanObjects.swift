@@ -1,6 +1,6 @@
 // Owner of every Vulkan object the renderer creates, and the code that creates them.
 //
-// Why a separate class: HeadlessRenderer.init builds these objects one by one and any step can throw. Every handle is
+// Why a separate class: KernelFrameDevice (for either renderer) builds these objects one by one and any step can throw. Every handle is
 // stored here the moment it exists, so when init throws, releasing this object runs `deinit`, which destroys exactly
 // what was created (in reverse order, after vkDeviceWaitIdle). No partially built renderer can leak or double-free.
 //
@@ -41,7 +41,6 @@ final class VulkanObjects {
         var framebuffer: VkFramebuffer?
         var commandBuffer: VkCommandBuffer?  // freed with its pool (commandPools)
         var fence: VkFence?
-        var queryPool: VkQueryPool?  // nil when the queue family has no timestamps
         /// Pipelined read-back (headless): the frame's own commands copy its target here when the caller asked for
         /// the pixels; HOST_VISIBLE|HOST_COHERENT, persistently mapped. Created on first request (createSlotReadbacks).
         var readback: VkBuffer?
@@ -102,6 +101,9 @@ final class VulkanObjects {
     var colormapBuffer: VkBuffer?
     var descriptorPool: VkDescriptorPool?
     var slots: [Slot] = []
+    /// One per frame slot, FrameTimestamps.perFrame timestamp queries each (KernelFrameDevice.swift); empty when the
+    /// queue family writes no timestamps.
+    var queryPools: [VkQueryPool?] = []
     var readbackBuffer: VkBuffer?
     var readbackMapped: UnsafeMutableRawPointer?
     var readbackCommandBuffer: VkCommandBuffer?  // freed with its pool (commandPools)
@@ -119,9 +121,9 @@ final class VulkanObjects {
             if let readbackBuffer { vkDestroyBuffer(device, readbackBuffer, nil) }
             if let pool = ringPayload.descriptorPool { vkDestroyDescriptorPool(device, pool, nil) }
             if let b = ringPayload.buffer { vkDestroyBuffer(device, b, nil) }
+            for q in queryPools { if let q { vkDestroyQueryPool(device, q, nil) } }
             for s in slots.reversed() {
                 if let b = s.readback { vkDestroyBuffer(device, b, nil) }
-                if let q = s.queryPool { vkDestroyQueryPool(device, q, nil) }
                 if let f = s.fence { vkDestroyFence(device, f, nil) }
                 if let fb = s.framebuffer { vkDestroyFramebuffer(device, fb, nil) }
                 if let v = s.targetView { vkDestroyImageView(device, v, nil) }
@@ -502,9 +504,7 @@ final class VulkanObjects {
 
     // MARK: - Slots
 
-    func createSlots(
-        count: Int, width: UInt32, height: UInt32, content: FrameContent, timestamps: Bool
-    ) throws(RenderError) {
+    func createSlots(count: Int, width: UInt32, height: UInt32, content: FrameContent) throws(RenderError) {
         let arena = ScratchArena()
         defer { arena.release() }
         let frameBytes = VkDeviceSize(content.byteCount(width: Int(width), height: Int(height)))
@@ -594,14 +594,6 @@ final class VulkanObjects {
             fenceInfo.flags = VK_FENCE_CREATE_SIGNALED_BIT.rawValue
             try vkCheck(vkCreateFence(device, &fenceInfo, nil, &slot.fence), "vkCreateFence")
 
-            if timestamps {
-                var qpInfo = VkQueryPoolCreateInfo()
-                qpInfo.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
-                qpInfo.queryType = VK_QUERY_TYPE_TIMESTAMP
-                qpInfo.queryCount = 2
-                try vkCheck(vkCreateQueryPool(device, &qpInfo, nil, &slot.queryPool), "vkCreateQueryPool")
-            }
-
             // Buffers and views never change, so each descriptor is written once. Image descriptors name the layout
             // the image will be in whenever it is accessed (each frame's commands transition it there first).
             var writes = DescriptorWrites(arena: arena)
@@ -620,6 +612,18 @@ final class VulkanObjects {
                 addColormapWrites(&writes, set: slot.computeDescriptorSet, field: stagingRange, texture: slot.textureView)
             }
             writes.apply(device)
+        }
+    }
+
+    /// A timestamp query pool of `perFrame` queries for each frame slot (after createSlots).
+    func createTimestampQueries(perFrame: UInt32) throws(RenderError) {
+        for _ in slots {
+            queryPools.append(nil)
+            var info = VkQueryPoolCreateInfo()
+            info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO
+            info.queryType = VK_QUERY_TYPE_TIMESTAMP
+            info.queryCount = perFrame
+            try vkCheck(vkCreateQueryPool(device, &info, nil, &queryPools[queryPools.count - 1]), "vkCreateQueryPool")
         }
     }
 

@@ -15,10 +15,11 @@
 // target written by slot i may be blitted by a later frame of the other slot: the kernel render pass's incoming
 // dependency includes the TRANSFER stage, so its rewrite waits for such blits (queue submission order).
 //
+// Device and pipeline setup, frame fences and GPU timestamps: KernelFrameDevice.swift, shared with HeadlessRenderer.
+//
 // Timing (WindowFrameTiming): a frame drawn with a tag gets three GPU timestamps in its slot's query pool
-// (WindowObjects.queryPools[i], reset by vkCmdResetQueryPool at the start of the same command buffer): before the
-// kernel-frame pass (TOP_OF_PIPE), after it, and after the overlay pass (BOTTOM_OF_PIPE, the end of everything the frame
-// draws before the present). The host stamps submit (just before vkQueueSubmit) and present (just after
+// (FrameTimestamps): before the kernel-frame pass (TOP_OF_PIPE), after it, and after the overlay pass (BOTTOM_OF_PIPE,
+// the end of everything the frame draws before the present). The host stamps submit (just before vkQueueSubmit) and present (just after
 // vkQueuePresentKHR returns). Once the slot's fence is seen signalled — polled in collectTimings, or waited on before
 // the slot is reused, which always happens before its queries are reset again — the ticks are read and put on
 // CLOCK_MONOTONIC by GPUClock (TimestampCalibration.swift): VK_EXT_calibrated_timestamps where the device has it,
@@ -29,8 +30,8 @@
 // the caller's bytes into the frame slot's staging buffer; zero-copy — the slot ring lives in the renderer's
 // host-visible memory (makeRingPayload) and drawFrame(ringSlot:) records commands that read the ring slot in place.
 // A ring frame's read is over once the fence of the frame slot that drew it was seen signalled (polled in
-// collectFinishedRingFrames, waited on in waitForFreeFrameSlot or before the slot's reuse); only then does
-// collectFinishedRingFrames hand its tag back, and only then may the caller release the ring slot. Redraws without a
+// collectFinishedRingReads, waited on in waitForFreeFrameSlot or before the slot's reuse); only then does
+// collectFinishedRingReads hand its tag back, and only then may the caller release the ring slot. Redraws without a
 // new frame (pause, resize, overlay) blit the last target and never read the ring.
 //
 // Unsafe pointer invariants:
@@ -38,7 +39,7 @@
 //   signalled, i.e. once the GPU finished reading it; vkQueueSubmit makes the write visible to the device.
 // - The zero-copy ring payload (ZeroCopyRingMemory, made by VulkanObjects.makeZeroCopyRing): this class never reads or
 //   writes it on the host. The caller passes drawFrame(ringSlot:) only a ring slot it holds under a validated read
-//   lease and keeps that lease until collectFinishedRingFrames returned the frame's tag, i.e. until the host saw the
+//   lease and keeps that lease until collectFinishedRingReads returned the frame's tag, i.e. until the host saw the
 //   fence of the frame that read it signalled (or the frame was never submitted). So no writer's host write to a
 //   slot overlaps a GPU read of it; host writes made before vkQueueSubmit are visible to the device without a flush
 //   (coherent memory; the submit is a host→device memory dependency). ZeroCopyRingMemory keeps VulkanObjects,
@@ -51,8 +52,6 @@
 // - readbackMapped: written only by the read-back submission of VulkanObjects.readBackTarget (KernelFrameRecorder.swift,
 //   ending with a TRANSFER→HOST barrier) and copied out there after its fence is waited on.
 // - The caller's frame bytes are read only during drawFrame (memcpy into staging), never retained.
-// - vkGetQueryPoolResults writes exactly three UInt64 (64-bit results, stride 8) into a Swift tuple local lent with
-//   withUnsafeMutableBytes for the call only; it is called only after the slot's fence was seen signalled.
 // - Submit and present info structs point at Swift locals lent with withUnsafePointer for the vkQueueSubmit /
 //   vkQueuePresentKHR call only; Vulkan keeps no pointer past the call.
 // Not thread-safe, not Sendable: the main thread owns it (it shares the GLFW window, which is main-thread only).
@@ -97,11 +96,11 @@ public struct WindowFrameTiming: Sendable, Equatable {
 }
 
 public final class WindowRenderer {
-    public let device: VulkanDeviceInfo
+    public var device: VulkanDeviceInfo { gpu.info }
     /// The kernel frame's size.
-    public let width: Int
-    public let height: Int
-    public let content: FrameContent
+    public var width: Int { gpu.width }
+    public var height: Int { gpu.height }
+    public var content: FrameContent { gpu.content }
     /// The present mode in use: "fifo", "mailbox" or "immediate".
     public private(set) var presentMode: String
     /// Set when the requested present mode is unsupported and fifo is used instead (say it once).
@@ -115,21 +114,23 @@ public final class WindowRenderer {
     /// Frames that may be in flight at once (the frame slots); a zero-copy reader holds a ring slot per frame in flight.
     public var framesInFlight: Int { Self.framesInFlight }
     /// The upload mode in use: `.copy` or `.zeroCopy` (`.auto` resolved at init, by HeadlessRenderer's rule).
-    public let uploadMode: UploadMode
+    public var uploadMode: UploadMode { gpu.uploadMode }
     /// Why that mode, in a few words: e.g. "auto: cpu device, host memory is its memory".
-    public let uploadReason: String
+    public var uploadReason: String { gpu.uploadReason }
     /// The overlay plot: the frames shown (HudHistory.capacity).
     public static let hudBarCount = HudHistory.capacity
     /// Timestamps per frame: before the kernel pass, after it, after the overlay pass.
     static let timestampsPerFrame: UInt32 = 3
 
     /// How GPU timestamps are put on CLOCK_MONOTONIC (as HeadlessRenderer.timestampCalibration words it).
-    public var timestampCalibration: String { clock.description }
+    public var timestampCalibration: String { gpu.timestamps.clock.description }
 
     private let objects: WindowObjects
-    private var vk: VulkanObjects { objects.vk }
+    /// Device, pipelines, frame slots and timestamps, set up as HeadlessRenderer sets up its own (KernelFrameDevice.swift).
+    private let gpu: KernelFrameDevice
+    private var vk: VulkanObjects { gpu.vk }
     private let window: ViewerWindow
-    private let frameBytes: Int
+    private var frameBytes: Int { gpu.frameBytes }
     private let presentModeValue: VkPresentModeKHR
     private var frameSlot = 0
     private var lastTargetSlot: Int?
@@ -156,8 +157,6 @@ public final class WindowRenderer {
         return Double(sorted[sorted.count / 2]) / 1e6
     }
 
-    private var clock: GPUClock
-    private let timestampMask: UInt64
     /// A timed frame whose fence has not been seen signalled yet; one per frame slot.
     private struct TimedFrame {
         let tag: UInt64
@@ -170,12 +169,8 @@ public final class WindowRenderer {
 
     /// The lent zero-copy ring, once makeRingPayload made it.
     private var ringMemory: ZeroCopyRingMemory?
-    /// Zero-copy: ringReads[i] is the tag of the ring frame frame slot i's submitted commands read, until its fence is
-    /// seen signalled.
-    private var ringReads: [UInt64?] = Array(repeating: nil, count: WindowRenderer.framesInFlight)
-    /// Ring frames whose reads are over (or were never submitted), not yet handed out by collectFinishedRingFrames, in
-    /// the order they were seen finished (capacity reserved once).
-    private var finishedRingReads: [UInt64] = []
+    /// Zero-copy: the ring frames the GPU may still read (collectFinishedRingReads hands them back).
+    private var ringReads = RingReads(frameSlots: WindowRenderer.framesInFlight)
 
     /// - presentMode: "fifo", "mailbox" or "immediate" (checked by the caller); fifo when unsupported.
     /// - calibratedTimestamps: false forces the fence-anchored fallback even where VK_EXT_calibrated_timestamps exists.
@@ -186,90 +181,40 @@ public final class WindowRenderer {
         window: ViewerWindow, width: Int, height: Int, content: FrameContent, presentMode: String,
         deviceIndex: Int? = nil, calibratedTimestamps: Bool = true, upload: UploadMode = .copy
     ) throws(RenderError) {
-        guard width > 0, height > 0, width <= Int(Int32.max), height <= Int(Int32.max) else {
-            throw .badRequest("frame size \(width)x\(height) is invalid: width and height must be at least 1")
-        }
-        if case .points(let count) = content, !(1...FrameContent.maxPointCount).contains(count) {
-            throw .badRequest(
-                "point count \(count) is invalid: a points kernel must declare 1 to \(FrameContent.maxPointCount) "
-                    + "points (fp_points)")
-        }
+        let request = KernelFrameRequest(
+            width: width, height: height, content: content, framesInFlight: Self.framesInFlight,
+            deviceIndex: deviceIndex, upload: upload, calibratedTimestamps: calibratedTimestamps,
+            timestampsPerFrame: Self.timestampsPerFrame, extraFormatNeeds: [.blitFrom],
+            deviceExtensions: ["VK_KHR_swapchain"])
+        try request.validate()
         self.window = window
         let objects = WindowObjects()
-        let (instance, messenger) = try VulkanSystem.createInstance(
+        (objects.vk.instance, objects.vk.debugMessenger) = try VulkanSystem.createInstance(
             extensions: ViewerWindow.requiredInstanceExtensions())
-        (objects.vk.instance, objects.vk.debugMessenger) = (instance, messenger)
+        guard let instance = objects.vk.instance else { throw RenderError.vulkan("vkCreateInstance", VK_ERROR_UNKNOWN) }
         objects.surface = try window.createSurface(instance)
-        let vk = objects.vk
-
-        let physicals = try VulkanSystem.physicalDevices(instance)
-        if physicals.isEmpty {
-            throw RenderError(kind: .noDevice, message: "no Vulkan device found: \(RenderError.installHint)")
-        }
-        let infos = physicals.enumerated().map { VulkanSystem.describe($0.element, index: $0.offset) }
-        func presentFamily(_ index: Int) -> (index: UInt32, timestampValidBits: UInt32)? {
-            guard WindowObjects.hasSwapchainExtension(physicals[index]) else { return nil }
+        let surface = objects.surface
+        /// A graphics queue family that can present to the window's surface.
+        func presentFamily(_ physical: VkPhysicalDevice) -> (index: UInt32, timestampValidBits: UInt32)? {
+            guard WindowObjects.hasSwapchainExtension(physical) else { return nil }
             var count: UInt32 = 0
-            vkGetPhysicalDeviceQueueFamilyProperties(physicals[index], &count, nil)
+            vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nil)
             var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
-            vkGetPhysicalDeviceQueueFamilyProperties(physicals[index], &count, &families)
+            vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, &families)
             for (i, f) in families.prefix(Int(count)).enumerated()
             where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 {
                 var supported: VkBool32 = 0
-                let r = vkGetPhysicalDeviceSurfaceSupportKHR(physicals[index], UInt32(i), objects.surface, &supported)
+                let r = vkGetPhysicalDeviceSurfaceSupportKHR(physical, UInt32(i), surface, &supported)
                 if r == VK_SUCCESS, supported != 0 { return (UInt32(i), f.timestampValidBits) }
             }
             return nil
         }
-        let (chosen, family) = try VulkanSystem.chooseDevice(
-            infos, requested: deviceIndex, unusable: "cannot draw to this window",
+        let gpu = try KernelFrameDevice(
+            vk: objects.vk, request: request, unusable: "cannot draw to this window",
             noneUsable: "no Vulkan device can draw to this window", usableFamily: presentFamily)
-        let physical = physicals[chosen]
-        let info = infos[chosen]
-        let limits = try VulkanSystem.limits(of: physical, named: info.name, fitting: width, height)
-        let frameBytes = content.byteCount(width: width, height: height)
-        if content != .rgba8, frameBytes > Int(limits.maxStorageBufferRange) {
-            throw .badRequest(
-                "\(content.frameDescription(width: width, height: height)) is \(frameBytes) bytes, more than "
-                    + "\(info.name)'s storage buffer limit of \(limits.maxStorageBufferRange): use a smaller size")
-        }
-        var formatProps = VkFormatProperties()
-        vkGetPhysicalDeviceFormatProperties(physical, VulkanObjects.colorFormat, &formatProps)
-        var needed = VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BIT.rawValue | VK_FORMAT_FEATURE_BLIT_SRC_BIT.rawValue
-        switch content {
-        case .rgba8: needed |= VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue
-        case .scalarField:
-            needed |= VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT.rawValue | VK_FORMAT_FEATURE_STORAGE_IMAGE_BIT.rawValue
-        case .points: needed |= VK_FORMAT_FEATURE_COLOR_ATTACHMENT_BLEND_BIT.rawValue
-        }
-        guard formatProps.optimalTilingFeatures & needed == needed else {
-            throw RenderError(
-                kind: .noDevice,
-                message: "Vulkan device \(chosen) (\(info.name)) cannot render and blit R8G8B8A8_UNORM frames: "
-                    + "pick another with `framepipe devices`")
-        }
-        objects.linearBlit =
-            formatProps.optimalTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_FILTER_LINEAR_BIT.rawValue != 0
-
-        let timestamps = family.timestampValidBits > 0
-        let calibrate =
-            timestamps && calibratedTimestamps && GPUClock.isSupported(instance: instance, physical: physical)
-        try vk.createDevice(
-            physical: physical, queueFamily: family.index,
-            extensions: calibrate ? ["VK_KHR_swapchain", GPUClock.extensionName] : ["VK_KHR_swapchain"])
-        try vk.createPipeline(width: UInt32(width), height: UInt32(height), content: content)
-        if case .scalarField(let colormap) = content {
-            try vk.createComputePipeline()
-            try vk.createColormapTable(colormap.packedTable)
-        }
-        try vk.createSlots(
-            count: Self.framesInFlight, width: UInt32(width), height: UInt32(height), content: content,
-            timestamps: false)
-        try vk.createReadback(width: UInt32(width), height: UInt32(height))
-        let (resolvedUpload, uploadReason) = try resolveUploadMode(
-            upload, memory: try vk.zeroCopyMemoryType(), deviceType: info.type, deviceName: info.name)
-        try objects.createFrameObjects(
-            count: Self.framesInFlight, timestampsPerFrame: timestamps ? Self.timestampsPerFrame : 0)
+        let info = gpu.info
+        objects.linearBlit = gpu.formatFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_FILTER_LINEAR_BIT.rawValue != 0
+        try objects.createFrameObjects(count: Self.framesInFlight)
 
         // Present mode: the requested one when the surface offers it, else fifo (always supported).
         let wanted: VkPresentModeKHR
@@ -290,20 +235,8 @@ public final class WindowRenderer {
         }
 
         self.objects = objects
-        self.device = info
-        self.width = width
-        self.height = height
-        self.content = content
-        self.frameBytes = frameBytes
-        self.uploadMode = resolvedUpload
-        self.uploadReason = uploadReason
-        self.timestampMask = GPUClock.mask(validBits: family.timestampValidBits)
-        self.clock = GPUClock.forQueue(
-            timestamps: timestamps, calibrate: calibrate, device: vk.device,
-            timestampPeriod: Double(limits.timestampPeriod), validBits: family.timestampValidBits)
-        if let device = vk.device { clock.calibrate(device: device) }
+        self.gpu = gpu
         harvested.reserveCapacity(Self.framesInFlight)
-        finishedRingReads.reserveCapacity(Self.framesInFlight + 1)
         let size = window.framebufferSize
         if size.width > 0, size.height > 0 {
             try objects.createSwapchain(
@@ -340,19 +273,24 @@ public final class WindowRenderer {
         return try draw(frame.map { NewFrame.bytes($0) } ?? .none, tag: tag, hud: hud)
     }
 
+    /// Draws a new kernel frame from `source` (FrameSink): the caller's bytes (drawFrame(_:)) or a zero-copy ring slot
+    /// (drawFrame(ringSlot:)).
+    @discardableResult
+    public func drawFrame(from source: FrameSource, tag: UInt64, hud: HudOverlay?) throws(RenderError) -> Bool {
+        switch source {
+        case .bytes(let bytes): try drawFrame(bytes, tag: tag, hud: hud)
+        case .ringSlot(let slot): try drawFrame(ringSlot: slot, tag: tag, hud: hud)
+        }
+    }
+
     /// Zero-copy: draws the new kernel frame that lies in slot `ringSlot` of the ring from makeRingPayload — the GPU
     /// reads it there, in place — and presents like drawFrame(_:tag:hud:). `tag` (the frame's generation) times the
-    /// frame and names it in collectFinishedRingFrames, which hands it back once nothing on the GPU reads the slot any
+    /// frame and names it in collectFinishedRingReads, which hands it back once nothing on the GPU reads the slot any
     /// more (or at once when nothing was drawn: minimised window). The caller must hold the ring slot (a validated read
     /// lease) until then. After a throw, call waitIdle before giving the slot back.
     @discardableResult
     public func drawFrame(ringSlot: Int, tag: UInt64, hud: HudOverlay?) throws(RenderError) -> Bool {
-        guard let ring = ringMemory else {
-            throw .badRequest("drawFrame(ringSlot:) needs the zero-copy slot ring: call makeRingPayload first")
-        }
-        guard (0..<ring.slotCount).contains(ringSlot) else {
-            throw .badRequest("ring slot \(ringSlot) is invalid: the zero-copy ring has slots 0..<\(ring.slotCount)")
-        }
+        try gpu.checkRingSlot(ringSlot, of: ringMemory, caller: "drawFrame")
         return try draw(.ringSlot(ringSlot), tag: tag, hud: hud)
     }
 
@@ -360,10 +298,7 @@ public final class WindowRenderer {
     /// place (once per renderer), as HeadlessRenderer.makeRingPayload does. `slotByteCount` must be one frame of
     /// `content`; `slotCount` the ring's (at least framesInFlight + 2, so the writer always finds a free slot).
     public func makeRingPayload(slotCount: Int, slotByteCount: Int) throws(RenderError) -> ZeroCopyRingMemory {
-        let memory = try vk.makeZeroCopyRing(
-            slotCount: slotCount, slotByteCount: slotByteCount, frameBytes: frameBytes, content: content,
-            frameDescription: content.frameDescription(width: width, height: height), uploadMode: uploadMode,
-            uploadReason: uploadReason)
+        let memory = try gpu.makeRingPayload(slotCount: slotCount, slotByteCount: slotByteCount)
         ringMemory = memory
         return memory
     }
@@ -372,28 +307,26 @@ public final class WindowRenderer {
     public var zeroCopyRing: ZeroCopyRingMemory? { ringMemory }
 
     /// Waits, if need be, until the next draw can start without waiting for the GPU (the next frame slot's previous
-    /// frame has completed); a ring frame it read is then returned by the next collectFinishedRingFrames. A zero-copy
+    /// frame has completed); a ring frame it read is then returned by the next collectFinishedRingReads. A zero-copy
     /// reader calls it before acquiring, so it never holds more than framesInFlight ring slots while it waits.
     public func waitForFreeFrameSlot() throws(RenderError) {
         let i = frameSlot
-        var fenceRef: VkFence? = vk.slots[i].fence
-        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
+        try gpu.waitForFrameSlot(i)
         try harvest(slot: i, fenceSeenNanos: monotonicNanos())
-        retireRingRead(slot: i)
+        ringReads.frameSlotDone(i)
     }
 
     /// Hands `body` the tag of every ring frame (drawFrame(ringSlot:)) whose GPU reads are over since the last call:
     /// its frame slot's fence was seen signalled (checked here without waiting, or waited on earlier), or it was never
     /// submitted. Its ring slot may be given back now. After waitIdle, every ring frame drawn comes back. No allocation.
-    public func collectFinishedRingFrames(_ body: (UInt64) -> Void) throws(RenderError) {
-        for s in ringReads.indices where ringReads[s] != nil {
-            let r = vkGetFenceStatus(vk.device, vk.slots[s].fence)
-            if r == VK_NOT_READY { continue }
-            try vkCheck(r, "vkGetFenceStatus")
-            retireRingRead(slot: s)
+    public func collectFinishedRingReads(_ body: (UInt64) -> Void) throws(RenderError) {
+        for s in 0..<Self.framesInFlight where ringReads.isReading(frameSlot: s) {
+            guard try gpu.frameSlotIsDone(s) else { continue }
+            // Its timing first: its fence-seen time then precedes the slot's release, as everywhere else.
+            try harvest(slot: s, fenceSeenNanos: monotonicNanos())
+            ringReads.frameSlotDone(s)
         }
-        for tag in finishedRingReads { body(tag) }
-        finishedRingReads.removeAll(keepingCapacity: true)
+        ringReads.take(body)
     }
 
     /// A new frame for `draw`: none (redraw the last target), the caller's bytes (copied) or a ring slot (in place).
@@ -403,20 +336,13 @@ public final class WindowRenderer {
         case ringSlot(Int)
     }
 
-    /// Frame slot s's fence is known signalled: its ring frame, if any, is no longer read.
-    private func retireRingRead(slot s: Int) {
-        guard let tag = ringReads[s] else { return }
-        ringReads[s] = nil
-        finishedRingReads.append(tag)
-    }
-
     private func draw(_ newFrame: NewFrame, tag: UInt64?, hud: HudOverlay?) throws(RenderError) -> Bool {
         var ringTag: UInt64?
         if case .ringSlot = newFrame { ringTag = tag }
         let size = window.framebufferSize
         if size.width == 0 || size.height == 0 {
             // Minimised: nothing to draw into. A ring frame was not submitted, so its slot may go back at once.
-            if let ringTag { finishedRingReads.append(ringTag) }
+            if let ringTag { ringReads.notSubmitted(ringTag) }
             return false
         }
         if needsRecreate || objects.swapchain == nil || objects.extent.width != UInt32(size.width)
@@ -430,12 +356,11 @@ public final class WindowRenderer {
         guard let commandBuffer = slot.commandBuffer, let fence = slot.fence, let staging = slot.stagingMapped else {
             throw RenderError.vulkan("drawFrame (slot \(i) incomplete)", VK_ERROR_INITIALIZATION_FAILED)
         }
-        var fenceRef: VkFence? = fence
-        try vkCheck(vkWaitForFences(vk.device, 1, &fenceRef, 1, UInt64.max), "vkWaitForFences")
+        try gpu.waitForFrameSlot(i)
         // Slot i is idle now: its staging buffer, target and queries (and the overlay buffers of the frame framesInFlight draws ago) may be written — after its timed
         // frame, if any, has been read out of the queries; the ring slot its last frame read may go back.
         try harvest(slot: i, fenceSeenNanos: monotonicNanos())
-        retireRingRead(slot: i)
+        ringReads.frameSlotDone(i)
         let source: KernelFrameSource?
         switch newFrame {
         case .none:
@@ -454,9 +379,9 @@ public final class WindowRenderer {
             needsRecreate = true
             if let source {
                 try renderKernelFrameOnly(slot: i, from: source)
-                ringReads[i] = ringTag
+                ringReads.submitted(ringTag, frameSlot: i)
             } else if let ringTag {
-                finishedRingReads.append(ringTag)
+                ringReads.notSubmitted(ringTag)
             }
             return false
         }
@@ -467,14 +392,14 @@ public final class WindowRenderer {
         let overlayStart = monotonicNanos()
         let drawsOverlay = hud.map { prepareOverlay($0) } ?? false
         var overlayNanos = drawsOverlay ? monotonicNanos() &- overlayStart : 0
-        let timedTag = source != nil && objects.queryPools[i] != nil ? tag : nil
+        let timedTag = source != nil && gpu.queryPool(i) != nil ? tag : nil
         try record(
             commandBuffer, slot: i, source: source, image: k, overlay: drawsOverlay, timed: timedTag != nil,
             overlayNanos: &overlayNanos)
         if drawsOverlay { noteOverlayCPU(overlayNanos) }
         if source != nil { lastTargetSlot = i }
 
-        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
+        try gpu.resetFence(i)
         var commandRef: VkCommandBuffer? = commandBuffer
         var waitSemaphore: VkSemaphore? = objects.imageAvailable[i]
         var signalSemaphore: VkSemaphore? = objects.renderFinished[k]
@@ -499,13 +424,13 @@ public final class WindowRenderer {
                 }
             }
         }
+        if r != VK_SUCCESS, let ringTag { ringReads.notSubmitted(ringTag) }
         try vkCheck(r, "vkQueueSubmit")
         // From here until slot i's fence is seen signalled, the GPU may read the ring slot.
-        ringReads[i] = ringTag
+        ringReads.submitted(ringTag, frameSlot: i)
         frameSlot = (i + 1) % Self.framesInFlight
         if let timedTag { timed[i] = TimedFrame(tag: timedTag, submitNanos: submitNanos) }
-        // About once a second, after the submit so the frame is not delayed by it; clocks drift.
-        if clock.calibrationDue(at: submitNanos), let device = vk.device { clock.calibrate(device: device) }
+        gpu.timestamps.submitted(at: submitNanos, device: vk.device)
 
         var swapchainRef: VkSwapchainKHR? = objects.swapchain
         var index = imageIndex
@@ -545,19 +470,14 @@ public final class WindowRenderer {
     }
 
     /// Waits until the GPU is done with everything submitted (before shutdown).
-    public func waitIdle() {
-        if let device = vk.device { _ = vkDeviceWaitIdle(device) }
-    }
+    public func waitIdle() { gpu.waitIdle() }
 
     /// Hands `body` the timing of every tagged frame whose fence has signalled since the last call, in submission
     /// order (a frame comes back one or two draws after it was drawn; after waitIdle, all of them). Checks the
     /// frame-slot fences without waiting. No allocation.
     public func collectTimings(_ body: (WindowFrameTiming) -> Void) throws(RenderError) {
         for s in timed.indices where timed[s] != nil {
-            let r = vkGetFenceStatus(vk.device, vk.slots[s].fence)
-            if r == VK_NOT_READY { continue }
-            try vkCheck(r, "vkGetFenceStatus")
-            try harvest(slot: s, fenceSeenNanos: monotonicNanos())
+            if try gpu.frameSlotIsDone(s) { try harvest(slot: s, fenceSeenNanos: monotonicNanos()) }
         }
         if harvested.count > 1 { harvested.sort { $0.submitNanos < $1.submitNanos } }
         for timing in harvested { body(timing) }
@@ -571,31 +491,12 @@ public final class WindowRenderer {
     private func harvest(slot s: Int, fenceSeenNanos: UInt64) throws(RenderError) {
         guard let frame = timed[s] else { return }
         timed[s] = nil
-        var start: UInt64?
-        var kernelEnd: UInt64?
-        var end: UInt64?
-        if let queries = objects.queryPools[s] {
-            var stamps: (UInt64, UInt64, UInt64) = (0, 0, 0)
-            let size = MemoryLayout<(UInt64, UInt64, UInt64)>.size
-            // No WAIT flag: the fence has signalled, so the results are available; NOT_READY would mean they are not.
-            let r = withUnsafeMutableBytes(of: &stamps) { raw in
-                vkGetQueryPoolResults(
-                    vk.device, queries, 0, Self.timestampsPerFrame, size, raw.baseAddress,
-                    VkDeviceSize(MemoryLayout<UInt64>.size), VK_QUERY_RESULT_64_BIT.rawValue)
-            }
-            if r != VK_NOT_READY {
-                try vkCheck(r, "vkGetQueryPoolResults")
-                clock.observe(gpuEndTicks: stamps.2, fenceSeenNanos: fenceSeenNanos)
-                start = clock.hostNanos(ticks: stamps.0)
-                kernelEnd = clock.hostNanos(ticks: stamps.1)
-                end = clock.hostNanos(ticks: stamps.2)
-            }
-        }
+        let times = try gpu.timestamps.read(pool: gpu.queryPool(s), device: vk.device, fenceSeenNanos: fenceSeenNanos)
         harvested.append(
             WindowFrameTiming(
-                tag: frame.tag, submitNanos: frame.submitNanos, gpuStartNanos: start, gpuKernelEndNanos: kernelEnd,
-                gpuEndNanos: end, presentNanos: frame.presentNanos, fenceSeenNanos: fenceSeenNanos,
-                calibrated: end != nil && clock.isCalibrated))
+                tag: frame.tag, submitNanos: frame.submitNanos, gpuStartNanos: times?.startNanos,
+                gpuKernelEndNanos: times?.kernelEndNanos, gpuEndNanos: times?.endNanos,
+                presentNanos: frame.presentNanos, fenceSeenNanos: fenceSeenNanos, calibrated: times?.calibrated ?? false))
     }
 
     private func recreateSwapchain(width w: Int, height h: Int) throws(RenderError) {
@@ -625,8 +526,7 @@ public final class WindowRenderer {
         try vk.beginOneTimeCommands(cb)
         recordKernelFrame(slot, from: source, into: cb)
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
-        var fenceRef: VkFence? = fence
-        try vkCheck(vkResetFences(vk.device, 1, &fenceRef), "vkResetFences")
+        try gpu.resetFence(i)
         try vkCheck(vk.submit(cb, fence: fence), "vkQueueSubmit")
         lastTargetSlot = i
         frameSlot = (i + 1) % Self.framesInFlight
@@ -676,15 +576,11 @@ public final class WindowRenderer {
         overlayNanos: inout UInt64
     ) throws(RenderError) {
         try vk.beginOneTimeCommands(cb)
-        let queries = timed ? objects.queryPools[i] : nil
-        if let queries {
-            // Queries must be reset before each reuse; doing it in the command buffer needs no host round trip.
-            vkCmdResetQueryPool(cb, queries, 0, Self.timestampsPerFrame)
-            vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0)
-        }
+        let queries = timed ? gpu.queryPool(i) : nil
+        gpu.timestamps.begin(cb, pool: queries)
         if let source { recordKernelFrame(vk.slots[i], from: source, into: cb) }
         let newFrame = source != nil
-        if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1) }
+        gpu.timestamps.mark(cb, pool: queries, query: 1)
 
         let image = objects.swapchainImages[k]
         // The acquire semaphore is waited on at the TRANSFER stage; this barrier's source stage chains to it, so the
@@ -738,7 +634,7 @@ public final class WindowRenderer {
             overlayNanos &+= monotonicNanos() &- start
         }
         vkCmdEndRenderPass(cb)
-        if let queries { vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 2) }
+        gpu.timestamps.mark(cb, pool: queries, query: 2)
         try vkCheck(vkEndCommandBuffer(cb), "vkEndCommandBuffer")
     }
 

@@ -3,6 +3,7 @@
 // no slot is rewritten while a fence still covers it, and stale handles are rejected, counted and never read.
 // Unsafe pointer use: the writer lends a Swift array to SlotRing.write via withUnsafeBytes for that call only.
 
+import EngineTestSupport
 import FrameHandoff
 import Foundation
 import VulkanRender
@@ -48,47 +49,79 @@ final class SlotReuseTests: XCTestCase {
         let acquireNanos: UInt64
     }
 
+    /// The writer: claims a slot as soon as one is free, stamps the claim, fills every pixel with its generation
+    /// (pixelWord), publishes. Never waits for the reader (policy latest).
+    private final class FastWriter: Sendable {
+        private let stopped = LockedBox(false)
+        private let recorded = LockedBox([Claim]())
+        private let done = DispatchSemaphore(value: 0)
+        private let joined = LockedBox(false)
+
+        init(ring: SlotRing, words count: Int) {
+            let (stopped, recorded, done) = (stopped, recorded, done)
+            let thread = Thread {
+                var words = [UInt32](repeating: 0, count: count)
+                while !stopped.withLock({ $0 }) {
+                    guard let lease = ring.beginFrame(timeoutNanos: 2_000_000) else { continue }
+                    let claimed = monotonicNanos()
+                    let handle = lease.handle
+                    let word = SlotReuseTests.pixelWord(handle.generation)
+                    for i in words.indices { words[i] = word }
+                    do {
+                        try words.withUnsafeBytes { try ring.write(lease, at: 0, from: $0) }
+                    } catch {
+                        ring.cancel(lease)
+                        continue
+                    }
+                    recorded.withLock { $0.append(Claim(slot: handle.slot, generation: handle.generation, nanos: claimed)) }
+                    ring.publish(lease)
+                }
+                done.signal()
+            }
+            thread.start()
+        }
+
+        /// Stops the thread and waits for it (idempotent).
+        func stop() {
+            stopped.withLock { $0 = true }
+            let first = joined.withLock { was in
+                defer { was = true }
+                return !was
+            }
+            if first { done.wait() }
+        }
+
+        var claims: [Claim] { recorded.withLock { $0 } }
+    }
+
+    /// Every claim of a drawn frame's slot for a newer generation came after the host saw that frame's fence signalled.
+    private func assertNoSlotClaimedBeforeItsFence(
+        _ frames: [(tag: UInt64, slot: Int, fenceSeenNanos: UInt64)], claims: [Claim],
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        for frame in frames {
+            guard let reuse = claims.first(where: { $0.slot == frame.slot && $0.generation > frame.tag }) else { continue }
+            XCTAssertGreaterThan(
+                reuse.nanos, frame.fenceSeenNanos,
+                "slot \(frame.slot) was claimed for generation \(reuse.generation) before frame \(frame.tag)'s fence "
+                    + "was seen signalled", file: file, line: line)
+        }
+    }
+
     func testSlowRendererFastWriterNeverRewritesAFencedSlot() throws {
         let (w, h) = (128, 96)
         let renderer = try HeadlessRenderer(width: w, height: h, content: .rgba8, framesInFlight: 2, upload: .zeroCopy)
         XCTAssertEqual(renderer.uploadMode, .zeroCopy)
-        let slotCount = RenderFeed.requiredSlotCount(for: .zeroCopy, framesInFlight: renderer.framesInFlight)
+        let slotCount = renderer.requiredRingSlotCount
         XCTAssertEqual(slotCount, 4)
         let frameBytes = w * h * 4
-        let payload = try RenderFeed.ringPayload(for: renderer, slotCount: slotCount, slotByteCount: frameBytes)
+        let payload = try renderer.lentRingPayload(slotCount: slotCount, slotByteCount: frameBytes)
         let ring = try SlotRing(slotCount: slotCount, slotByteCount: frameBytes, policy: .latest, payload: payload)
         let feed = try RenderFeed(ring: ring, renderer: renderer)
         XCTAssertEqual(feed.uploadMode, .zeroCopy)
 
-        // The writer: claims a slot as soon as one is free, stamps the claim, fills every pixel with its
-        // generation, publishes. Never waits for the reader (policy latest).
-        let stop = LockedBox(false)
-        let claims = LockedBox([Claim]())
-        let writerDone = DispatchSemaphore(value: 0)
-        let writer = Thread {
-            var words = [UInt32](repeating: 0, count: w * h)
-            while !stop.withLock({ $0 }) {
-                guard let lease = ring.beginFrame(timeoutNanos: 2_000_000) else { continue }
-                let claimed = monotonicNanos()
-                let handle = lease.handle
-                let word = Self.pixelWord(handle.generation)
-                for i in words.indices { words[i] = word }
-                do {
-                    try words.withUnsafeBytes { try ring.write(lease, at: 0, from: $0) }
-                } catch {
-                    ring.cancel(lease)
-                    continue
-                }
-                claims.withLock { $0.append(Claim(slot: handle.slot, generation: handle.generation, nanos: claimed)) }
-                ring.publish(lease)
-            }
-            writerDone.signal()
-        }
-        writer.start()
-        defer {
-            stop.withLock { $0 = true }
-            writerDone.wait()
-        }
+        let writer = FastWriter(ring: ring, words: w * h)
+        defer { writer.stop() }
 
         // The slow reader: one frame at a time through the feed, pixels read back with each frame (pipelined), and after
         // each submit it waits until the writer has published two newer frames, so the writer laps it (the first of
@@ -106,7 +139,8 @@ final class SlotReuseTests: XCTestCase {
         }
         let frameCount = 24
         while finished.count + held.count < frameCount {
-            absorb(try feed.reserveFrameSlot())
+            try feed.reserveFrameSlot()
+            absorb(try feed.collectCompleted())
             guard let lease = ring.waitForFrame(timeoutNanos: 60_000_000_000) else {
                 XCTFail("the writer published nothing for 60 s")
                 break
@@ -125,7 +159,7 @@ final class SlotReuseTests: XCTestCase {
         }
         absorb(try feed.finish())
         XCTAssertTrue(feed.heldHandles.isEmpty, "finish must release every lease")
-        stop.withLock { $0 = true }
+        writer.stop()
 
         // (a) Each frame shows exactly the generation submitted: had the writer rewritten its slot while the GPU read
         // it, other generations' pixels would show.
@@ -145,18 +179,9 @@ final class SlotReuseTests: XCTestCase {
 
         // (b) The writer never got a slot the renderer still held: every later claim of a frame's slot came after
         // the host saw that frame's fence signalled (the lease is released only after that).
-        writerDone.wait()
-        writerDone.signal()  // keeps the deferred wait from blocking
-        let allClaims = claims.withLock { $0 }
-        for (frame, h) in finished {
-            let reuse = allClaims.first { $0.slot == h.slot && $0.generation > h.generation }
-            if let reuse {
-                XCTAssertGreaterThan(
-                    reuse.nanos, frame.completeNanos,
-                    "slot \(h.slot) was claimed for generation \(reuse.generation) before frame \(h.generation)'s "
-                        + "fence was seen signalled")
-            }
-        }
+        assertNoSlotClaimedBeforeItsFence(
+            finished.map { (tag: $0.frame.tag, slot: $0.held.slot, fenceSeenNanos: $0.frame.completeNanos) },
+            claims: writer.claims)
         let counters = ring.counters
         XCTAssertGreaterThan(counters.dropped, 0, "a slow renderer under `latest` must see drops")
         XCTAssertEqual(counters.staleRejected, 0, "no stale handle so far")
@@ -191,5 +216,62 @@ final class SlotReuseTests: XCTestCase {
         // 3. Validating the old handle directly.
         XCTAssertFalse(ring.validate(oldLease.handle))
         XCTAssertEqual(ring.counters.staleRejected - staleBefore, 3, "each stale use counted exactly once")
+    }
+
+    /// The viewer's path: the same feed over WindowRenderer (zero-copy, a real window on a private Xvfb display) holds
+    /// every ring slot until the fence of the frame that drew it was seen, however fast the writer laps the reader.
+    func testWindowFeedHoldsEveryZeroCopySlotUntilItsFence() throws {
+        try XCTSkipUnless(XvfbDisplay.isInstalled, "Xvfb is not installed (scripts/setup.sh)")
+        let display = try XvfbDisplay()
+        defer {
+            ViewerWindow.terminate()
+            display.stop()
+        }
+        let (w, h) = (128, 96)
+        let window = try ViewerWindow(width: w, height: h, title: "framepipe-window-feed-test")
+        let renderer = try WindowRenderer(
+            window: window, width: w, height: h, content: .rgba8, presentMode: "fifo", upload: .zeroCopy)
+        let slotCount = renderer.requiredRingSlotCount
+        let payload = try renderer.lentRingPayload(slotCount: slotCount, slotByteCount: w * h * 4)
+        let ring = try SlotRing(slotCount: slotCount, slotByteCount: w * h * 4, policy: .latest, payload: payload)
+        let feed = try RenderFeed(ring: ring, renderer: renderer)
+        let writer = FastWriter(ring: ring, words: w * h)
+        defer {
+            writer.stop()
+            feed.close()
+            ring.retire()  // the Vulkan objects go with the renderer, on this thread
+        }
+
+        var slotOf: [UInt64: Int] = [:]
+        var fenceSeen: [UInt64: UInt64] = [:]
+        func collectTimings() throws { try renderer.collectTimings { fenceSeen[$0.tag] = $0.fenceSeenNanos } }
+        let frameCount = 24
+        for _ in 0..<frameCount {
+            try feed.reserveFrameSlot()
+            try collectTimings()
+            let lease = try XCTUnwrap(ring.waitForFrame(timeoutNanos: 60_000_000_000), "the writer published nothing for 60 s")
+            slotOf[lease.handle.generation] = lease.handle.slot
+            XCTAssertNotNil(try feed.draw(lease, hud: nil), "a fresh lease must not be stale")
+            XCTAssertLessThanOrEqual(feed.heldHandles.count, renderer.framesInFlight)
+            // Let the writer lap the reader while the frame may still be on the GPU.
+            let lapped = ring.counters.published + 2
+            let deadline = monotonicNanos() + 60_000_000_000
+            while ring.counters.published < lapped, monotonicNanos() < deadline { usleep(500) }
+            XCTAssertGreaterThanOrEqual(ring.counters.published, lapped, "the writer published nothing newer in 60 s")
+            try feed.releaseFinished()
+            try collectTimings()
+        }
+        feed.close()
+        XCTAssertTrue(feed.heldHandles.isEmpty, "close must give back every lease")
+        try collectTimings()  // the device is idle: every timed frame is back
+        writer.stop()
+
+        // A frame drawn while the swapchain was rebuilt has no timing; every other one does (lavapipe has timestamps).
+        XCTAssertGreaterThanOrEqual(fenceSeen.count, frameCount - 2, "frames without a timing: \(frameCount - fenceSeen.count)")
+        assertNoSlotClaimedBeforeItsFence(
+            fenceSeen.compactMap { tag, seen in slotOf[tag].map { (tag: tag, slot: $0, fenceSeenNanos: seen) } },
+            claims: writer.claims)
+        XCTAssertGreaterThan(ring.counters.dropped, 0, "a slow reader under `latest` must see drops")
+        XCTAssertEqual(ring.counters.staleRejected, 0)
     }
 }

@@ -4,54 +4,24 @@
 // slotByteCount bytes, while no GPU work reads the ring) and lent to drawFrame / submitFrame via withUnsafeBytes for
 // the call only.
 
+import EngineTestSupport
 import Foundation
 import XCTest
 
 @testable import VulkanRender
 
-private struct XvfbDidNotStart: Error, CustomStringConvertible {
-    let display: Int
-    let exited: Bool
-    var description: String { "Xvfb :\(display) \(exited ? "exited" : "had no socket after 60 s")" }
-}
-
 final class WindowZeroCopyTests: XCTestCase {
-    private var xvfb: Process?
-    private var previousDisplay: String?
+    private var xvfb: XvfbDisplay?
 
     override func setUpWithError() throws {
         prepareVulkanTestEnvironment()
-        let binary = "/usr/bin/Xvfb"
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary), "Xvfb is not installed (scripts/setup.sh)")
-        previousDisplay = getenv("DISPLAY").map { String(cString: $0) }
-        // A display number nobody uses (no lock file), different per test process.
-        var number = 300 + Int(getpid() % 300)
-        while FileManager.default.fileExists(atPath: "/tmp/.X\(number)-lock") { number += 1 }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [":\(number)", "-screen", "0", "640x480x24", "-nolisten", "tcp"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        xvfb = process
-        // Ready once its socket exists: polled for up to 60 s (a loaded machine starts it slowly). Installed but not
-        // starting is a failure, not a skip.
-        let socket = "/tmp/.X11-unix/X\(number)"
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: socket), process.isRunning, Date() < deadline { usleep(50_000) }
-        guard FileManager.default.fileExists(atPath: socket) else {
-            throw XvfbDidNotStart(display: number, exited: !process.isRunning)
-        }
-        setenv("DISPLAY", ":\(number)", 1)
+        try XCTSkipUnless(XvfbDisplay.isInstalled, "Xvfb is not installed (scripts/setup.sh)")
+        xvfb = try XvfbDisplay()
     }
 
     override func tearDown() {
         ViewerWindow.terminate()
-        if let xvfb, xvfb.isRunning {
-            xvfb.terminate()
-            xvfb.waitUntilExit()
-        }
-        if let previousDisplay { setenv("DISPLAY", previousDisplay, 1) } else { unsetenv("DISPLAY") }
+        xvfb?.stop()
         super.tearDown()
     }
 
@@ -89,7 +59,7 @@ final class WindowZeroCopyTests: XCTestCase {
     }
 
     /// Each format: frames drawn in place from ring slots (every slot, reused, two in flight) read back exactly as the
-    /// headless copy path draws the same bytes; every ring frame's tag comes back from collectFinishedRingFrames once,
+    /// headless copy path draws the same bytes; every ring frame's tag comes back from collectFinishedRingReads once,
     /// and only after its frame slot's fence (here: after waitIdle at the latest).
     func testRingSlotDrawEqualsCopyDrawForEveryFormat() throws {
         let (w, h) = (29, 17)
@@ -115,7 +85,7 @@ final class WindowZeroCopyTests: XCTestCase {
                 let tag = UInt64(100 + n)
                 // The writer's side: only a slot whose previous frame came back may be written.
                 try renderer.waitForFreeFrameSlot()
-                try renderer.collectFinishedRingFrames { finished.append($0) }
+                try renderer.collectFinishedRingReads { finished.append($0) }
                 if n >= slotCount {
                     XCTAssertTrue(finished.contains(UInt64(100 + slot)), "slot \(slot) rewritten while drawn: \(finished)")
                 }
@@ -131,16 +101,16 @@ final class WindowZeroCopyTests: XCTestCase {
                 XCTAssertTrue(drawn == expected, "\(content): ring slot \(slot) (frame \(tag)) differs from the copy draw")
             }
             renderer.waitIdle()
-            try renderer.collectFinishedRingFrames { finished.append($0) }
+            try renderer.collectFinishedRingReads { finished.append($0) }
             XCTAssertEqual(finished.sorted(), (0..<UInt64(order.count)).map { 100 + $0 })
             // Nothing twice: a second collect returns nothing.
-            try renderer.collectFinishedRingFrames { XCTFail("tag \($0) returned twice") }
+            try renderer.collectFinishedRingReads { XCTFail("tag \($0) returned twice") }
             // The copy path of the same renderer still works and draws the same.
             let input = frame(content, width: w, height: h, seed: 7)
             _ = try input.withUnsafeBytes { try renderer.drawFrame($0, tag: 7, hud: nil) }
             try headless.submitFrame(bytes: input, tag: 7, readBack: true)
             XCTAssertEqual(try renderer.readBackLastFrame(), try headless.finish().last?.pixels)
-            try renderer.collectFinishedRingFrames { XCTFail("a copied frame \($0) came back as a ring frame") }
+            try renderer.collectFinishedRingReads { XCTFail("a copied frame \($0) came back as a ring frame") }
         }
     }
 
