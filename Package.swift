@@ -73,7 +73,9 @@ let package = Package(
         .target(
             name: "Framepipe",
             dependencies: ["FrameHandoff", "KernelRuntime", "VulkanRender", "FrameTiming", "CFramepipe", "CSystemShim"],
-            swiftSettings: strictSwift),
+            swiftSettings: strictSwift, plugins: ["VersionStamp"]),
+        // Writes the checkout's git commit into the Framepipe target before every build (FramepipeVersion).
+        .plugin(name: "VersionStamp", capability: .buildTool()),
         .executableTarget(
             name: "framepipe",
             dependencies: [

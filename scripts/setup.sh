@@ -23,6 +23,7 @@ PACKAGES=(
   libimgui-dev           # Dear ImGui 1.86 with its GLFW and Vulkan backends: the viewer's overlay (COverlay)
   imagemagick            # import/convert: screenshots of the X screen in the overlay test
   tesseract-ocr          # OCR: the overlay test reads the overlay's text back from the screen
+  git                    # the commit stamped into every build (scripts/version-stamp.sh: framepipe --version)
 )
 
 say() { printf 'setup: %s\n' "$*"; }

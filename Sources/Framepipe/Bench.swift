@@ -211,6 +211,7 @@ public enum Bench {
             expectedFrames: options.durationSeconds.map { Int(min($0 * 500, 1_000_000)) }
                 ?? (options.warmup + options.frames))
         let runStart = monotonicNanos()
+        let metadata = RunMetadata.current(startedAt: Date())
         loop.startRecords(at: runStart)
         run.start()
         do {
@@ -247,7 +248,8 @@ public enum Bench {
         try csv?.finish()
         var summary = BenchSummary(
             options: options, compute: compute, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop,
-            slots: slotCount, statistics: statistics, window: window, durationNanos: runEnd - runStart)
+            slots: slotCount, statistics: statistics, window: window, durationNanos: runEnd - runStart,
+            run: metadata)
         summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
         let written = try BenchReports.write(
             summary: &summary, window: options.recording ? window : nil, lastFrame: pixels, width: options.width,

@@ -9,7 +9,8 @@ extension BenchSummary {
     /// The summary of a finished run (everything but `baseline`, which compares it afterwards).
     init(
         options: BenchOptions, compute: ComputeSide, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
-        loop: RenderLoop, slots: Int, statistics: RunStatistics, window: FrameLog, durationNanos: UInt64
+        loop: RenderLoop, slots: Int, statistics: RunStatistics, window: FrameLog, durationNanos: UInt64,
+        run: RunMetadata
     ) {
         let counters = ring.counters
         let recording = options.recording
@@ -20,6 +21,7 @@ extension BenchSummary {
         let stages = recording ? statistics.stages : [:]
         let gpu = stages[.gpu]
         self.init(
+            run: run,
             kernel: options.kernelPath,
             kernel_file: compute.path,
             kernel_sha256: compute.kernelDigest,
@@ -27,7 +29,8 @@ extension BenchSummary {
             engine: .init(compute.engine, limits: options.limits),
             device: .init(
                 name: renderer.device.name, type: renderer.device.type, index: renderer.device.index,
-                api_version: renderer.device.apiVersion),
+                api_version: renderer.device.apiVersion, driver_name: renderer.device.driverName,
+                driver_info: renderer.device.driverInfo, driver_version: renderer.device.driverVersionText),
             size: "\(options.width)x\(options.height)",
             workers: pool.workerCount,
             stateful: pool.isStateful,

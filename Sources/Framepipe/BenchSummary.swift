@@ -23,6 +23,10 @@ public struct BenchSummary: Codable, Sendable {
         public var type: String
         public var index: Int
         public var api_version: String
+        /// The Vulkan driver (VulkanDeviceInfo.driverName / driverInfo / driverVersionText); absent in older summaries.
+        public var driver_name: String?
+        public var driver_info: String?
+        public var driver_version: String?
     }
     public struct Frames: Codable, Sendable {
         public var measured: Int
@@ -182,6 +186,8 @@ public struct BenchSummary: Codable, Sendable {
     }
 
     public var schema = BenchSummary.schemaName
+    /// Which Framepipe, when, the command line and the host; absent in summaries of older runs.
+    public var run: RunMetadata?
     public var kernel: String
     /// The file run: `kernel`, or its SIMD build (`--kernel-build`).
     public var kernel_file: String

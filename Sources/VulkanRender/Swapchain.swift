@@ -57,12 +57,7 @@ final class WindowObjects {
     // MARK: - Device support and per-frame objects
 
     static func hasSwapchainExtension(_ physical: VkPhysicalDevice) -> Bool {
-        var count: UInt32 = 0
-        guard vkEnumerateDeviceExtensionProperties(physical, nil, &count, nil) == VK_SUCCESS else { return false }
-        var props = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
-        let r = vkEnumerateDeviceExtensionProperties(physical, nil, &count, &props)
-        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return false }
-        return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == "VK_KHR_swapchain" }
+        VulkanSystem.hasDeviceExtension(physical, "VK_KHR_swapchain")
     }
 
     /// The acquire semaphores, one per frame in flight.

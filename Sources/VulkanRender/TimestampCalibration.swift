@@ -78,17 +78,7 @@ struct GPUClock {
 
     /// True when `physical` offers VK_EXT_calibrated_timestamps with both the device and CLOCK_MONOTONIC domains.
     static func isSupported(instance: VkInstance, physical: VkPhysicalDevice) -> Bool {
-        var count: UInt32 = 0
-        guard vkEnumerateDeviceExtensionProperties(physical, nil, &count, nil) == VK_SUCCESS, count > 0 else {
-            return false
-        }
-        var props = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
-        let r = vkEnumerateDeviceExtensionProperties(physical, nil, &count, &props)
-        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return false }
-        let wanted = extensionName.description
-        guard props.prefix(Int(count)).contains(where: { stringFromCTuple($0.extensionName) == wanted }) else {
-            return false
-        }
+        guard VulkanSystem.hasDeviceExtension(physical, extensionName.description) else { return false }
         guard
             let raw = vkGetInstanceProcAddr(instance, cString("vkGetPhysicalDeviceCalibrateableTimeDomainsEXT"))
         else { return false }

@@ -1,6 +1,7 @@
 // Instance creation and physical-device discovery.
 //
-// Unsafe pointer invariants: the VkApplicationInfo/VkInstanceCreateInfo pointers (and the messenger create info in
+// Unsafe pointer invariants: describe's VkPhysicalDeviceDriverProperties is a Swift local lent, through the pNext of a
+// local VkPhysicalDeviceProperties2, for the vkGetPhysicalDeviceProperties2 call only. The VkApplicationInfo/VkInstanceCreateInfo pointers (and the messenger create info in
 // its pNext, FRAMEPIPE_VULKAN_MESSAGES only) live in a ScratchArena that is released after vkCreateInstance returns; the application and engine names are static C strings (see
 // VulkanSupport.swift), the requested extension names arena-owned NUL-terminated copies that outlive the call. Arrays filled by
 // vkEnumerate*/vkGet* are Swift arrays sized from the first (count-only) call and only read after the second.
@@ -15,8 +16,14 @@ public struct VulkanDeviceInfo: Sendable, Equatable {
     public let type: String
     /// "major.minor.patch", e.g. "1.3.255"
     public let apiVersion: String
-    /// Vendor-specific encoding; reported raw.
+    /// Vendor-specific encoding; reported raw (and decoded in `driverVersionText`).
     public let driverVersion: UInt32
+    /// VkPhysicalDeviceDriverProperties where the device has VK_KHR_driver_properties: the driver's name ("llvmpipe",
+    /// "NVIDIA") and its own description ("Mesa 22.3.6 (LLVM 15.0.6)", "535.104.05"); "" otherwise.
+    public var driverName = ""
+    public var driverInfo = ""
+    /// `driverVersion` decoded by the vendor's scheme (NVIDIA: 10.8.8.6 bits; others: Vulkan's major.minor.patch).
+    public var driverVersionText = ""
 }
 
 public enum VulkanSystem {
@@ -104,12 +111,45 @@ public enum VulkanSystem {
         default: type = "other"
         }
         let v = props.apiVersion
-        return VulkanDeviceInfo(
+        var info = VulkanDeviceInfo(
             index: index,
             name: stringFromCTuple(props.deviceName),
             type: type,
             apiVersion: "\(fp_vk_api_version_major(v)).\(fp_vk_api_version_minor(v)).\(fp_vk_api_version_patch(v))",
             driverVersion: props.driverVersion)
+        info.driverVersionText = decodedDriverVersion(props.driverVersion, vendorID: props.vendorID)
+        if hasDeviceExtension(device, "VK_KHR_driver_properties") {
+            // Physical-device-level: usable when the device supports the extension, without enabling it.
+            var driver = VkPhysicalDeviceDriverProperties()
+            driver.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
+            withUnsafeMutablePointer(to: &driver) { pointer in
+                var props2 = VkPhysicalDeviceProperties2()
+                props2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2
+                props2.pNext = UnsafeMutableRawPointer(pointer)
+                vkGetPhysicalDeviceProperties2(device, &props2)
+            }
+            info.driverName = stringFromCTuple(driver.driverName)
+            info.driverInfo = stringFromCTuple(driver.driverInfo)
+        }
+        return info
+    }
+
+    /// `version` by the vendor's encoding: NVIDIA packs 10.8.8.6 bits; Mesa and most others use VK_MAKE_VERSION.
+    static func decodedDriverVersion(_ version: UInt32, vendorID: UInt32) -> String {
+        if vendorID == 0x10DE {
+            return "\(version >> 22).\((version >> 14) & 0xFF).\((version >> 6) & 0xFF).\(version & 0x3F)"
+        }
+        return "\(fp_vk_api_version_major(version)).\(fp_vk_api_version_minor(version)).\(fp_vk_api_version_patch(version))"
+    }
+
+    /// Whether `physical` lists device extension `name`.
+    static func hasDeviceExtension(_ physical: VkPhysicalDevice, _ name: String) -> Bool {
+        var count: UInt32 = 0
+        guard vkEnumerateDeviceExtensionProperties(physical, nil, &count, nil) == VK_SUCCESS, count > 0 else { return false }
+        var props = [VkExtensionProperties](repeating: VkExtensionProperties(), count: Int(count))
+        let r = vkEnumerateDeviceExtensionProperties(physical, nil, &count, &props)
+        guard r == VK_SUCCESS || r == VK_INCOMPLETE else { return false }
+        return props.prefix(Int(count)).contains { stringFromCTuple($0.extensionName) == name }
     }
 
     /// Lower is better: discrete > integrated > virtual > cpu > other.

@@ -161,6 +161,7 @@ struct FramepipeCommand: ParsableCommand {
             its library (or another version), 64 bad arguments,
             130 bench interrupted by Ctrl-C (reports written if a frame was rendered). See docs/cli.md.
             """,
+        version: FramepipeVersion.description,
         subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
 
     static func main() {
@@ -370,7 +371,9 @@ struct DevicesCommand: ParsableCommand {
             let devices: [VulkanDeviceInfo]
             do throws(RenderError) { devices = try VulkanSystem.devices() } catch { throw FramepipeError(error) }
             for device in devices {
-                print("\(device.index)  \(device.name)  [\(device.type)]  Vulkan \(device.apiVersion)")
+                let driver = [device.driverName, device.driverInfo.isEmpty ? device.driverVersionText : device.driverInfo]
+                    .filter { !$0.isEmpty }.joined(separator: " ")
+                print("\(device.index)  \(device.name)  [\(device.type)]  Vulkan \(device.apiVersion)  driver \(driver)")
             }
         }
     }

@@ -126,6 +126,59 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// `framepipe --version` names the release and the commit the binary was built from; summary.json records the same,
+    /// with the date, the command line, the host and the Vulkan driver.
+    func testVersionAndRunMetadataNameTheBuildTheCommandAndTheHost() throws {
+        let version = try run(["--version"])
+        XCTAssertEqual(version.status, 0, version.stderr)
+        let line = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(line.hasPrefix("framepipe \(FramepipeVersion.number) (commit "), line)
+        // The test runs in the checkout the binary was built from: the stamped commit is its HEAD (or "unknown"
+        // where git is missing, which setup.sh installs).
+        let git = try? runProcess(URL(fileURLWithPath: "/usr/bin/git"), ["rev-parse", "HEAD"])
+        if let head = git.flatMap({ $0.status == 0 ? $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil }) {
+            XCTAssertEqual(FramepipeVersion.commit, head, "the commit stamped into this build")
+            XCTAssertTrue(line.contains("(commit \(head.prefix(12))"), line)
+        }
+
+        let directory = try temporaryDirectory()
+        let arguments = [
+            "bench", "assets/kernels/plasma.wasm", "--frames", "4", "--warmup", "0", "--size", "16x16", "--out", directory,
+            "--engine", "wasmkit",
+        ]
+        let before = Date()
+        let bench = try run(arguments)
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        let summary = try JSONDecoder().decode(
+            BenchSummary.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json")))
+        let metadata = try XCTUnwrap(summary.run, "summary.json has no `run`")
+        XCTAssertEqual(metadata.framepipe_version, FramepipeVersion.number)
+        XCTAssertEqual(metadata.commit, FramepipeVersion.commit)
+        XCTAssertEqual(metadata.command_line.first, executable.path)
+        XCTAssertEqual(Array(metadata.command_line.dropFirst()), arguments)
+        let started = try XCTUnwrap(ISO8601DateFormatter().date(from: metadata.date), metadata.date)
+        XCTAssertLessThanOrEqual(abs(started.timeIntervalSince(before)), 600, "date \(metadata.date) is not this run's")
+        XCTAssertEqual(metadata.host.cores, ProcessInfo.processInfo.activeProcessorCount)
+        XCTAssertTrue(metadata.host.kernel.hasPrefix("Linux "), metadata.host.kernel)
+        XCTAssertFalse(metadata.host.distribution.isEmpty)
+        XCTAssertFalse(metadata.host.cpu_model.isEmpty)
+        // lavapipe (and every current driver) has VK_KHR_driver_properties.
+        XCTAssertFalse(summary.device.driver_name?.isEmpty ?? true, "\(summary.device)")
+        XCTAssertFalse(summary.device.driver_version?.isEmpty ?? true, "\(summary.device)")
+
+        // A summary of an older run, without these fields, still decodes (baselines are read back).
+        var object = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json")))
+                as? [String: Any])
+        object["run"] = nil
+        var device = try XCTUnwrap(object["device"] as? [String: Any])
+        for key in ["driver_name", "driver_info", "driver_version"] { device[key] = nil }
+        object["device"] = device
+        let old = try JSONDecoder().decode(BenchSummary.self, from: JSONSerialization.data(withJSONObject: object))
+        XCTAssertNil(old.run)
+        XCTAssertNil(old.device.driver_name)
+    }
+
     func testBadArgumentsAndMissingFilesHaveDistinctExitCodes() throws {
         try TestEngines.forEach { which in
             let badSize = try run(["bench", "assets/kernels/plasma.wasm", "--size", "huge"] + which.arguments)
