@@ -49,27 +49,24 @@ struct KernelLimitOptions: ParsableArguments {
             valueName: "build"))
     var kernelBuild: KernelBuild = .auto
     @Option(
-        name: .customLong("tile-timeout"),
+        name: .customLong("tile-timeout"), parsing: .unconditional,
         help: ArgumentHelp(
             "Wall-clock bound of one call into the kernel, in ms: wasmtime interrupts it; WasmKit gets the fuel its slowest code burns in that time.",
             valueName: "ms"))
     var tileTimeout: Double = Double(KernelLimits.defaultTileTimeoutNanos) / 1e6
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "Fuel (≈ wasm operators) one call may burn before it is stopped, on top of the time bound (default \(KernelLimits.defaultFuelPerTile); given, wasmtime meters fuel too).",
             valueName: "units"))
     var fuel: UInt64?
-    @Option(name: .customLong("max-memory"), help: "Largest linear memory of one kernel instance, in MiB.")
+    @Option(name: .customLong("max-memory"), parsing: .unconditional, help: "Largest linear memory of one kernel instance, in MiB.")
     var maxMemory: Int = KernelLimits.defaultMaxMemoryBytes >> 20
 
     func validate() throws {
-        if let fuel { guard fuel > 0 else { throw ValidationError("--fuel must be positive") } }
-        guard (1...4096).contains(maxMemory) else {
-            throw ValidationError("--max-memory must be 1...4096 MiB (a wasm32 memory is at most 4 GiB)")
-        }
-        guard tileTimeout >= 1, tileTimeout <= 3_600_000 else {
-            throw ValidationError("--tile-timeout must be 1...3600000 ms")
-        }
+        if let fuel { guard fuel > 0 else { throw NumericFlags.refusal("--fuel") } }
+        guard (1...4096).contains(maxMemory) else { throw NumericFlags.refusal("--max-memory") }
+        guard tileTimeout >= 1, tileTimeout <= 3_600_000 else { throw NumericFlags.refusal("--tile-timeout") }
     }
 
     var limits: KernelLimits {
@@ -88,11 +85,11 @@ func printNote(_ line: String) { FileHandle.standardError.write(Data("framepipe:
 
 /// How `bench` and `view` run a kernel on the worker pool: the same flags, checked the same way.
 struct PoolOptions: ParsableArguments {
-    @Option(help: "Compute worker threads (default: available CPUs − 1 with 3 or more, else one per CPU).")
+    @Option(parsing: .unconditional, help: "Compute worker threads (default: available CPUs − 1 with 3 or more, else one per CPU).")
     var workers = ThreadPlacement.defaultWorkerCount
     @OptionGroup var limits: KernelLimitOptions
     @Option(
-        name: .customLong("max-failures"),
+        name: .customLong("max-failures"), parsing: .unconditional,
         help: "Disable the kernel after this many consecutive failed frames (bench exits 5; the viewer keeps running).")
     var maxFailures = 3
     @Flag(help: "Reload the kernel when its file changes; a bad file is refused and the old kernel keeps running.")
@@ -100,8 +97,8 @@ struct PoolOptions: ParsableArguments {
     @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
 
     func validate() throws {
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be 1...256") }
-        guard maxFailures >= 1 else { throw ValidationError("--max-failures must be at least 1") }
+        guard (1...256).contains(workers) else { throw NumericFlags.refusal("--workers") }
+        guard maxFailures >= 1 else { throw NumericFlags.refusal("--max-failures") }
     }
 }
 
@@ -170,7 +167,7 @@ struct FramepipeCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            exitWithOneLineError(error, command: Self.self)
         }
     }
 }
@@ -183,34 +180,34 @@ struct BenchCommand: ParsableCommand {
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Flag(help: "Render offscreen, without a window (bench always does; `framepipe view` opens one).") var headless = false
-    @Option(help: "Frames to measure (default 120; or use --duration).") var frames: Int?
-    @Option(help: ArgumentHelp("Seconds to measure, instead of a frame count.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: "Frames to measure (default 120; or use --duration).") var frames: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to measure, instead of a frame count.", valueName: "seconds"))
     var duration: Double?
-    @Option(help: "Frames rendered before measuring starts.") var warmup = 5
+    @Option(parsing: .unconditional, help: "Frames rendered before measuring starts.") var warmup = 5
     @Option(
-        name: .customLong("target-hz"),
+        name: .customLong("target-hz"), parsing: .unconditional,
         help: ArgumentHelp("Pace the render thread to this many frames per second (default: unpaced).", valueName: "hz"))
     var targetHz: Double?
     @Flag(name: .customLong("no-record"), help: "Keep no frame records (to measure what recording costs): fps and counts only.")
     var noRecord = false
-    @Option(help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
+    @Option(parsing: .unconditional, help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
     @Option(help: "Report directory (summary.json, frames.csv, trace.json, frametimes.svg, last-frame.png).")
     var out = "framepipe-bench"
     @Option(help: ArgumentHelp("Compare with the summary.json of an earlier run's --out directory.", valueName: "dir"))
     var baseline: String?
     @Option(
-        name: .customLong("fail-on-regression"),
+        name: .customLong("fail-on-regression"), parsing: .unconditional,
         help: ArgumentHelp(
             "With --baseline: exit 4 when the frame-interval p99 is worse than the baseline's by more than PCT percent.",
             valueName: "pct"))
     var failOnRegression: Double?
-    @Option(help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
+    @Option(parsing: .unconditional, help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
     @OptionGroup var pool: PoolOptions
     @Option(name: .customLong("compute-cpus"), help: "Pin compute workers to these CPUs, e.g. 0-2 (worker i → i-th CPU).")
     var computeCPUs: CPUList?
     @Option(name: .customLong("render-cpus"), help: "Pin the render thread to these CPUs, e.g. 3.")
     var renderCPUs: CPUList?
-    @Option(help: "Slots in the frame ring (3...8).") var slots = 3
+    @Option(parsing: .unconditional, help: "Slots in the frame ring (3...8).") var slots = 3
     @Option(help: "Handoff policy: latest (drop unread frames, never block compute) or fifo (every frame, backpressure).")
     var policy: HandoffPolicy = .latest
     @Option(
@@ -222,18 +219,19 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
 
     func validate() throws {
-        if let frames { guard frames > 0 else { throw ValidationError("--frames must be at least 1") } }
+        if let frames { guard frames > 0 else { throw NumericFlags.refusal("--frames") } }
         if let duration {
             guard frames == nil else { throw ValidationError("give --frames or --duration, not both") }
-            guard duration > 0, duration <= 86_400 else { throw ValidationError("--duration must be more than 0 and at most 86400 seconds") }
+            guard duration > 0, duration <= 86_400 else { throw NumericFlags.refusal("--duration") }
         }
-        if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw ValidationError("--target-hz must be more than 0 and at most 10000") } }
+        if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw NumericFlags.refusal("--target-hz") } }
         if let failOnRegression {
             guard baseline != nil else { throw ValidationError("--fail-on-regression needs --baseline DIR to compare with") }
-            guard failOnRegression >= 0 else { throw ValidationError("--fail-on-regression must not be negative") }
+            guard failOnRegression >= 0, failOnRegression.isFinite else { throw NumericFlags.refusal("--fail-on-regression") }
         }
-        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
-        guard (3...8).contains(slots) else { throw ValidationError("--slots must be 3...8") }
+        guard warmup >= 0 else { throw NumericFlags.refusal("--warmup") }
+        guard (3...8).contains(slots) else { throw NumericFlags.refusal("--slots") }
+        if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
         let placement = self.placement
         if let missing = placement.firstUnavailableCPU() {
             throw ValidationError(
@@ -312,12 +310,13 @@ struct CaptureCommand: ParsableCommand {
         commandName: "capture", abstract: "Render one deterministic frame (time = frame / 60, or --time) to a PNG, headless.")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
-    @Option(help: "Frame number.") var frame: Int32 = 0
-    @Option(help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
+    @Option(parsing: .unconditional, help: "Frame number.") var frame: Int32 = 0
+    @Option(parsing: .unconditional, help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
     @Option(help: "Output PNG file.") var out: String
-    @Option(help: "Vulkan device index from `framepipe devices`.") var gpu: Int?
+    @Option(parsing: .unconditional, help: "Vulkan device index from `framepipe devices`.") var gpu: Int?
     @Option(help: "Colour map for f32-field kernels: viridis, magma or gray.") var colormap: Colormap = .viridis
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "The kernel's time for the frame, in seconds (default frame / 60): a viewer screenshot's framepipe.time, to reproduce it.",
             valueName: "seconds"))
@@ -326,7 +325,12 @@ struct CaptureCommand: ParsableCommand {
     @OptionGroup var limits: KernelLimitOptions
 
     func validate() throws {
-        guard frame >= 0 else { throw ValidationError("--frame must not be negative") }
+        guard frame >= 0 else { throw NumericFlags.refusal("--frame") }
+        if let time { guard time.isFinite, time >= 0 else { throw NumericFlags.refusal("--time") } }
+        if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
+        guard out.lowercased().hasSuffix(".png") else {
+            throw ValidationError("--out must name a .png file (capture writes PNG only), not '\(out)'")
+        }
     }
 
     func run() throws {
@@ -350,7 +354,7 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect", abstract: "Check a kernel against ABI v1 and show its exports, format and memory.")
 
     @Argument(help: "The kernel (.wasm).") var kernel: String
-    @Option(help: "Frame size passed to fp_init for the check.") var size = FrameSize(width: 256, height: 256)
+    @Option(parsing: .unconditional, help: "Frame size passed to fp_init for the check.") var size = FrameSize(width: 256, height: 256)
     @OptionGroup var limits: KernelLimitOptions
 
     func run() throws {

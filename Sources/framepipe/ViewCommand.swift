@@ -18,16 +18,18 @@ struct ViewCommand: ParsableCommand {
             + "Exit code 6: no display (use `framepipe bench` headless).")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
-    @Option(help: "Kernel frame size WIDTHxHEIGHT (the window keeps its aspect ratio).")
+    @Option(parsing: .unconditional, help: "Kernel frame size WIDTHxHEIGHT (the window keeps its aspect ratio).")
     var size = FrameSize(width: 512, height: 512)
     @OptionGroup var pool: PoolOptions
-    @Option(help: "Vulkan device index from `framepipe devices` (default: the best one that can draw to the window).")
+    @Option(
+        parsing: .unconditional,
+        help: "Vulkan device index from `framepipe devices` (default: the best one that can draw to the window).")
     var gpu: Int?
     @Option(name: .customLong("present-mode"), help: "Swapchain present mode: fifo, mailbox or immediate (fifo when unsupported).")
     var presentMode = "fifo"
     @Option(name: .customLong("screenshot-dir"), help: "Directory for S screenshots (framepipe-<kernel>-<frame>.png).")
     var screenshotDir = "."
-    @Option(name: .customLong("exit-after-frames"), help: "Quit with exit 0 after N presented frames (for tests).")
+    @Option(name: .customLong("exit-after-frames"), parsing: .unconditional, help: "Quit with exit 0 after N presented frames (for tests).")
     var exitAfterFrames: Int?
     @Option(
         help: ArgumentHelp(
@@ -47,7 +49,8 @@ struct ViewCommand: ParsableCommand {
         guard Viewer.presentModes.contains(presentMode) else {
             throw ValidationError("--present-mode must be fifo, mailbox or immediate")
         }
-        if let exitAfterFrames, exitAfterFrames < 1 { throw ValidationError("--exit-after-frames must be at least 1") }
+        if let exitAfterFrames, exitAfterFrames < 1 { throw NumericFlags.refusal("--exit-after-frames") }
+        if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
     }
 
     func run() throws {

@@ -179,6 +179,58 @@ final class CommandLineTests: XCTestCase {
         XCTAssertNil(old.device.driver_name)
     }
 
+    /// Every numeric flag, given a negative number (read as its value, not as a flag) or a word: exit 64 and one line
+    /// `framepipe: error: …` that names the flag and what it takes. Other argument errors are one line too.
+    func testEveryArgumentErrorIsOneLineThatNamesTheAllowedValues() throws {
+        let baseline = try temporaryDirectory()
+        let kernel = "assets/kernels/plasma.wasm"
+        // (command and arguments before the flag, flag, what its error must say it takes, bad values)
+        let cases: [([String], String, String, [String])] = [
+            (["bench", kernel], "--frames", "at least 1", ["-1", "0", "many"]),
+            (["bench", kernel], "--duration", "more than 0 and at most 86400", ["-1", "soon"]),
+            (["bench", kernel], "--warmup", "0 or more", ["-1", "x"]),
+            (["bench", kernel], "--target-hz", "at most 10000", ["-60", "fast"]),
+            (["bench", kernel, "--baseline", baseline], "--fail-on-regression", "0 or more", ["-5", "x"]),
+            (["bench", kernel], "--gpu", "0 or more", ["-1", "first"]),
+            (["bench", kernel], "--slots", "3...8", ["-1", "2", "x"]),
+            (["bench", kernel], "--workers", "1...256", ["-1", "0", "x"]),
+            (["bench", kernel], "--max-failures", "at least 1", ["-1", "x"]),
+            (["bench", kernel], "--tile-timeout", "1...3600000", ["-1", "x"]),
+            (["bench", kernel], "--fuel", "at least 1", ["-1", "0", "x"]),
+            (["bench", kernel], "--max-memory", "1...4096", ["-1", "x"]),
+            (["bench", kernel], "--size", "each 1...16384", ["-1x5", "0x0", "big"]),
+            (["capture", kernel, "--out", baseline + "/f.png"], "--frame", "0 or more", ["-3", "x"]),
+            (["capture", kernel, "--out", baseline + "/f.png"], "--time", "a finite number of seconds, 0 or more", ["nan", "-1", "x"]),
+            (["capture", kernel, "--out", baseline + "/f.png"], "--gpu", "0 or more", ["-1"]),
+            (["view", kernel], "--exit-after-frames", "at least 1", ["-1", "x"]),
+            (["view", kernel], "--workers", "1...256", ["-2"]),
+        ]
+        func assertOneLine(_ arguments: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            let outcome = try run(arguments)
+            let words = arguments.joined(separator: " ")
+            XCTAssertEqual(outcome.status, 64, "\(words): \(outcome.stderr)", file: file, line: line)
+            let lines = outcome.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(words): \(outcome.stderr)", file: file, line: line)
+            XCTAssertTrue(outcome.stderr.hasPrefix("framepipe: error: "), "\(words): \(outcome.stderr)", file: file, line: line)
+            for word in mentions {
+                XCTAssertTrue(outcome.stderr.contains(word), "\(words): '\(word)' missing in \(outcome.stderr)", file: file, line: line)
+            }
+        }
+        for (prefix, flag, allowed, values) in cases {
+            for value in values { try assertOneLine(prefix + [flag, value], mentions: [flag, allowed]) }
+        }
+        try assertOneLine(["capture", kernel, "--out", baseline + "/f.jpg"], mentions: ["--out", ".png"])
+        try assertOneLine(["bench"], mentions: ["<kernel>"])
+        try assertOneLine(["bench", kernel, "--no-such-flag"], mentions: ["--no-such-flag"])
+        try assertOneLine(["bench", kernel, "--policy", "sideways"], mentions: ["latest", "fifo"])
+        try assertOneLine(["no-such-command"], mentions: ["no-such-command"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: baseline + "/f.jpg"), "a refused capture writes nothing")
+        // Help is still ArgumentParser's (several lines, exit 0).
+        let help = try run(["bench", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("--frames"))
+    }
+
     func testBadArgumentsAndMissingFilesHaveDistinctExitCodes() throws {
         try TestEngines.forEach { which in
             let badSize = try run(["bench", "assets/kernels/plasma.wasm", "--size", "huge"] + which.arguments)
