@@ -40,8 +40,14 @@ public struct BenchOptions: Sendable {
     public var watch = false
     /// `--param NAME=VALUE`: parameter values to run with instead of the kernel's initial ones.
     public var parameters: [ParameterAssignment] = []
-    /// Compare with the summary.json in this directory (`--baseline`).
+    /// Compare with the summary.json in this directory, or with the named baseline of this name (`--baseline DIR|NAME`,
+    /// NamedBaselines).
     public var baselineDirectory: String?
+    /// Compare even when the baseline was run differently (kernel, size, engine, device, workers, upload, policy,
+    /// pacing): `--allow-mismatch`. Otherwise such a baseline is refused before the run.
+    public var allowBaselineMismatch = false
+    /// Keep this run's summary.json as the named baseline NAME (`--save-baseline NAME`).
+    public var saveBaselineName: String?
     /// With a baseline: a frame_interval_ms.p99 worse by more than this many percent is a regression.
     public var failOnRegressionPercent: Double?
     /// Longest wait for the next frame before the run is abandoned (a kernel this slow is broken).
@@ -92,6 +98,8 @@ public struct BenchResult: Sendable {
     public let directory: String
     public let summaryPath: String
     public let lastFramePath: String
+    /// `--save-baseline NAME`: where the summary was kept.
+    public var savedBaselinePath: String?
     /// `--fail-on-regression`: frame_interval_ms.p99 got worse than the baseline by more than allowed.
     public var regressed: Bool { summary.baseline?.regressed ?? false }
 }
@@ -155,9 +163,15 @@ public enum Bench {
             throw FramepipeError(.usage, "--target-hz must be more than 0 and at most 10000")
         }
         // A bad baseline is found before the run, not after minutes of it.
-        let baseline = try options.baselineDirectory.map { directory throws(FramepipeError) in
-            try BenchBaseline.load(directory: directory)
+        let baseline = try options.baselineDirectory.map { value throws(FramepipeError) in
+            try BenchBaseline.load(directory: try NamedBaselines.resolve(value))
         }
+        if let baseline, NamedBaselines.sameFolder(baseline.directory, options.outputDirectory) {
+            throw FramepipeError(
+                .usage, "--out \(options.outputDirectory) is the --baseline folder: the run would replace the baseline it "
+                    + "compares with; give another --out (or keep the baseline by name: --save-baseline NAME)")
+        }
+        if let name = options.saveBaselineName { try NamedBaselines.check(name: name) }
         // Every report goes into a staging folder that replaces --out's previous set only when the run
         // has written them all; a run that ends without reports leaves --out as it was.
         let folder = try ReportFolder(destination: options.outputDirectory, reportNames: BenchReports.names)
@@ -201,6 +215,13 @@ public enum Bench {
         }
         let feed = try RenderFeed(ring: ring, renderer: renderer)
         defer { feed.close() }  // after a failure: leases still held go back once the GPU is idle
+        // Like with like: a baseline run differently is refused before anything runs (--allow-mismatch compares anyway).
+        let mismatches = baseline?.mismatches(with: .init(options: options, compute: compute, renderer: renderer, pool: pool)) ?? []
+        if !mismatches.isEmpty, !options.allowBaselineMismatch {
+            throw FramepipeError(
+                .usage, "--baseline \(options.baselineDirectory ?? "") was run differently: \(mismatches.joined(separator: "; ")) "
+                    + "(compare like with like, or pass --allow-mismatch)")
+        }
 
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
@@ -251,13 +272,17 @@ public enum Bench {
             slots: slotCount, statistics: statistics, window: window, durationNanos: runEnd - runStart,
             run: metadata)
         summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
+        if !mismatches.isEmpty { summary.baseline?.mismatches = mismatches }
         let written = try BenchReports.write(
             summary: &summary, window: options.recording ? window : nil, lastFrame: pixels, width: options.width,
             height: options.height, targetHz: options.targetHz, to: folder)
         committed = true
+        let savedBaseline = try options.saveBaselineName.map { name throws(FramepipeError) in
+            try NamedBaselines.save(summaryAt: written.summaryPath, as: name)
+        }
         return BenchResult(
             summary: summary, directory: options.outputDirectory, summaryPath: written.summaryPath,
-            lastFramePath: written.lastFramePath)
+            lastFramePath: written.lastFramePath, savedBaselinePath: savedBaseline)
     }
 }
 

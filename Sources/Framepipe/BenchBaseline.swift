@@ -1,5 +1,7 @@
 import FrameTiming
 import Foundation
+import KernelRuntime
+import VulkanRender
 
 /// `bench --baseline DIR`: the figures of an earlier run's summary.json, compared with this run's.
 ///
@@ -57,6 +59,58 @@ struct BenchBaseline {
         guard let stddev = value(at: series + ".stddev", in: json), let count = value(at: series + ".count", in: json)
         else { return nil }
         return (stddev, Int(count))
+    }
+}
+
+extension BenchBaseline.RunShape {
+    init(options: BenchOptions, compute: ComputeSide, renderer: HeadlessRenderer, pool: ComputePool) {
+        let identity = compute.engine.identity
+        fields = [
+            ("kernel", "kernel_sha256", compute.kernelDigest),
+            ("size", "size", "\(options.width)x\(options.height)"),
+            ("engine", "engine.name", identity.name),
+            ("engine version", "engine.version", identity.version),
+            ("device", "device.name", renderer.device.name),
+            ("workers", "workers", "\(pool.workerCount)"),
+            ("upload", "upload", renderer.uploadMode.rawValue),
+            ("policy", "policy", options.policy.rawValue),
+            ("pacing", "requested.target_hz", options.targetHz.map { NSNumber(value: $0).stringValue } ?? "unpaced"),
+        ]
+    }
+}
+
+extension BenchBaseline {
+    /// What this run is, for the like-with-like check: the field's name in errors, its key path in summary.json, and
+    /// this run's value.
+    struct RunShape {
+        var fields: [(name: String, path: String, value: String)]
+    }
+
+    /// The fields where the baseline was run differently (kernel by content, size, engine and its version, device,
+    /// workers, upload, policy, pacing), each as "NAME BASELINE → THIS RUN"; a field the baseline's summary lacks
+    /// (an older framepipe) is not compared.
+    func mismatches(with shape: RunShape) -> [String] {
+        shape.fields.compactMap { field in
+            guard let theirs = Self.text(at: field.path, in: json), theirs != field.value else { return nil }
+            // A content hash is told apart by its first 12 digits.
+            let shown = field.path == "kernel_sha256" ? (theirs.prefix(12), field.value.prefix(12)) : (theirs[...], field.value[...])
+            return "\(field.name) \(shown.0) → \(shown.1)"
+        }
+    }
+
+    /// The value at `path` as text (numbers as JSON writes them, null and absent alike as "none").
+    static func text(at path: String, in json: [String: Any]) -> String? {
+        var node: Any? = json
+        for key in path.split(separator: ".") {
+            guard let object = node as? [String: Any] else { return nil }
+            node = object[String(key)]
+        }
+        switch node {
+        case nil, is NSNull: return path == "requested.target_hz" ? "unpaced" : nil
+        case let text as String: return text
+        case let number as NSNumber: return number.stringValue
+        default: return nil
+        }
     }
 }
 

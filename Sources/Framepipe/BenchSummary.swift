@@ -183,6 +183,8 @@ public struct BenchSummary: Codable, Sendable {
         /// `--fail-on-regression PCT`: the limit, and whether frame_interval_ms.p99 got worse by more.
         public var fail_on_regression_percent: Double?
         public var regressed: Bool
+        /// `--allow-mismatch`: how the baseline was run differently ("NAME BASELINE → THIS RUN"); absent when alike.
+        public var mismatches: [String]?
     }
 
     public var schema = BenchSummary.schemaName

@@ -193,8 +193,19 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
     @Option(help: "Report directory (summary.json, frames.csv, trace.json, frametimes.svg, last-frame.png).")
     var out = "framepipe-bench"
-    @Option(help: ArgumentHelp("Compare with the summary.json of an earlier run's --out directory.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Compare with an earlier run: its --out directory, or a name saved with --save-baseline. Refused when it was run differently (kernel, size, engine, device, workers, upload, policy, pacing) unless --allow-mismatch.",
+            valueName: "dir|name"))
     var baseline: String?
+    @Flag(name: .customLong("allow-mismatch"), help: "Compare with a --baseline that was run differently (the differences are listed).")
+    var allowMismatch = false
+    @Option(
+        name: .customLong("save-baseline"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Also keep this run's summary.json as the baseline NAME (in $FRAMEPIPE_BASELINES, else $XDG_DATA_HOME/framepipe/baselines).",
+            valueName: "name"))
+    var saveBaseline: String?
     @Option(
         name: .customLong("fail-on-regression"), parsing: .unconditional,
         help: ArgumentHelp(
@@ -226,9 +237,10 @@ struct BenchCommand: ParsableCommand {
         }
         if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw NumericFlags.refusal("--target-hz") } }
         if let failOnRegression {
-            guard baseline != nil else { throw ValidationError("--fail-on-regression needs --baseline DIR to compare with") }
+            guard baseline != nil else { throw ValidationError("--fail-on-regression needs --baseline DIR|NAME to compare with") }
             guard failOnRegression >= 0, failOnRegression.isFinite else { throw NumericFlags.refusal("--fail-on-regression") }
         }
+        if allowMismatch, baseline == nil { throw ValidationError("--allow-mismatch needs --baseline DIR|NAME to compare with") }
         guard warmup >= 0 else { throw NumericFlags.refusal("--warmup") }
         guard (3...8).contains(slots) else { throw NumericFlags.refusal("--slots") }
         if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
@@ -266,6 +278,8 @@ struct BenchCommand: ParsableCommand {
             options.recording = !noRecord
             options.outputDirectory = out
             options.baselineDirectory = baseline
+            options.allowBaselineMismatch = allowMismatch
+            options.saveBaselineName = saveBaseline
             options.failOnRegressionPercent = failOnRegression
             options.deviceIndex = gpu
             options.limits = pool.limits.limits
@@ -291,6 +305,10 @@ struct BenchCommand: ParsableCommand {
             let result = try Bench.run(options)
             console.finish()
             print(BenchConsole.report(result))
+            if let mismatches = result.summary.baseline?.mismatches {
+                printNote("warning: compared with a baseline run differently (--allow-mismatch): \(mismatches.joined(separator: "; "))")
+            }
+            if let saved = result.savedBaselinePath, let name = saveBaseline { print("baseline \(name) saved: \(saved)") }
             if result.summary.interrupted {
                 throw FramepipeError(.interrupted, "interrupted: the reports cover the \(result.summary.frames.measured) frames measured")
             }

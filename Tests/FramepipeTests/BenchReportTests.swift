@@ -14,15 +14,18 @@ final class BenchReportTests: XCTestCase {
             "framepipe not built at \(framepipeExecutable.path)")
     }
 
-    /// Starts `framepipe ARGS` in the repository root; stdout and stderr are collected by readers
-    /// on their own threads so a chatty process never blocks on a full pipe.
+    /// Starts `framepipe ARGS` in the repository root; stdout and stderr are collected by reader threads of their own
+    /// (so a chatty process never blocks on a full pipe), each reading to end of file; `wait` joins them, so no output
+    /// read from a pipe is lost on the way to the outcome.
     final class Running: @unchecked Sendable {
+        // @unchecked: the collected bytes are only touched under `lock`; the rest is set up in init.
         let process = Process()
         private let out = Pipe()
         private let err = Pipe()
         private let lock = NSLock()
         private var stdoutData = Data()
         private var stderrData = Data()
+        private let readers = DispatchGroup()
 
         init(_ arguments: [String]) throws {
             process.executableURL = framepipeExecutable
@@ -30,15 +33,17 @@ final class BenchReportTests: XCTestCase {
             process.currentDirectoryURL = repositoryRoot
             process.standardOutput = out
             process.standardError = err
-            out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                self?.lock.withLock { self?.stdoutData.append(data) }
-            }
-            err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                self?.lock.withLock { self?.stderrData.append(data) }
-            }
             try process.run()
+            for isStdout in [true, false] {
+                let handle = (isStdout ? out : err).fileHandleForReading
+                readers.enter()
+                Thread { [self] in
+                    while case let data = handle.availableData, !data.isEmpty {
+                        lock.withLock { if isStdout { stdoutData.append(data) } else { stderrData.append(data) } }
+                    }
+                    readers.leave()
+                }.start()
+            }
         }
 
         var stderrSoFar: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
@@ -53,14 +58,10 @@ final class BenchReportTests: XCTestCase {
 
         func wait() -> ProcessOutcome {
             let status = ChildProcess.waitForExit(process)
-            out.fileHandleForReading.readabilityHandler = nil
-            err.fileHandleForReading.readabilityHandler = nil
-            let restOut = out.fileHandleForReading.readDataToEndOfFile()
-            let restErr = err.fileHandleForReading.readDataToEndOfFile()
+            // End of file on both pipes once the process is gone (generous: only a leaked grandchild could hold one).
+            _ = readers.wait(timeout: .now() + 120)
             return lock.withLock {
-                stdoutData.append(restOut)
-                stderrData.append(restErr)
-                return ProcessOutcome(
+                ProcessOutcome(
                     status: status, stdout: String(decoding: stdoutData, as: UTF8.self),
                     stderr: String(decoding: stderrData, as: UTF8.self))
             }
@@ -234,6 +235,94 @@ final class BenchReportTests: XCTestCase {
                 "\(which)")
             XCTAssertEqual(verdicts.first { $0["name"] as? String == "fps" }?["verdict"] as? String, "better", "\(which)")
         }
+    }
+
+    /// A baseline run differently is refused before the run, field by field (exit 64, one line naming every
+    /// difference), unless --allow-mismatch; --out may not be the baseline folder; named baselines are kept, found and
+    /// their names checked.
+    func testBaselineRefusalsFieldByFieldAndNamedBaselines() throws {
+        let root = try temporaryDirectory()
+        setenv("FRAMEPIPE_BASELINES", root + "/named", 1)
+        defer { unsetenv("FRAMEPIPE_BASELINES") }
+        let plasma = "assets/kernels/plasma.wasm"
+        let common = ["--frames", "4", "--warmup", "1", "--no-progress", "--engine", "wasmkit"]
+        let first = try framepipe(["bench", plasma, "--size", "16x16", "--out", root + "/a", "--save-baseline", "nightly"] + common)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertTrue(first.stdout.contains("baseline nightly saved: \(root)/named/nightly/summary.json"), first.stdout)
+        let baselineBytes = try Data(contentsOf: URL(fileURLWithPath: root + "/a/summary.json"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root + "/named/nightly/summary.json")), baselineBytes)
+        let workers = try XCTUnwrap(try json(root + "/a/summary.json")["workers"] as? Int)
+        let upload = try XCTUnwrap(try json(root + "/a/summary.json")["upload"] as? String)
+
+        /// A refused comparison: exit 64, one line, every difference named, nothing written to `out`.
+        func assertRefused(_ extra: [String], baseline: String = "nightly", naming differences: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            let out = root + "/refused"
+            let outcome = try framepipe(["bench", "--out", out, "--baseline", baseline] + common + extra)
+            XCTAssertEqual(outcome.status, 64, "\(extra): \(outcome.stderr)", file: file, line: line)
+            let errors = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("framepipe: error: ") }
+            XCTAssertEqual(errors.count, 1, "\(extra): \(outcome.stderr)", file: file, line: line)
+            for difference in differences {
+                XCTAssertTrue(outcome.stderr.contains(difference), "\(extra): '\(difference)' missing: \(outcome.stderr)", file: file, line: line)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/summary.json"), "\(extra): a refused run wrote reports", file: file, line: line)
+        }
+        try assertRefused([plasma, "--size", "32x16"], naming: ["size 16x16 → 32x16", "--allow-mismatch"])
+        try assertRefused(["assets/kernels/mandelbrot.wasm", "--size", "16x16"], naming: ["kernel "])
+        try assertRefused([plasma, "--size", "16x16", "--workers", "\(workers + 1)"], naming: ["workers \(workers) → \(workers + 1)"])
+        let otherUpload = upload == "copy" ? "zero-copy" : "copy"
+        try assertRefused([plasma, "--size", "16x16", "--upload", otherUpload], naming: ["upload \(upload) → \(otherUpload)"])
+        try assertRefused([plasma, "--size", "16x16", "--policy", "fifo"], naming: ["policy latest → fifo"])
+        try assertRefused([plasma, "--size", "16x16", "--target-hz", "500"], naming: ["pacing unpaced → 500"])
+        try assertRefused(
+            [plasma, "--size", "32x16", "--policy", "fifo"], naming: ["size 16x16 → 32x16", "policy latest → fifo"])
+        if case .success = TestEngines.located {
+            // The engine (and with it the kernel build wasmtime picks: plasma.simd.wasm, another content hash).
+            let outcome = try framepipe(["bench", plasma, "--size", "16x16", "--out", root + "/w", "--baseline", "nightly", "--frames", "4", "--engine", "wasmtime"])
+            XCTAssertEqual(outcome.status, 64, outcome.stderr)
+            XCTAssertTrue(outcome.stderr.contains("engine WasmKit → wasmtime"), outcome.stderr)
+        }
+        // The device, in a copy of the baseline that says it ran elsewhere.
+        var elsewhere = try json(root + "/a/summary.json")
+        var device = try XCTUnwrap(elsewhere["device"] as? [String: Any])
+        device["name"] = "Other GPU"
+        elsewhere["device"] = device
+        try FileManager.default.createDirectory(atPath: root + "/elsewhere", withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: elsewhere).write(to: URL(fileURLWithPath: root + "/elsewhere/summary.json"))
+        try assertRefused([plasma, "--size", "16x16"], baseline: root + "/elsewhere", naming: ["device Other GPU → "])
+
+        // --allow-mismatch compares anyway and records how the runs differ.
+        let allowed = try framepipe(
+            ["bench", plasma, "--size", "32x16", "--out", root + "/b", "--baseline", "nightly", "--allow-mismatch"] + common)
+        XCTAssertEqual(allowed.status, 0, allowed.stderr)
+        XCTAssertTrue(allowed.stderr.contains("warning: compared with a baseline run differently"), allowed.stderr)
+        let comparison = try XCTUnwrap(try json(root + "/b/summary.json")["baseline"] as? [String: Any])
+        XCTAssertEqual(comparison["mismatches"] as? [String], ["size 16x16 → 32x16"])
+        XCTAssertEqual(comparison["directory"] as? String, root + "/named/nightly")
+
+        // Alike: compared by name, no mismatches recorded.
+        let alike = try framepipe(["bench", plasma, "--size", "16x16", "--out", root + "/c", "--baseline", "nightly"] + common)
+        XCTAssertEqual(alike.status, 0, alike.stderr)
+        XCTAssertNil(try XCTUnwrap(try json(root + "/c/summary.json")["baseline"] as? [String: Any])["mismatches"])
+
+        // --out = the baseline folder (also through another spelling of it): refused, the baseline untouched.
+        for out in [root + "/a", root + "/./a/", root + "/named/nightly"] {
+            let baseline = out.hasSuffix("nightly") ? "nightly" : root + "/a"
+            let same = try framepipe(["bench", plasma, "--size", "16x16", "--out", out, "--baseline", baseline] + common)
+            XCTAssertEqual(same.status, 64, "\(out): \(same.stderr)")
+            XCTAssertTrue(same.stderr.contains("is the --baseline folder"), same.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: root + "/a/summary.json")), baselineBytes)
+
+        // Names: bad ones refused before anything runs; an unknown one says where it looked.
+        for bad in ["", ".hidden", "-dash", "a b", "x\u{e9}", String(repeating: "n", count: 65)] {
+            let outcome = try framepipe(["bench", plasma, "--size", "16x16", "--out", root + "/d", "--save-baseline", bad] + common)
+            XCTAssertEqual(outcome.status, 64, "'\(bad)': \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains("is invalid"), "'\(bad)': \(outcome.stderr)")
+        }
+        let unknown = try framepipe(["bench", plasma, "--size", "16x16", "--out", root + "/d", "--baseline", "weekly"] + common)
+        XCTAssertEqual(unknown.status, 64, unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("no baseline named weekly in \(root)/named"), unknown.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/d"), "refused runs wrote nothing")
     }
 
     func testBadBenchArgumentsAreUsageErrors() throws {
