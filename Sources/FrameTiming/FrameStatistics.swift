@@ -40,6 +40,21 @@ public struct DurationHistogram: Sendable {
     }
 
     public var meanNanos: Double { runningMean }
+
+    /// The mean of the largest ⌊count × fraction⌋ samples (fraction 0.01: the slowest 1 %), ns, from the histogram's
+    /// buckets (within 0.1 %); nil when that is no sample at all (fewer than 1 / fraction samples).
+    public func meanOfLargest(fraction: Double) -> Double? {
+        let wanted = Int((Double(count) * fraction).rounded(.down))
+        guard wanted >= 1 else { return nil }
+        var remaining = wanted
+        var sum = 0.0
+        for bucket in histogram.recordedValues().reversed() where remaining > 0 {
+            let taken = Swift.min(remaining, Int(bucket.count))
+            sum += Double(taken) * Double(Swift.min(Swift.max(bucket.value, minNanos), maxNanos))
+            remaining -= taken
+        }
+        return sum / Double(wanted)
+    }
     /// Sample standard deviation (n − 1).
     public var stddevNanos: Double { count > 1 ? (squaredDeviations / Double(count - 1)).squareRoot() : 0 }
 }
@@ -57,6 +72,22 @@ public struct DurationStatistics: Sendable, Equatable, Codable {
     public let p99: Double
     public let p999: Double
     public let max: Double
+    /// The mean of the slowest 1 % and 0.1 % of the samples (the "1 % low" and "0.1 % low" of a frame-interval
+    /// series); nil with fewer than 100 / 1000 samples.
+    public var slowest1PercentMean: Double? = nil
+    public var slowest01PercentMean: Double? = nil
+
+    /// The samples a percentile needs to be more than the largest sample (or close to it): 1 / (1 − p), so p99
+    /// needs 100 and p99.9 needs 1000.
+    public static func samplesNeeded(forPercentile percent: Double) -> Int {
+        Int((100 / (100 - percent) - 1e-9).rounded(.up))  // 99.9 → 1000, not 1001 by rounding
+    }
+
+    /// The reported percentiles this series has too few samples for, by name ("p90", "p95", "p99", "p999").
+    public var unsupportedPercentiles: [String] {
+        [("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p999", 99.9)]
+            .filter { count < Self.samplesNeeded(forPercentile: $0.1) }.map(\.0)
+    }
 
     /// Jitter of a frame-interval series: p99 − p50 (stddev is the other measure).
     public var p99MinusP50: Double { p99 - p50 }
@@ -80,5 +111,7 @@ public struct DurationStatistics: Sendable, Equatable, Codable {
         p95 = milliseconds(histogram.nanoseconds(atPercentile: 95))
         p99 = milliseconds(histogram.nanoseconds(atPercentile: 99))
         p999 = milliseconds(histogram.nanoseconds(atPercentile: 99.9))
+        slowest1PercentMean = histogram.meanOfLargest(fraction: 0.01).map { $0 / 1e6 }
+        slowest01PercentMean = histogram.meanOfLargest(fraction: 0.001).map { $0 / 1e6 }
     }
 }

@@ -85,6 +85,11 @@ public struct RunStatistics: Sendable {
     /// Frames per outcome over all records; every outcome is present (0 where none).
     public let outcomes: [FrameOutcome: Int]
 
+    /// The "1 % low" and "0.1 % low" fps (PresentMon's and CapFrameX's figures from frame times): 1000 / the mean of
+    /// the slowest 1 % (0.1 %) of frame intervals in ms; nil with fewer than 100 (1000) intervals.
+    public var fps1PercentLow: Double? { frameInterval?.slowest1PercentMean.map { $0 > 0 ? 1000 / $0 : 0 } }
+    public var fps01PercentLow: Double? { frameInterval?.slowest01PercentMean.map { $0 > 0 ? 1000 / $0 : 0 } }
+
     /// Jitter of the frame interval: its sample standard deviation, ms.
     public var jitterStddev: Double? { frameInterval?.stddev }
     /// Jitter of the frame interval: p99 − p50, ms.

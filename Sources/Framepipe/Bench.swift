@@ -172,6 +172,20 @@ public enum Bench {
                     + "compares with; give another --out (or keep the baseline by name: --save-baseline NAME)")
         }
         if let name = options.saveBaselineName { try NamedBaselines.check(name: name) }
+        if options.failOnRegressionPercent != nil {
+            // The gate judges the frame-interval p99, which needs 100 intervals in both runs to mean anything.
+            let needed = DurationStatistics.samplesNeeded(forPercentile: 99)
+            if options.durationSeconds == nil, options.frames < needed {
+                throw FramepipeError(
+                    .usage, "--fail-on-regression judges the frame-interval p99, which needs at least \(needed) measured frames: "
+                        + "use --frames \(needed) or more")
+            }
+            if let baseline, !BenchBaseline.supported("frame_interval_ms.p99", in: baseline.json) {
+                throw FramepipeError(
+                    .usage, "--fail-on-regression: the baseline \(baseline.directory) measured fewer than \(needed) frames, too few "
+                        + "for its frame-interval p99; rerun it with --frames \(needed) or more")
+            }
+        }
         // Every report goes into a staging folder that replaces --out's previous set only when the run
         // has written them all; a run that ends without reports leaves --out as it was.
         let folder = try ReportFolder(destination: options.outputDirectory, reportNames: BenchReports.names)

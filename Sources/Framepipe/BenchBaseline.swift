@@ -13,7 +13,7 @@ struct BenchBaseline {
 
     /// What is compared: key path in summary.json, and whether higher is better.
     static let figures: [(path: String, higherIsBetter: Bool)] = {
-        var figures: [(String, Bool)] = [("fps", true)]
+        var figures: [(String, Bool)] = [("fps", true), ("fps_1_percent_low", true), ("fps_0_1_percent_low", true)]
         for statistic in ["mean", "p50", "p90", "p99", "p999", "max"] { figures.append(("frame_interval_ms.\(statistic)", false)) }
         figures.append(("jitter_ms.stddev", false))
         figures.append(("jitter_ms.p99_minus_p50", false))
@@ -50,6 +50,18 @@ struct BenchBaseline {
             node = next
         }
         return (node as? NSNumber)?.doubleValue
+    }
+
+    /// Whether the run had the samples a percentile figure needs (p99: 100, p999: 1000): one it did not have is not
+    /// compared (it is the largest sample, or near it, and scatters like one).
+    static func supported(_ path: String, in json: [String: Any]) -> Bool {
+        let percentiles: [String: Double] = ["p90": 90, "p95": 95, "p99": 99, "p999": 99.9]
+        if path == "jitter_ms.p99_minus_p50" { return supported("frame_interval_ms.p99", in: json) }
+        guard let dot = path.lastIndex(of: "."), let percent = percentiles[String(path[path.index(after: dot)...])] else {
+            return true
+        }
+        guard let count = value(at: path[..<dot] + ".count", in: json) else { return true }  // no count: cannot tell
+        return Int(count) >= DurationStatistics.samplesNeeded(forPercentile: percent)
     }
 
     /// Stddev and count of the series a `….mean` figure is the mean of, for the noise rule.
@@ -124,7 +136,7 @@ extension BenchBaseline {
     /// The figures of a summary's JSON, for FigureComparison (means carry stddev and count).
     static func figures(in json: [String: Any]) -> [FigureComparison.Figure] {
         figures.compactMap { figure in
-            guard let value = value(at: figure.path, in: json) else { return nil }
+            guard let value = value(at: figure.path, in: json), supported(figure.path, in: json) else { return nil }
             let spread = spread(of: figure.path, in: json)
             return FigureComparison.Figure(
                 name: figure.path, value: value, higherIsBetter: figure.higherIsBetter, stddev: spread?.stddev,

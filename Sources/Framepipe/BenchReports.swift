@@ -6,6 +6,26 @@ import KernelRuntime
 import VulkanRender
 
 extension BenchSummary {
+    /// Figures from fewer than this many measured frames, or this many seconds, scatter from run to run by more than
+    /// a comparison can tell from a change (docs/benchmarking.md, "How many frames").
+    static let minimumTrustedFrames = 100
+    static let minimumTrustedSeconds = 1.0
+
+    /// The warnings a run's size calls for (nil when none).
+    static func warnings(measuredFrames: Int, measuredSeconds: Double) -> [String]? {
+        var warnings: [String] = []
+        if measuredFrames < minimumTrustedFrames {
+            warnings.append(
+                "only \(measuredFrames) frames measured: percentiles need more (p99 \(DurationStatistics.samplesNeeded(forPercentile: 99)), "
+                    + "p99.9 \(DurationStatistics.samplesNeeded(forPercentile: 99.9))); use --frames or --duration")
+        }
+        if measuredSeconds < minimumTrustedSeconds {
+            warnings.append(
+                String(format: "measuring took %.2f s: under %g s the figures scatter from run to run; measure longer (--duration)", measuredSeconds, minimumTrustedSeconds))
+        }
+        return warnings.isEmpty ? nil : warnings
+    }
+
     /// The summary of a finished run (everything but `baseline`, which compares it afterwards).
     init(
         options: BenchOptions, compute: ComputeSide, renderer: HeadlessRenderer, pool: ComputePool, ring: SlotRing, report: ComputeReport,
@@ -55,6 +75,10 @@ extension BenchSummary {
                 stale_rejected: counters.staleRejected, warmup: min(options.warmup, loop.rendered),
                 cancelled: report.cancelledFrames),
             fps: recording && statistics.fps > 0 ? statistics.fps : throughput,
+            fps_1_percent_low: recording ? statistics.fps1PercentLow : nil,
+            fps_0_1_percent_low: recording ? statistics.fps01PercentLow : nil,
+            warnings: BenchSummary.warnings(
+                measuredFrames: loop.measured, measuredSeconds: Double(acquireSpan) / 1e9),
             throughput_fps: throughput,
             frame_interval_ms: .init(interval),
             jitter_ms: .init(stddev: interval?.stddev ?? 0, p99_minus_p50: interval?.p99MinusP50 ?? 0),

@@ -74,6 +74,10 @@ public struct BenchSummary: Codable, Sendable {
         public var max: Double
         public var min: Double
         public var stddev: Double
+        /// The percentiles above that the sample count cannot support (p99 needs 100 samples, p999 1000:
+        /// DurationStatistics.samplesNeeded), e.g. ["p999"]; they are shown as "—" and not compared with a baseline.
+        /// Absent when all are supported, and in older summaries.
+        public var unsupported: [String]?
 
         init(_ statistics: DurationStatistics?) {
             count = statistics?.count ?? 0
@@ -86,6 +90,8 @@ public struct BenchSummary: Codable, Sendable {
             max = statistics?.max ?? 0
             min = statistics?.min ?? 0
             stddev = statistics?.stddev ?? 0
+            let unsupported = statistics?.unsupportedPercentiles ?? []
+            self.unsupported = unsupported.isEmpty ? nil : unsupported
         }
     }
     /// One entry per stage of a frame (FrameTiming.Stage; definitions in docs/benchmarking.md).
@@ -217,6 +223,13 @@ public struct BenchSummary: Codable, Sendable {
     public var frames: Frames
     /// Frames per second over the measured window: 1000 / mean frame interval with records on.
     public var fps: Double
+    /// "1 % low" / "0.1 % low" fps: 1000 / the mean of the slowest 1 % (0.1 %) of frame intervals; absent with fewer
+    /// than 100 (1000) intervals, with recording off, and in older summaries.
+    public var fps_1_percent_low: Double?
+    public var fps_0_1_percent_low: Double?
+    /// Why the figures may not be trusted: a measured time or frame count too small (docs/benchmarking.md); absent
+    /// when none applies.
+    public var warnings: [String]?
     /// Measured frames per second from the render thread's acquire times — the same formula with
     /// records on or off (what the instrumentation-cost comparison uses).
     public var throughput_fps: Double

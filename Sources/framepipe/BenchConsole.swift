@@ -86,18 +86,28 @@ final class BenchConsole: @unchecked Sendable {
             "  threads render on \(ThreadPlacement.describe(placement.render_cpus)); workers on "
                 + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
         for warning in placement.warnings { lines.append("  warning \(warning)") }
+        var lows: [String] = []
+        if let low = summary.fps_1_percent_low { lows.append(String(format: "1 %% low %.1f", low)) }
+        if let low = summary.fps_0_1_percent_low { lows.append(String(format: "0.1 %% low %.1f", low)) }
         lines.append(
             String(
-                format: "  %d frames in %.2f s: %.1f fps%@", summary.frames.measured, summary.duration_s, summary.fps,
-                summary.interrupted ? " (interrupted)" : ""))
+                format: "  %d frames in %.2f s: %.1f fps%@%@", summary.frames.measured, summary.duration_s, summary.fps,
+                lows.isEmpty ? "" : " (\(lows.joined(separator: ", ")))", summary.interrupted ? " (interrupted)" : ""))
+        for warning in summary.warnings ?? [] { lines.append("  warning: \(warning)") }
         if summary.requested.recording {
             lines.append("")
-            lines.append(table(summary))
+            let rows = table(summary)
+            lines.append(rows)
+            if rows.contains("—") {
+                lines.append(
+                "  — : too few samples for that percentile (p99 needs \(DurationStatistics.samplesNeeded(forPercentile: 99)), "
+                    + "p99.9 \(DurationStatistics.samplesNeeded(forPercentile: 99.9)))")
+            }
             lines.append("")
+            let p99Supported = !(summary.frame_interval_ms.unsupported ?? []).contains("p99")
             lines.append(
-                String(
-                    format: "  jitter ms: stddev %.3f  p99 − p50 %.3f", summary.jitter_ms.stddev,
-                    summary.jitter_ms.p99_minus_p50))
+                String(format: "  jitter ms: stddev %.3f  p99 − p50 ", summary.jitter_ms.stddev)
+                    + (p99Supported ? String(format: "%.3f", summary.jitter_ms.p99_minus_p50) : "—"))
             var busy: [String] = []
             if let gpu = summary.gpu_busy_percent { busy.append(String(format: "GPU busy %.1f %%", gpu)) }
             if let compute = summary.compute_utilisation_percent {
@@ -138,11 +148,14 @@ final class BenchConsole: @unchecked Sendable {
                 rows.append([name, "0", "NA", "NA", "NA", "NA", "NA", "NA", "NA"])
                 return
             }
+            let unsupported = Set(stats.unsupported ?? [])
+            func percentile(_ key: String, _ value: Double) -> String {
+                unsupported.contains(key) ? "—" : String(format: "%.3f", value)
+            }
             rows.append(
-                [name, "\(stats.count)"]
-                    + [stats.mean, stats.p50, stats.p90, stats.p99, stats.p999, stats.max, stats.stddev].map {
-                        String(format: "%.3f", $0)
-                    })
+                [name, "\(stats.count)", String(format: "%.3f", stats.mean), String(format: "%.3f", stats.p50),
+                 percentile("p90", stats.p90), percentile("p99", stats.p99), percentile("p999", stats.p999),
+                 String(format: "%.3f", stats.max), String(format: "%.3f", stats.stddev)])
         }
         row("frame interval", summary.frame_interval_ms)
         row("latency", summary.latency_ms)

@@ -47,4 +47,28 @@ final class DurationStatisticsTests: XCTestCase {
             XCTAssertEqual(stats.max, sorted[sorted.count - 1], accuracy: 1e-6)
         }
     }
+
+    /// The "1 % low" and "0.1 % low": the mean of the slowest 1 % / 0.1 % of the samples, absent with too few; which
+    /// percentiles a sample count supports.
+    func testSlowestShareMeansAndSupportedPercentiles() throws {
+        // 1 ... 2000 ms: the slowest 1 % are 1981 ... 2000 (mean 1990.5), the slowest 0.1 % 1999 and 2000 (1999.5).
+        let stats = try XCTUnwrap(DurationStatistics(milliseconds: (1...2000).map(Double.init)))
+        XCTAssertEqual(try XCTUnwrap(stats.slowest1PercentMean), 1990.5, accuracy: 1990.5 * 0.001)
+        XCTAssertEqual(try XCTUnwrap(stats.slowest01PercentMean), 1999.5, accuracy: 1999.5 * 0.001)
+        XCTAssertEqual(stats.unsupportedPercentiles, [])
+        // One slow outlier among 100 equal samples is the whole 1 % low.
+        let outlier = try XCTUnwrap(DurationStatistics(milliseconds: Array(repeating: 10, count: 99) + [50]))
+        XCTAssertEqual(try XCTUnwrap(outlier.slowest1PercentMean), 50, accuracy: 0.05)
+        XCTAssertNil(outlier.slowest01PercentMean, "0.1 % of 100 samples is no sample")
+        XCTAssertEqual(outlier.unsupportedPercentiles, ["p999"])
+
+        XCTAssertEqual(DurationStatistics.samplesNeeded(forPercentile: 50), 2)
+        XCTAssertEqual(DurationStatistics.samplesNeeded(forPercentile: 90), 10)
+        XCTAssertEqual(DurationStatistics.samplesNeeded(forPercentile: 99), 100)
+        XCTAssertEqual(DurationStatistics.samplesNeeded(forPercentile: 99.9), 1000)
+        let sixty = try XCTUnwrap(DurationStatistics(milliseconds: (1...60).map(Double.init)))
+        XCTAssertEqual(sixty.unsupportedPercentiles, ["p99", "p999"], "p99 and p99.9 of 60 samples are its maximum")
+        XCTAssertNil(sixty.slowest1PercentMean)
+        XCTAssertEqual(try XCTUnwrap(DurationStatistics(milliseconds: [1, 2, 3])).unsupportedPercentiles, ["p90", "p95", "p99", "p999"])
+    }
 }

@@ -186,7 +186,8 @@ final class BenchReportTests: XCTestCase {
     func testBaselineComparisonAndRegressionExitCode() throws {
         try TestEngines.forEach { which in
             let root = try temporaryDirectory()
-            let common = ["--frames", "10", "--warmup", "1", "--size", "16x16"] + which.arguments
+            // 100 frames: the gate judges the frame-interval p99, which needs that many.
+            let common = ["--frames", "100", "--warmup", "1", "--size", "16x16"] + which.arguments
             let first = try framepipe(["bench", "assets/kernels/plasma.wasm", "--out", root + "/a"] + common)
             XCTAssertEqual(first.status, 0, "\(which): \(first.stderr)")
 
@@ -323,6 +324,31 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(unknown.status, 64, unknown.stderr)
         XCTAssertTrue(unknown.stderr.contains("no baseline named weekly in \(root)/named"), unknown.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/d"), "refused runs wrote nothing")
+
+        // Sample counts: 4 measured frames support no percentile above p50 — marked, shown as "—", not compared — and
+        // the run is flagged as too small; the regression gate (frame-interval p99) refuses to judge from so few.
+        let small = try json(root + "/a/summary.json")
+        let interval = try XCTUnwrap(small["frame_interval_ms"] as? [String: Any])
+        XCTAssertEqual(interval["unsupported"] as? [String], ["p90", "p95", "p99", "p999"])
+        XCTAssertNil(small["fps_1_percent_low"], "a 1 % low from 4 intervals")
+        let warnings = try XCTUnwrap(small["warnings"] as? [String])
+        XCTAssertTrue(warnings.contains { $0.hasPrefix("only 4 frames measured") }, "\(warnings)")
+        XCTAssertTrue(first.stdout.contains("warning: only 4 frames measured"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("too few samples for that percentile (p99 needs 100, p99.9 1000)"), first.stdout)
+        let compared = try XCTUnwrap(try json(root + "/c/summary.json")["baseline"] as? [String: Any])
+        let names = try XCTUnwrap(compared["figures"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+        XCTAssertTrue(names.contains("frame_interval_ms.p50") && names.contains("frame_interval_ms.mean"), "\(names)")
+        for unsupported in ["frame_interval_ms.p90", "frame_interval_ms.p99", "frame_interval_ms.p999", "jitter_ms.p99_minus_p50"] {
+            XCTAssertFalse(names.contains(unsupported), "\(unsupported) compared from 4 frames")
+        }
+        let shortGate = try framepipe(
+            ["bench", plasma, "--size", "16x16", "--out", root + "/e", "--baseline", root + "/a", "--fail-on-regression", "5", "--frames", "50"])
+        XCTAssertEqual(shortGate.status, 64, shortGate.stderr)
+        XCTAssertTrue(shortGate.stderr.contains("needs at least 100 measured frames"), shortGate.stderr)
+        let smallBaselineGate = try framepipe(
+            ["bench", plasma, "--size", "16x16", "--out", root + "/e", "--baseline", root + "/a", "--fail-on-regression", "5", "--frames", "100"])
+        XCTAssertEqual(smallBaselineGate.status, 64, smallBaselineGate.stderr)
+        XCTAssertTrue(smallBaselineGate.stderr.contains("measured fewer than 100 frames"), smallBaselineGate.stderr)
     }
 
     func testBadBenchArgumentsAreUsageErrors() throws {
