@@ -1,7 +1,12 @@
 // trace.json: the run as Chrome trace-event JSON (the "JSON Object Format"), which Perfetto UI
 // (https://ui.perfetto.dev) and chrome://tracing open. One process; one track (thread) per compute
-// worker, one for the render thread, one for the GPU queue; each measured frame's way from compute
-// to GPU drawn as a flow arrow.
+// worker, one for the render thread, one for the GPU queue, named as the OS names the threads
+// (`fp-compute-N`; the render thread's own name), so a perf trace lines up; each measured frame's way
+// from compute to GPU drawn as a flow arrow. Slice names are stable (`tile`, `frame`, `gpu`) so that
+// Perfetto aggregates them; which frame a slice belongs to is in its args (`generation`, `frame`: the
+// kernel frame index). Counter tracks: `fps` (1000 ÷ the interval ending at each measured frame),
+// `frames in flight` (submitted, not yet complete) and `dropped` (frames replaced before the renderer
+// took them, cumulative); a `shown` instant marks each rendered frame once.
 //
 // Perfetto binds a flow endpoint to the innermost slice that encloses it on its track, and a track's
 // complete events must nest or be disjoint. Both are ensured here rather than assumed: flow endpoints
@@ -19,7 +24,8 @@ public enum ChromeTrace {
 
     /// The trace as JSON text: {"traceEvents":[...],"displayTimeUnit":"ms"}. Timestamps are
     /// microseconds (three decimals: exact nanoseconds) from the earliest timestamp in the log.
-    public static func render(_ log: FrameLog, processName: String) -> String {
+    /// - renderThreadName: the OS name of the thread that rendered (the track is named after it).
+    public static func render(_ log: FrameLog, processName: String, renderThreadName: String = "render") -> String {
         // A worker id beyond `workers` still gets its own track rather than sharing the render one.
         let workerTracks = Swift.max(log.workers, (log.tiles.map { Int($0.worker) + 1 }.max() ?? 0))
         let renderTID = renderThreadID(workers: workerTracks)
@@ -39,10 +45,10 @@ public enum ChromeTrace {
         metadata("process_name", tid: processID, args: #""name":\#(ReportFormatting.jsonString(processName))"#)
         for worker in 0..<workerTracks {
             let tid = workerThreadID(worker)
-            metadata("thread_name", tid: tid, args: #""name":"worker \#(worker)""#)
+            metadata("thread_name", tid: tid, args: #""name":"\#(computeThreadName(worker))""#)
             metadata("thread_sort_index", tid: tid, args: #""sort_index":\#(tid)"#)
         }
-        metadata("thread_name", tid: renderTID, args: #""name":"render""#)
+        metadata("thread_name", tid: renderTID, args: #""name":\#(ReportFormatting.jsonString(renderThreadName))"#)
         metadata("thread_sort_index", tid: renderTID, args: #""sort_index":\#(renderTID)"#)
         metadata("thread_name", tid: gpuTID, args: #""name":"GPU queue""#)
         metadata("thread_sort_index", tid: gpuTID, args: #""sort_index":\#(gpuTID)"#)
@@ -54,7 +60,7 @@ public enum ChromeTrace {
             let outcome = outcomeByGeneration[tile.generation]?.reportName ?? "unknown"
             slicesByTrack[workerThreadID(Int(tile.worker)), default: []].append(
                 Slice(
-                    name: "gen \(tile.generation) tile \(tile.tile)", category: "compute",
+                    name: "tile", category: "compute",
                     start: tile.startNanos, end: tile.endNanos,
                     args: #""generation":\#(tile.generation),"frame":\#(frame),"tile":\#(tile.tile),"outcome":"\#(outcome)""#,
                     flowKey: FlowKey(generation: tile.generation, end: .source)))
@@ -64,13 +70,13 @@ public enum ChromeTrace {
             if FrameRecord.span(record.acquireNanos, record.submitNanos) != nil {
                 slicesByTrack[renderTID, default: []].append(
                     Slice(
-                        name: "upload+submit gen \(record.generation)", category: "render",
+                        name: "frame", category: "render",
                         start: record.acquireNanos, end: record.submitNanos, args: common, flowKey: nil))
             }
             if record.gpuNanos != nil {
                 slicesByTrack[gpuTID, default: []].append(
                     Slice(
-                        name: "frame \(record.generation)", category: "gpu",
+                        name: "gpu", category: "gpu",
                         start: record.gpuStartNanos, end: record.gpuEndNanos, args: common,
                         flowKey: FlowKey(generation: record.generation, end: .destination)))
             }
@@ -133,17 +139,54 @@ public enum ChromeTrace {
             }
         }
 
-        // Completion marks on the render track (the render thread learns of them; they take no time).
+        // Completion marks on the render track (the render thread learns of them; they take no time), and one
+        // `shown` mark per rendered frame at the moment it was done.
         for record in log.records {
             let common = #""generation":\#(record.generation),"frame":\#(record.frameIndex)"#
-            for (name, nanos) in [("complete", record.completeNanos), ("present", record.presentNanos)] where nanos >= origin && nanos != 0 {
+            var marks = [("complete", record.completeNanos), ("present", record.presentNanos)]
+            if record.outcome == .measured || record.outcome == .warmup { marks.append(("shown", record.doneNanos)) }
+            for (name, nanos) in marks where nanos >= origin && nanos != 0 {
                 events.append(
-                    #"{"name":"\#(name) gen \#(record.generation)","cat":"render","ph":"i","s":"t","pid":\#(processID),"tid":\#(renderTID),"ts":\#(ReportFormatting.microseconds(nanoseconds: nanos - origin)),"args":{\#(common)}}"#
+                    #"{"name":"\#(name)","cat":"render","ph":"i","s":"t","pid":\#(processID),"tid":\#(renderTID),"ts":\#(ReportFormatting.microseconds(nanoseconds: nanos - origin)),"args":{\#(common)}}"#
                 )
             }
         }
+        events += counterEvents(log, origin: origin)
 
         return "{\"traceEvents\":[\n" + events.joined(separator: ",\n") + "\n],\"displayTimeUnit\":\"ms\"}\n"
+    }
+
+    /// The OS name ComputePool gives worker `worker`'s thread.
+    public static func computeThreadName(_ worker: Int) -> String { "fp-compute-\(worker)" }
+
+    /// The counter tracks: `fps` at each measured frame's done time (1000 ÷ its interval), `frames in flight` at every
+    /// submit and completion, `dropped` at each dropped frame's publish (cumulative).
+    static func counterEvents(_ log: FrameLog, origin: UInt64) -> [String] {
+        var samples: [(nanos: UInt64, name: String, value: Double)] = []
+        for (record, interval) in log.measuredWithIntervals {
+            if let interval, interval > 0, record.doneNanos >= origin { samples.append((record.doneNanos, "fps", 1e9 / Double(interval))) }
+        }
+        var changes: [(UInt64, Int)] = []
+        for record in log.records where record.submitNanos != 0 {
+            changes.append((record.submitNanos, 1))
+            if record.completeNanos >= record.submitNanos { changes.append((record.completeNanos, -1)) }
+        }
+        var inFlight = 0
+        // At equal times a completion counts before a submit: the slot was free again first.
+        for (nanos, change) in changes.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) where nanos >= origin {
+            inFlight += change
+            samples.append((nanos, "frames in flight", Double(inFlight)))
+        }
+        var dropped = 0
+        for record in log.records.sorted(by: { $0.publishNanos < $1.publishNanos })
+        where record.outcome == .dropped && record.publishNanos >= origin && record.publishNanos != 0 {
+            dropped += 1
+            samples.append((record.publishNanos, "dropped", Double(dropped)))
+        }
+        return samples.sorted { $0.nanos < $1.nanos }.map { sample in
+            let value = sample.value.rounded() == sample.value ? String(Int(sample.value)) : ReportFormatting.fixed(sample.value, decimals: 3)
+            return #"{"name":"\#(sample.name)","ph":"C","pid":\#(processID),"ts":\#(ReportFormatting.microseconds(nanoseconds: sample.nanos - origin)),"args":{"value":\#(value)}}"#
+        }
     }
 
     private enum FlowEnd { case source, destination }

@@ -143,7 +143,9 @@ enum BenchReports {
         try OutputFiles.writePNG(pixels, width: width, height: height, to: folder.path(lastFrameName))
         if let log {
             try OutputFiles.write(
-                Data(ChromeTrace.render(log, processName: "framepipe bench").utf8), to: folder.path(traceName))
+                Data(
+                    ChromeTrace.render(log, processName: "framepipe bench", renderThreadName: currentThreadName()).utf8),
+                to: folder.path(traceName))
             let title = "\((summary.kernel as NSString).lastPathComponent) \(summary.size), \(summary.workers) worker"
                 + (summary.workers == 1 ? "" : "s") + " — \(summary.device.name)"
             try OutputFiles.write(
@@ -218,4 +220,12 @@ final class FramesCSVStream: @unchecked Sendable {
         }
         if let failure { throw FramepipeError(.failure, failure) }
     }
+}
+
+/// The OS name of the calling thread (what `ps -L`, perf and /proc/self/task/TID/comm show): the bench's render thread
+/// is the caller's, so trace.json names its track after it.
+func currentThreadName() -> String {
+    let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8))?
+        .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    return name.isEmpty ? "render" : name
 }

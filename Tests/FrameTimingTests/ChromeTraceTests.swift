@@ -30,6 +30,7 @@ final class ChromeTraceTests: XCTestCase {
         "s": ["name", "cat", "ph", "pid", "tid", "ts", "id"],
         "f": ["name", "cat", "ph", "pid", "tid", "ts", "id", "bp"],
         "i": ["name", "ph", "pid", "tid", "ts", "s"],
+        "C": ["name", "ph", "pid", "ts", "args"],
     ]
 
     private func assertWellFormed(_ events: [Event], file: StaticString = #filePath, line: UInt = #line) {
@@ -81,7 +82,7 @@ final class ChromeTraceTests: XCTestCase {
         let process = events.first { $0.phase == "M" && $0.name == "process_name" }
         XCTAssertEqual((process?.fields["args"] as? [String: Any])?["name"] as? String, #"framepipe "bench" \ plasma"#)
         XCTAssertEqual(
-            threadNames(events), [1: "worker 0", 2: "worker 1", 3: "worker 2", 4: "render", 5: "GPU queue"])
+            threadNames(events), [1: "fp-compute-0", 2: "fp-compute-1", 3: "fp-compute-2", 4: "render", 5: "GPU queue"])
         let sortIndices = events.filter { $0.phase == "M" && $0.name == "thread_sort_index" }.map(\.tid)
         XCTAssertEqual(Set(sortIndices), [1, 2, 3, 4, 5])
 
@@ -173,7 +174,61 @@ final class ChromeTraceTests: XCTestCase {
         let events = try parse(
             ChromeTrace.render(FrameLog(records: [], tiles: [], workers: 2, measureStartNanos: 0, measureEndNanos: 0), processName: "empty"))
         assertWellFormed(events)
-        XCTAssertEqual(threadNames(events), [1: "worker 0", 2: "worker 1", 3: "render", 4: "GPU queue"])
+        XCTAssertEqual(threadNames(events), [1: "fp-compute-0", 2: "fp-compute-1", 3: "render", 4: "GPU queue"])
         XCTAssertTrue(events.allSatisfy { $0.phase == "M" })
+    }
+
+    /// Perfetto aggregates slices by name: three stable names, the frame in the args (the GPU slice's `frame` is the
+    /// frame index, as elsewhere); tracks named as the OS names the threads; counters for fps, frames in flight and
+    /// drops; one `shown` mark per rendered frame.
+    func testStableSliceNamesThreadNamesCountersAndShownMarks() throws {
+        var log = steadyLog(frames: 10, workers: 2, tilesPerFrame: 4)
+        for index in log.records.indices { log.records[index].frameIndex = Int32(index) + 100 }
+        log.records[3].outcome = .dropped
+        log.records[3].acquireNanos = 0
+        log.records[3].submitNanos = 0
+        log.records[3].completeNanos = 0
+        log.records[3].gpuStartNanos = 0
+        log.records[3].gpuEndNanos = 0
+        log.records[3].presentNanos = 0
+        log.records[6].outcome = .dropped
+        log.records[6].acquireNanos = 0
+        log.records[6].submitNanos = 0
+        log.records[6].completeNanos = 0
+        log.records[6].gpuStartNanos = 0
+        log.records[6].gpuEndNanos = 0
+        log.records[6].presentNanos = 0
+        let events = try parse(ChromeTrace.render(log, processName: "names", renderThreadName: "framepipe"))
+        assertWellFormed(events)
+        XCTAssertEqual(threadNames(events)[ChromeTrace.renderThreadID(workers: 2)], "framepipe")
+        let slices = events.filter { $0.phase == "X" }
+        XCTAssertEqual(Set(slices.map(\.name)), ["tile", "frame", "gpu"])
+        for gpu in slices where gpu.name == "gpu" {
+            let args = try XCTUnwrap(gpu.fields["args"] as? [String: Any])
+            let generation = try XCTUnwrap((args["generation"] as? NSNumber)?.intValue)
+            XCTAssertEqual((args["frame"] as? NSNumber)?.intValue, generation - 1 + 100, "the frame index, not the generation")
+        }
+
+        func counter(_ name: String) -> [Double] {
+            events.filter { $0.phase == "C" && $0.name == name }
+                .compactMap { (($0.fields["args"] as? [String: Any])?["value"] as? NSNumber)?.doubleValue }
+        }
+        let measuredIntervals = log.measuredWithIntervals.filter { $0.intervalNanos != nil }
+        XCTAssertEqual(counter("fps").count, measuredIntervals.count)
+        for (fps, interval) in zip(counter("fps"), measuredIntervals.compactMap(\.intervalNanos)) {
+            XCTAssertEqual(fps, 1e9 / Double(interval), accuracy: 0.001)
+        }
+        let inFlight = counter("frames in flight")
+        XCTAssertEqual(inFlight.count, 2 * 8, "a submit and a completion per rendered frame")
+        XCTAssertTrue(inFlight.allSatisfy { (0...8).contains($0) }, "\(inFlight)")
+        XCTAssertEqual(inFlight.last, 0, "every frame completed")
+        XCTAssertEqual(counter("dropped"), [1, 2])
+        // Counters come in time order.
+        let times = events.filter { $0.phase == "C" }.compactMap { $0.nanos("ts") }
+        XCTAssertEqual(times, times.sorted())
+
+        let shown = events.filter { $0.phase == "i" && $0.name == "shown" }
+        XCTAssertEqual(shown.count, 8, "one mark per rendered frame, none for the dropped ones")
+        XCTAssertTrue(events.filter { $0.phase == "i" }.allSatisfy { ["complete", "present", "shown"].contains($0.name) })
     }
 }

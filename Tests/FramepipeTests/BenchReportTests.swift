@@ -141,8 +141,9 @@ final class BenchReportTests: XCTestCase {
             let threadNames = Set(
                 events.filter { $0["ph"] as? String == "M" && $0["name"] as? String == "thread_name" }
                     .compactMap { ($0["args"] as? [String: Any])?["name"] as? String })
+            // Named as the OS names the threads: the workers, and the render thread (this process's main thread).
             XCTAssertTrue(
-                threadNames.isSuperset(of: ["worker 0", "worker 1", "render", "GPU queue"]), "\(which): \(threadNames)")
+                threadNames.isSuperset(of: ["fp-compute-0", "fp-compute-1", "framepipe", "GPU queue"]), "\(which): \(threadNames)")
             let flowStarts = events.filter { $0["ph"] as? String == "s" }.count
             let flowEnds = events.filter { $0["ph"] as? String == "f" }.count
             XCTAssertGreaterThanOrEqual(flowStarts, 20, "\(which)")
