@@ -12,7 +12,8 @@ public enum FrametimesSVG {
     private static let width = 960.0
     private static let height = 680.0
     private static let left = 80.0
-    private static let right = 40.0
+    /// Room right of the plots for the reference lines' labels, which so never cover data.
+    private static let right = 130.0
     private static let seriesTop = 80.0
     private static let seriesBottom = 350.0
     private static let histogramTop = 430.0
@@ -89,18 +90,21 @@ public enum FrametimesSVG {
         svg.line(
             #"<polyline id="\#(seriesID)" fill="none" stroke="rgb(31,95,191)" stroke-width="1.2" stroke-linejoin="round" points="\#(pointList)"/>"#
         )
-        // Labels: p99 above its line and p50 below its own, both at the right; the target at the left.
-        // They stay apart however close the values are.
-        svg.referenceLine(
-            y: seriesY(statistics.p50), left: left, right: plotRight, color: "rgb(46,139,87)", dash: nil,
-            label: "p50 \(ms(statistics.p50))", labelAt: .belowRight)
-        svg.referenceLine(
-            y: seriesY(statistics.p99), left: left, right: plotRight, color: "rgb(192,57,43)", dash: nil,
-            label: "p99 \(ms(statistics.p99))", labelAt: .aboveRight)
+        // Reference lines across the plot; their labels in the margin right of it, level with their lines where
+        // they fit and pushed apart where lines lie close, so a label never covers data or another label.
+        var references = [
+            (y: seriesY(statistics.p99), color: "rgb(192,57,43)", dash: String?.none, label: "p99 \(ms(statistics.p99))"),
+            (y: seriesY(statistics.p50), color: "rgb(46,139,87)", dash: String?.none, label: "p50 \(ms(statistics.p50))"),
+        ]
         if let target {
-            svg.referenceLine(
-                y: seriesY(target), left: left, right: plotRight, color: "rgb(127,127,127)", dash: "6,4",
-                label: "target \(ms(target))", labelAt: .aboveLeft)
+            references.append((y: seriesY(target), color: "rgb(127,127,127)", dash: "6,4", label: "target \(ms(target))"))
+        }
+        for reference in references {
+            svg.referenceLine(y: reference.y, left: left, right: plotRight, color: reference.color, dash: reference.dash)
+        }
+        let labelYs = spreadApart(references.map { $0.y + 4 }, gap: 13, within: seriesTop + 4...seriesBottom + 4)
+        for (reference, y) in zip(references, labelYs) {
+            svg.text(reference.label, x: plotRight + 8, y: y, size: 11, color: reference.color)
         }
 
         // Bottom panel: histogram of the intervals.
@@ -152,10 +156,11 @@ public enum FrametimesSVG {
         mutating func line(_ element: String) { body += element + "\n" }
 
         mutating func text(
-            _ content: String, x: Double, y: Double, size: Double = 12, weight: String = "normal", anchor: String = "start"
+            _ content: String, x: Double, y: Double, size: Double = 12, weight: String = "normal", anchor: String = "start",
+            color: String = "rgb(34,34,34)"
         ) {
             line(
-                #"<text x="\#(f(x))" y="\#(f(y))" font-size="\#(f(size))" font-weight="\#(weight)" text-anchor="\#(anchor)" fill="rgb(34,34,34)">\#(ReportFormatting.xmlEscaped(content))</text>"#
+                #"<text x="\#(f(x))" y="\#(f(y))" font-size="\#(f(size))" font-weight="\#(weight)" text-anchor="\#(anchor)" fill="\#(color)">\#(ReportFormatting.xmlEscaped(content))</text>"#
             )
         }
 
@@ -180,24 +185,27 @@ public enum FrametimesSVG {
             text(label, x: left - 8, y: y + 4, size: 11, anchor: "end")
         }
 
-        enum LabelPlace { case aboveRight, belowRight, aboveLeft }
-
-        mutating func referenceLine(
-            y: Double, left: Double, right: Double, color: String, dash: String?, label: String, labelAt place: LabelPlace
-        ) {
+        mutating func referenceLine(y: Double, left: Double, right: Double, color: String, dash: String?) {
             let dashAttribute = dash.map { #" stroke-dasharray="\#($0)""# } ?? ""
             line(#"<line x1="\#(f(left))" y1="\#(f(y))" x2="\#(f(right))" y2="\#(f(y))" stroke="\#(color)" stroke-width="1.5"\#(dashAttribute)/>"#)
-            let (x, textY, anchor) =
-                switch place {
-                case .aboveRight: (right - 4, y - 4, "end")
-                case .belowRight: (right - 4, y + 13, "end")
-                case .aboveLeft: (left + 4, y - 4, "start")
-                }
-            // A white halo (paint-order: stroke first) keeps the label readable over the series.
-            line(
-                #"<text x="\#(f(x))" y="\#(f(textY))" text-anchor="\#(anchor)" font-size="11" fill="\#(color)" stroke="rgb(255,255,255)" stroke-width="3" paint-order="stroke">\#(ReportFormatting.xmlEscaped(label))</text>"#
-            )
         }
+    }
+
+    /// `positions` moved as little as possible so that any two are at least `gap` apart, inside `range` where it has
+    /// room for them all; in the input's order.
+    static func spreadApart(_ positions: [Double], gap: Double, within range: ClosedRange<Double>) -> [Double] {
+        let order = positions.indices.sorted { positions[$0] < positions[$1] }
+        var placed = order.map { Swift.min(Swift.max(positions[$0], range.lowerBound), range.upperBound) }
+        for i in placed.indices.dropFirst() where placed[i] < placed[i - 1] + gap { placed[i] = placed[i - 1] + gap }
+        // Pushed past the bottom: shift the run back up, keeping the gaps.
+        if let last = placed.last, last > range.upperBound {
+            let overflow = last - range.upperBound
+            placed = placed.map { $0 - overflow }
+            for i in placed.indices.reversed().dropFirst() where placed[i] > placed[i + 1] - gap { placed[i] = placed[i + 1] - gap }
+        }
+        var result = positions
+        for (k, index) in order.enumerated() { result[index] = placed[k] }
+        return result
     }
 
     /// Coordinates: two decimals.

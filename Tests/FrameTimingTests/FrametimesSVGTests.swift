@@ -104,4 +104,37 @@ final class FrametimesSVGTests: XCTestCase {
         XCTAssertEqual(small[1] - small[0], 0.0002, accuracy: 1e-12)
         XCTAssertEqual(FrametimesSVG.niceTicks(5, 5, about: 4), [5])
     }
+
+    /// A paced run's target, p50 and p99 lie within a pixel of each other and on the data: their labels sit right of
+    /// the plot, clear of every data point, and apart from one another.
+    func testReferenceLabelsNeverCoverDataOrEachOther() throws {
+        let log = steadyLog(frames: 200, period: 16.667)
+        let svg = FrametimesSVG.render(log, title: "paced", targetIntervalMs: 16.667)
+        func attribute(_ name: String, in element: Substring) -> Double? {
+            guard let start = element.range(of: " \(name)=\"") else { return nil }
+            let rest = element[start.upperBound...]
+            return rest.firstIndex(of: "\"").flatMap { Double(rest[..<$0]) }
+        }
+        let marker = #"id="\#(FrametimesSVG.seriesID)""#
+        let series = try XCTUnwrap(svg.range(of: marker).map { svg[$0.upperBound...] })
+        let pointsStart = try XCTUnwrap(series.range(of: #"points=""#))
+        let pointsText = series[pointsStart.upperBound...].prefix { $0 != "\"" }
+        let rightmostPoint = try XCTUnwrap(pointsText.split(separator: " ").compactMap { Double($0.split(separator: ",")[0]) }.max())
+        var labels: [(x: Double, y: Double)] = []
+        for element in svg.components(separatedBy: "<text").dropFirst() {
+            let text = Substring(element)
+            guard let close = text.firstIndex(of: ">") else { continue }
+            let content = text[text.index(after: close)...].prefix { $0 != "<" }
+            guard content.hasPrefix("p50 ") || content.hasPrefix("p99 ") || content.hasPrefix("target ") else { continue }
+            labels.append((try XCTUnwrap(attribute("x", in: text)), try XCTUnwrap(attribute("y", in: text))))
+        }
+        XCTAssertEqual(labels.count, 3)
+        for label in labels { XCTAssertGreaterThan(label.x, rightmostPoint, "a label over the plot") }
+        let ys = labels.map(\.y).sorted()
+        for (a, b) in zip(ys, ys.dropFirst()) { XCTAssertGreaterThanOrEqual(b - a, 12.9, "labels overlap: \(ys)") }
+        XCTAssertEqual(FrametimesSVG.spreadApart([10, 10, 10], gap: 13, within: 0...100), [10, 23, 36])
+        XCTAssertEqual(FrametimesSVG.spreadApart([99, 100, 100], gap: 13, within: 0...100), [74, 87, 100])
+        XCTAssertEqual(FrametimesSVG.spreadApart([50, 10], gap: 13, within: 0...100), [50, 10])
+        _ = try rasterise(svg)
+    }
 }
