@@ -117,17 +117,29 @@ extension BenchSummary {
     }
 }
 
+/// The report files of `bench --out DIR`, named once: the writer, the report folder, the console and the command's help
+/// take them from here.
+public enum BenchReportFiles {
+    public static let summary = "summary.json"
+    public static let framesCSV = "frames.csv"
+    public static let trace = "trace.json"
+    public static let frametimesSVG = "frametimes.svg"
+    public static let lastFrame = "last-frame.png"
+    /// In the order they are listed.
+    public static let all = [summary, framesCSV, trace, frametimesSVG, lastFrame]
+}
+
 /// The files of `bench --out DIR`: summary.json, frames.csv, trace.json, frametimes.svg (with records
 /// on) and last-frame.png. They are written into the run's ReportFolder (a staging folder that then
 /// replaces DIR's previous set as a whole); frames.csv grows there during the run (FramesCSVStream).
 enum BenchReports {
-    static let summaryName = "summary.json"
-    static let framesCSVName = "frames.csv"
-    static let traceName = "trace.json"
-    static let svgName = "frametimes.svg"
-    static let lastFrameName = "last-frame.png"
+    static let summaryName = BenchReportFiles.summary
+    static let framesCSVName = BenchReportFiles.framesCSV
+    static let traceName = BenchReportFiles.trace
+    static let svgName = BenchReportFiles.frametimesSVG
+    static let lastFrameName = BenchReportFiles.lastFrame
     /// Every name a bench writes: a file so named in --out DIR is framepipe's to replace.
-    static let names: Set<String> = [summaryName, framesCSVName, traceName, svgName, lastFrameName]
+    static let names = Set(BenchReportFiles.all)
 
     struct Written {
         var summaryPath: String

@@ -132,7 +132,7 @@ final class BenchConsole: @unchecked Sendable {
         }
         if let baseline = summary.baseline { lines.append(""); lines.append(comparison(baseline)) }
         let files = [
-            "summary.json", summary.reports.frames_csv, summary.reports.trace, summary.reports.frametimes_svg,
+            BenchReportFiles.summary, summary.reports.frames_csv, summary.reports.trace, summary.reports.frametimes_svg,
             summary.reports.last_frame_png,
         ].compactMap { $0 }
         lines.append("  report  \(result.directory)/{\(files.joined(separator: ","))}")

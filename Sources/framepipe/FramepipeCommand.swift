@@ -175,8 +175,8 @@ struct FramepipeCommand: ParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Headless benchmark: run a kernel, render every frame offscreen, write a report.",
-        discussion: "Writes summary.json, frames.csv, trace.json (open in https://ui.perfetto.dev), frametimes.svg and "
-            + "last-frame.png to --out. Ctrl-C ends the run early and still writes the reports (exit 130).")
+        discussion: "Writes \(BenchReportFiles.all.joined(separator: ", ")) to --out (open \(BenchReportFiles.trace) in "
+            + "https://ui.perfetto.dev). Ctrl-C ends the run early and still writes the reports (exit 130).")
 
     @Argument(help: "The kernel (.wasm, Kernel ABI v1).") var kernel: String
     @Flag(help: "Render offscreen, without a window (bench always does; `framepipe view` opens one).") var headless = false
@@ -191,7 +191,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("no-record"), help: "Keep no frame records (to measure what recording costs): fps and counts only.")
     var noRecord = false
     @Option(parsing: .unconditional, help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
-    @Option(help: "Report directory (summary.json, frames.csv, trace.json, frametimes.svg, last-frame.png).")
+    @Option(help: ArgumentHelp("Report directory (\(BenchReportFiles.all.joined(separator: ", "))).", valueName: "dir"))
     var out = "framepipe-bench"
     @Option(
         help: ArgumentHelp(
