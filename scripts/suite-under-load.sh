@@ -27,7 +27,16 @@ load() {
 }
 load &
 load_pid=$!
-trap 'kill -- -$load_pid 2>/dev/null || kill $load_pid 2>/dev/null || true; pkill -f "scratch-path $load_scratch" || true; rm -rf "$load_scratch"' EXIT
+# On exit: stop the load loop and its build, wait until they are gone (a build still writing would make the folder's
+# removal fail, and with it the script's status after green runs), then remove the scratch folder.
+stop_load() {
+    kill -- -"$load_pid" 2>/dev/null || kill "$load_pid" 2>/dev/null || true
+    pkill -f "scratch-path $load_scratch" || true
+    wait "$load_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do pgrep -f "scratch-path $load_scratch" >/dev/null || break; sleep 0.1; done
+    rm -rf "$load_scratch" 2>/dev/null || rm -rf "$load_scratch" || true
+}
+trap stop_load EXIT
 
 echo "suite-under-load: $runs runs of scripts/test.sh, a release build looping as load (logs in $log_dir)"
 for run in $(seq 1 "$runs"); do
