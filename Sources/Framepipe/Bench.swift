@@ -153,15 +153,7 @@ public enum Bench {
     /// Runs the kernel on the compute pool into the slot ring and renders every frame it acquires
     /// offscreen with Vulkan on the calling (render) thread; writes the reports (BenchReports).
     public static func run(_ options: BenchOptions) throws(FramepipeError) -> BenchResult {
-        guard options.frames > 0, options.warmup >= 0 else {
-            throw FramepipeError(.usage, "--frames must be positive and --warmup not negative")
-        }
-        if let seconds = options.durationSeconds, !(seconds > 0 && seconds <= 86_400) {
-            throw FramepipeError(.usage, "--duration must be more than 0 and at most 86400 seconds")
-        }
-        if let hz = options.targetHz, !(hz > 0 && hz <= 10_000) {
-            throw FramepipeError(.usage, "--target-hz must be more than 0 and at most 10000")
-        }
+        try options.validate()
         // A bad baseline is found before the run, not after minutes of it.
         let baseline = try options.baselineDirectory.map { value throws(FramepipeError) in
             try BenchBaseline.load(directory: try NamedBaselines.resolve(value))

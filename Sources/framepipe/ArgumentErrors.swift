@@ -1,32 +1,11 @@
 import ArgumentParser
+import Framepipe
 import Foundation
 
-/// The allowed values of every numeric flag, written once: the refusals of `validate()` and the one-line error for a
-/// value that is not a number both name them (docs/cli.md, "Errors").
+/// The CLI's view of the rules: a ValidationError with the library's words (OptionRules).
 enum NumericFlags {
-    static let allowed: [String: String] = [
-        "--frames": "an integer, at least 1",
-        "--duration": "seconds, more than 0 and at most 86400",
-        "--warmup": "an integer, 0 or more",
-        "--target-hz": "frames per second, more than 0 and at most 10000",
-        "--fail-on-regression": "a percentage, 0 or more",
-        "--gpu": "a device index from `framepipe devices`, 0 or more",
-        "--slots": "an integer, 3...8",
-        "--workers": "an integer, 1...256",
-        "--max-failures": "an integer, at least 1",
-        "--tile-timeout": "milliseconds, 1...3600000",
-        "--fuel": "an integer, at least 1",
-        "--max-memory": "MiB, an integer 1...4096 (a wasm32 memory is at most 4 GiB)",
-        "--frame": "an integer, 0 or more",
-        "--time": "a finite number of seconds, 0 or more",
-        "--exit-after-frames": "an integer, at least 1",
-        "--size": "WIDTHxHEIGHT, each 1...16384",
-    ]
-
-    /// "FLAG must be ALLOWED".
-    static func refusal(_ flag: String) -> ValidationError {
-        ValidationError("\(flag) must be \(allowed[flag] ?? "valid")")
-    }
+    static var allowed: [String: String] { OptionRules.allowed }
+    static func refusal(_ flag: String) -> ValidationError { ValidationError(OptionRules.refusal(flag)) }
 }
 
 /// Ends the process for an error out of parsing or running a command: argument errors as one line

@@ -230,20 +230,13 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
 
     func validate() throws {
-        if let frames { guard frames > 0 else { throw NumericFlags.refusal("--frames") } }
-        if let duration {
-            guard frames == nil else { throw ValidationError("give --frames or --duration, not both") }
-            guard duration > 0, duration <= 86_400 else { throw NumericFlags.refusal("--duration") }
-        }
-        if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw NumericFlags.refusal("--target-hz") } }
-        if let failOnRegression {
-            guard baseline != nil else { throw ValidationError("--fail-on-regression needs --baseline DIR|NAME to compare with") }
-            guard failOnRegression >= 0, failOnRegression.isFinite else { throw NumericFlags.refusal("--fail-on-regression") }
+        // Bench's own numbers are checked once, by BenchOptions.validate (run, before anything is printed); here only
+        // what combines flags.
+        if duration != nil, frames != nil { throw ValidationError("give --frames or --duration, not both") }
+        if failOnRegression != nil, baseline == nil {
+            throw ValidationError("--fail-on-regression needs --baseline DIR|NAME to compare with")
         }
         if allowMismatch, baseline == nil { throw ValidationError("--allow-mismatch needs --baseline DIR|NAME to compare with") }
-        guard warmup >= 0 else { throw NumericFlags.refusal("--warmup") }
-        guard (3...8).contains(slots) else { throw NumericFlags.refusal("--slots") }
-        if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
         let placement = self.placement
         if let missing = placement.firstUnavailableCPU() {
             throw ValidationError(
@@ -298,6 +291,7 @@ struct BenchCommand: ParsableCommand {
             options.status = { console.show($0) }
             options.stop = InterruptHandler.makeStopRequest()
             defer { InterruptHandler.uninstall() }
+            try options.validate()  // before the header: a bad number is the only line printed
             let length = duration.map { String(format: "%g s", $0) } ?? "\(options.frames) frames"
             let pace = targetHz.map { String(format: ", paced at %g Hz", $0) } ?? ""
             print("framepipe bench: \(kernel) at \(size.width)x\(size.height), headless, \(length) (+\(warmup) warm-up)\(pace)")
