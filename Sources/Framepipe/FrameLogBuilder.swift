@@ -41,12 +41,16 @@ struct FrameLogBuilder {
     private var lastMeasuredDone: UInt64 = 0
     /// When measuring began without warm-up: the run's start.
     var runStartNanos: UInt64 = 0
-    /// Measured frames settled since the last `takeSettled` (frames.csv's rows, in order).
+    /// Frames settled since the last `takeSettled` (frames.csv's rows, in generation order).
     private var settledFrames: [SettledFrame] = []
+    /// Rows settled before the start of measuring (their time columns' zero) is known: warm-up frames and what was
+    /// dropped or failed among them; they follow once it is.
+    private var rowsBeforeMeasuring: [FrameRecord] = []
     /// Whether a record or tile has left the window (the window is then not the whole run).
     private var retiredAny = false
 
-    /// A measured frame whose record is final, with its frame interval and the start of measuring.
+    /// A frame whose record is final (any outcome), with its frame interval (measured frames) and the start of
+    /// measuring.
     struct SettledFrame {
         var record: FrameRecord
         var intervalNanos: UInt64?
@@ -203,9 +207,11 @@ struct FrameLogBuilder {
                 settledThrough = generation  // left the window before it could settle (never acquired)
                 continue
             }
-            let record = ring[i]
+            var record = ring[i]
             if record.acquireNanos != 0 {
-                if record.outcome != .dropped {
+                if record.outcome == .dropped {
+                    emitRow(record)  // acquired, then its handle was stale
+                } else {
                     // A measured frame also waits for its `published` event: the worker pushes it just
                     // after the frame became visible, so a fast GPU can finish the frame first.
                     let waiting = record.completeNanos == 0 || (record.outcome == .measured && record.publishNanos == 0)
@@ -214,6 +220,7 @@ struct FrameLogBuilder {
                     if record.outcome == .warmup {
                         lastWarmupDone = done
                         if done != 0 { previousDone = done }
+                        emitRow(record)
                     } else if record.outcome == .measured {
                         if statistics.measureStartNanos == nil {
                             let start = lastWarmupDone.flatMap { $0 != 0 ? $0 : nil } ?? runStartNanos
@@ -223,6 +230,7 @@ struct FrameLogBuilder {
                         previousDone = done
                         if done != 0 { lastMeasuredDone = done }
                         statistics.addMeasured(record, intervalNanos: interval)
+                        flushRowsBeforeMeasuring()
                         settledFrames.append(
                             SettledFrame(
                                 record: record, intervalNanos: interval,
@@ -231,9 +239,30 @@ struct FrameLogBuilder {
                 }
             } else if !(final || generation < lastAcquired) {
                 return
+            } else {
+                record.outcome = finalOutcome(record)
+                emitRow(record)
             }
             settledThrough = generation
         }
+    }
+
+    /// frames.csv's row of a settled frame that is not measured: now, or once the start of measuring is known.
+    private mutating func emitRow(_ record: FrameRecord) {
+        if let start = statistics.measureStartNanos {
+            settledFrames.append(SettledFrame(record: record, intervalNanos: nil, measureStartNanos: start))
+        } else {
+            rowsBeforeMeasuring.append(record)
+        }
+    }
+
+    /// The rows held back until measuring started (at `start`, or the measure start now known).
+    private mutating func flushRowsBeforeMeasuring(start: UInt64? = nil) {
+        guard !rowsBeforeMeasuring.isEmpty, let start = start ?? statistics.measureStartNanos else { return }
+        for record in rowsBeforeMeasuring {
+            settledFrames.append(SettledFrame(record: record, intervalNanos: nil, measureStartNanos: start))
+        }
+        rowsBeforeMeasuring.removeAll()
     }
 
     /// Settles everything (the last rows wait in `takeSettled`); returns the window's records
@@ -243,6 +272,7 @@ struct FrameLogBuilder {
     mutating func finish(workers: Int) -> (window: FrameLog, statistics: RunStatistics) {
         settle(through: newestGeneration, final: true)
         let start = statistics.measureStartNanos ?? (lastWarmupDone.flatMap { $0 != 0 ? $0 : nil } ?? runStartNanos)
+        flushRowsBeforeMeasuring(start: start)  // a run that never measured a frame
         let end = max(start, lastMeasuredDone)
         var held = records
         for i in held.indices { held[i].outcome = finalOutcome(held[i]) }

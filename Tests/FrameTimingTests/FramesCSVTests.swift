@@ -13,27 +13,36 @@ final class FramesCSVTests: XCTestCase {
         return (header, rows, cells.map(\.count))
     }
 
-    func testOneRowPerMeasuredFrameWithEqualColumnCounts() throws {
+    func testOneRowPerFrameWithItsStatusAndEqualColumnCounts() throws {
         var log = steadyLog(frames: 12)
-        // Frames that must not appear: warmup, dropped, failed.
+        // Every frame has a row; what became of it is its status (only measured ones have an interval).
         log.records[0].outcome = .warmup
         log.records[5].outcome = .dropped
         log.records[7].outcome = .failed
-        let (header, rows, widths) = parse(FramesCSV.render(log))
+        log.records[9].outcome = .cancelled
+        let (header, allRows, widths) = parse(FramesCSV.render(log))
         XCTAssertEqual(header, FramesCSV.columns)
         XCTAssertEqual(Set(header).count, header.count, "column names are unique")
-        XCTAssertEqual(rows.count, log.measured.count)
-        XCTAssertEqual(rows.count, 9)
+        XCTAssertEqual(allRows.count, 12)
+        XCTAssertEqual(allRows.map { $0["generation"] }, (1...12).map { String($0) })
         XCTAssertTrue(widths.allSatisfy { $0 == header.count })
+        XCTAssertEqual(
+            allRows.map { $0["status"] ?? "" },
+            ["shown", "shown", "shown", "shown", "shown", "dropped", "shown", "failed", "shown", "cancelled", "shown", "shown"])
+        XCTAssertTrue(allRows.filter { $0["outcome"] != "measured" }.allSatisfy { $0["interval_ms"] == "NA" })
+        let rows = allRows.filter { $0["outcome"] == "measured" }
+        XCTAssertEqual(rows.count, log.measured.count)
+        XCTAssertEqual(rows.count, 8)
         XCTAssertEqual(rows.map { $0["generation"] }, log.measured.map { String($0.generation) })
-        XCTAssertTrue(rows.allSatisfy { $0["outcome"] == "measured" })
 
         // Frame 2 (index 1; generation 2) is the first measured one: its interval runs from the
         // warm-up frame before it (generation 1). Generation 7 follows 5 (6 was dropped): 20 ms.
         XCTAssertEqual(rows[0]["interval_ms"], "10.0000")
         var withoutWarmup = log
         withoutWarmup.records[0].outcome = .dropped
-        XCTAssertEqual(parse(FramesCSV.render(withoutWarmup)).rows.first?["interval_ms"], "NA", "no warm-up: no first interval")
+        XCTAssertEqual(
+            parse(FramesCSV.render(withoutWarmup)).rows.first { $0["outcome"] == "measured" }?["interval_ms"], "NA",
+            "no warm-up: no first interval")
         XCTAssertEqual(rows[1]["interval_ms"], "10.0000")
         let afterDropped = try XCTUnwrap(rows.first { $0["generation"] == "7" })
         XCTAssertEqual(afterDropped["interval_ms"], "20.0000")

@@ -162,7 +162,12 @@ final class FrameLogBuilderTests: XCTestCase {
         XCTAssertGreaterThan(reference.outcomes[.measured] ?? 0, 1_000)
         XCTAssertGreaterThan(reference.outcomes[.failed] ?? 0, 100)
         XCTAssertGreaterThan(reference.outcomes[.dropped] ?? 0, 100)
-        XCTAssertFalse(csv.contains(",measured,") && csv.split(separator: "\n").dropFirst().contains { $0.split(separator: ",")[7] == "NA" },
-            "every row has its publish time")
+        let csvRows = csv.split(separator: "\n").dropFirst()
+        XCTAssertFalse(csvRows.filter { $0.contains(",measured,") }.contains { $0.split(separator: ",")[7] == "NA" },
+            "every measured row has its publish time")
+        // Every frame has its row, dropped and failed ones too.
+        XCTAssertEqual(csvRows.count, whole.window.records.count)
+        XCTAssertEqual(csvRows.filter { $0.hasSuffix(",dropped") }.count, reference.outcomes[.dropped])
+        XCTAssertEqual(csvRows.filter { $0.hasSuffix(",failed") }.count, reference.outcomes[.failed])
     }
 }
