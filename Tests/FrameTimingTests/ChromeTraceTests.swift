@@ -184,20 +184,14 @@ final class ChromeTraceTests: XCTestCase {
     func testStableSliceNamesThreadNamesCountersAndShownMarks() throws {
         var log = steadyLog(frames: 10, workers: 2, tilesPerFrame: 4)
         for index in log.records.indices { log.records[index].frameIndex = Int32(index) + 100 }
-        log.records[3].outcome = .dropped
-        log.records[3].acquireNanos = 0
-        log.records[3].submitNanos = 0
-        log.records[3].completeNanos = 0
-        log.records[3].gpuStartNanos = 0
-        log.records[3].gpuEndNanos = 0
-        log.records[3].presentNanos = 0
-        log.records[6].outcome = .dropped
-        log.records[6].acquireNanos = 0
-        log.records[6].submitNanos = 0
-        log.records[6].completeNanos = 0
-        log.records[6].gpuStartNanos = 0
-        log.records[6].gpuEndNanos = 0
-        log.records[6].presentNanos = 0
+        for dropped in [3, 6] {  // published, never taken by the renderer
+            var record = FrameRecord(generation: log.records[dropped].generation)
+            record.frameIndex = log.records[dropped].frameIndex
+            record.scheduleNanos = log.records[dropped].scheduleNanos
+            record.publishNanos = log.records[dropped].publishNanos
+            record.outcome = .dropped
+            log.records[dropped] = record
+        }
         let events = try parse(ChromeTrace.render(log, processName: "names", renderThreadName: "framepipe"))
         assertWellFormed(events)
         XCTAssertEqual(threadNames(events)[ChromeTrace.renderThreadID(workers: 2)], "framepipe")
