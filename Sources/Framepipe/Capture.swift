@@ -38,10 +38,7 @@ public enum Capture {
     /// Returns the pixels read back from the GPU.
     @discardableResult
     public static func run(_ options: Options) throws(FramepipeError) -> [UInt8] {
-        guard options.frame >= 0 else { throw FramepipeError(.usage, "--frame must not be negative") }
-        if let time = options.time, !time.isFinite || time < 0 {
-            throw FramepipeError(.usage, "--time must be a finite number of seconds, 0 or more (got \(time))")
-        }
+        try options.validate()
         let computed = try computeDirectly(options)
         let pixels: [UInt8]
         do throws(RenderError) {

@@ -40,3 +40,14 @@ extension BenchOptions {
         if let deviceIndex { guard deviceIndex >= 0 else { throw refuse("--gpu") } }
     }
 }
+
+extension Capture.Options {
+    /// The one check of capture's own numbers (frame, time, device), for the command line and library
+    /// callers alike.
+    public func validate() throws(FramepipeError) {
+        func refuse(_ flag: String) -> FramepipeError { FramepipeError(.usage, OptionRules.refusal(flag)) }
+        guard frame >= 0 else { throw refuse("--frame") }
+        if let time { guard time.isFinite, time >= 0 else { throw refuse("--time") } }
+        if let deviceIndex { guard deviceIndex >= 0 else { throw refuse("--gpu") } }
+    }
+}

@@ -336,10 +336,9 @@ struct CaptureCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
     @OptionGroup var limits: KernelLimitOptions
 
+    // capture's own numbers are checked once, by Capture.Options.validate (in Capture.run); the file name is the
+    // command's rule.
     func validate() throws {
-        guard frame >= 0 else { throw NumericFlags.refusal("--frame") }
-        if let time { guard time.isFinite, time >= 0 else { throw NumericFlags.refusal("--time") } }
-        if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
         guard out.lowercased().hasSuffix(".png") else {
             throw ValidationError("--out must name a .png file (capture writes PNG only), not '\(out)'")
         }

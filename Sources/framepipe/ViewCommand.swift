@@ -46,9 +46,7 @@ struct ViewCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
 
     func validate() throws {
-        guard Viewer.presentModes.contains(presentMode) else {
-            throw ValidationError("--present-mode must be fifo, mailbox or immediate")
-        }
+        // --present-mode is checked once, by Viewer.run.
         if let exitAfterFrames, exitAfterFrames < 1 { throw NumericFlags.refusal("--exit-after-frames") }
         if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
     }
