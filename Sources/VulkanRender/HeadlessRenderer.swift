@@ -181,7 +181,8 @@ public final class HeadlessRenderer {
         (vk.instance, vk.debugMessenger) = try VulkanSystem.createInstance()
         gpu = try KernelFrameDevice(
             vk: vk, request: request, unusable: "has no graphics queue",
-            noneUsable: "no Vulkan device with a graphics queue", usableFamily: VulkanSystem.graphicsQueueFamily)
+            noneUsable: "no Vulkan device with a graphics queue",
+            usableFamily: { VulkanSystem.graphicsQueueFamily($0) })
         targetBytes = width * height * 4
         slotBusy = Array(repeating: false, count: framesInFlight)
         ringReads = RingReads(frameSlots: framesInFlight)

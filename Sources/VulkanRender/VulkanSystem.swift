@@ -206,14 +206,17 @@ public enum VulkanSystem {
         }
     }
 
-    /// First queue family with graphics support, or nil.
-    static func graphicsQueueFamily(_ device: VkPhysicalDevice) -> (index: UInt32, timestampValidBits: UInt32)? {
+    /// First queue family with graphics support that `usable` accepts (by family index; the window's: it can present
+    /// to the surface), or nil.
+    static func graphicsQueueFamily(
+        _ device: VkPhysicalDevice, where usable: (UInt32) -> Bool = { _ in true }
+    ) -> (index: UInt32, timestampValidBits: UInt32)? {
         var count: UInt32 = 0
         vkGetPhysicalDeviceQueueFamilyProperties(device, &count, nil)
         var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
         vkGetPhysicalDeviceQueueFamilyProperties(device, &count, &families)
         for (i, f) in families.prefix(Int(count)).enumerated()
-        where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 {
+        where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 && usable(UInt32(i)) {
             return (UInt32(i), f.timestampValidBits)
         }
         return nil

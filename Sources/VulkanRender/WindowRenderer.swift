@@ -197,17 +197,11 @@ public final class WindowRenderer {
         /// A graphics queue family that can present to the window's surface.
         func presentFamily(_ physical: VkPhysicalDevice) -> (index: UInt32, timestampValidBits: UInt32)? {
             guard WindowObjects.hasSwapchainExtension(physical) else { return nil }
-            var count: UInt32 = 0
-            vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nil)
-            var families = [VkQueueFamilyProperties](repeating: VkQueueFamilyProperties(), count: Int(count))
-            vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, &families)
-            for (i, f) in families.prefix(Int(count)).enumerated()
-            where f.queueCount > 0 && f.queueFlags & VK_QUEUE_GRAPHICS_BIT.rawValue != 0 {
+            return VulkanSystem.graphicsQueueFamily(physical) { family in
                 var supported: VkBool32 = 0
-                let r = vkGetPhysicalDeviceSurfaceSupportKHR(physical, UInt32(i), surface, &supported)
-                if r == VK_SUCCESS, supported != 0 { return (UInt32(i), f.timestampValidBits) }
+                let r = vkGetPhysicalDeviceSurfaceSupportKHR(physical, family, surface, &supported)
+                return r == VK_SUCCESS && supported != 0
             }
-            return nil
         }
         let gpu = try KernelFrameDevice(
             vk: objects.vk, request: request, unusable: "cannot draw to this window",

@@ -129,7 +129,7 @@ final class KernelFrameDeviceTests: XCTestCase {
             r.timestampsPerFrame = perFrame
             let gpu = try KernelFrameDevice(
                 vk: vk, request: r, unusable: "has no graphics queue", noneUsable: "no Vulkan device with a graphics queue",
-                usableFamily: VulkanSystem.graphicsQueueFamily)
+                usableFamily: { VulkanSystem.graphicsQueueFamily($0) })
             XCTAssertEqual(gpu.frameBytes, 16 * 16 * 4)
             guard gpu.timestamps.perFrame > 0 else { throw XCTSkip("the queue writes no timestamps") }
             XCTAssertEqual(gpu.timestamps.perFrame, perFrame)
