@@ -1,7 +1,7 @@
 import FrameHandoff
 import VulkanRender
 
-/// Feeds frames from the slot ring to a renderer (a FrameSink: HeadlessRenderer for `bench` and `capture`,
+/// Feeds frames from the slot ring to a renderer (a FrameSink: HeadlessRenderer for `bench`,
 /// WindowRenderer for `view`) in its upload mode, and decides when each read lease ends, so that a slot is never
 /// rewritten while the GPU may still read it (handoff invariant 1):
 /// - copy: the renderer copies the slot's bytes into its own staging memory during the submit, so the lease is
