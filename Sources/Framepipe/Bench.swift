@@ -16,8 +16,12 @@ public struct BenchOptions: Sendable {
     /// Measure for this many seconds instead of `frames` frames (`--duration`).
     public var durationSeconds: Double?
     public var warmup: Int = 5
+    /// Measured runs (`--runs`), each with its own warm-up (BenchRuns.method).
+    public var runs: Int = 1
     /// Take a frame every 1/targetHz s (`--target-hz`); nil: as fast as frames come.
     public var targetHz: Double?
+    /// How fast the kernel computes (`--compute-rate`, as in the viewer); nil: `effectiveComputeRate`'s default.
+    public var computeRate: ComputeRate?
     /// Keep frame records (worker telemetry, render stamps). Off only to measure what they cost:
     /// then the summary has fps and counts, no statistics, and no frames.csv/trace.json/SVG.
     public var recording = true
@@ -50,6 +54,10 @@ public struct BenchOptions: Sendable {
     public var saveBaselineName: String?
     /// With a baseline: a frame_interval_ms.p99 worse by more than this many percent is a regression.
     public var failOnRegressionPercent: Double?
+    /// With a baseline: the smallest change, in percent of the baseline, that a verdict may call a change
+    /// (`--min-effect`), and the significance level of the test over runs (`--significance`); FigureComparison.
+    public var minEffectPercent = FigureComparison.defaultMinEffectPercent
+    public var significance = FigureComparison.defaultSignificance
     /// Longest wait for the next frame before the run is abandoned (a kernel this slow is broken).
     public var stallTimeoutSeconds: Double = 60
     /// Where log lines from the run (kernel `fp.log`, frame failures, reloads) go.
@@ -66,6 +74,10 @@ public struct BenchOptions: Sendable {
     public init(kernelPath: String) {
         self.kernelPath = kernelPath
     }
+
+    /// `computeRate`, else: a paced run computes one kernel frame per frame it takes (`display`, the viewer's default:
+    /// unpaced workers on every core would starve the render thread's ticks), an unpaced run as fast as it can.
+    public var effectiveComputeRate: ComputeRate { computeRate ?? (targetHz == nil ? .unpaced : .display) }
 }
 
 /// A snapshot of a running bench for progress displays.
@@ -81,6 +93,9 @@ public struct BenchProgress: Sendable {
     public var dropped: UInt64
     public var failed: Int
     public var finished: Bool
+    /// Which of `runs` runs this is (1-based).
+    public var run = 1
+    public var runs = 1
 }
 
 /// Ends a running bench early from any thread (Ctrl-C, a test).
@@ -125,22 +140,17 @@ struct FramePacer {
 
     init(hz: Double) { periodNanos = UInt64((1e9 / hz).rounded()) }
 
-    /// Sleeps until the next tick. While `poll` says frames are still on the GPU it wakes every
-    /// millisecond to let it collect them, so completions are seen on time during the wait too.
-    mutating func waitForTick(poll: () throws -> Bool) rethrows {
+    /// Waits until the next tick. Until then `waitForGPU(deadline)` may block on the frames still on the GPU (their
+    /// fences, with the tick as deadline), so each completion is seen as it happens rather than at the next tick; it
+    /// returns false once there is nothing left to wait for, and the rest of the wait is a sleep.
+    mutating func waitForTick(waitForGPU: (UInt64) throws -> Bool) rethrows {
         let now = monotonicNanos()
         if nextNanos == 0 {
             nextNanos = now
         } else if nextNanos > now {
-            var framesOnGPU = try poll()
-            while true {
-                let now = monotonicNanos()
-                guard now < nextNanos else { break }
-                let wake = framesOnGPU ? min(nextNanos, now + 1_000_000) : nextNanos
-                var deadline = timespec(tv_sec: Int(wake / 1_000_000_000), tv_nsec: Int(wake % 1_000_000_000))
-                while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
-                if framesOnGPU { framesOnGPU = try poll() }
-            }
+            while monotonicNanos() < nextNanos, try waitForGPU(nextNanos) {}
+            var deadline = timespec(tv_sec: Int(nextNanos / 1_000_000_000), tv_nsec: Int(nextNanos % 1_000_000_000))
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
         } else if now - nextNanos > periodNanos {
             missedTicks += 1
             nextNanos = now
@@ -183,15 +193,80 @@ public enum Bench {
         let folder = try ReportFolder(destination: options.outputDirectory, reportNames: BenchReports.names)
         var committed = false
         defer { if !committed { folder.discard() } }
+
+        // --runs N: each run is measured on its own engine instance, pool and renderer (BenchRuns.method); the
+        // reports are the last run's, and summary.json's `runs` has every compared figure over the runs.
+        let metadata = RunMetadata.current(startedAt: Date())
+        var final: MeasuredRun?
+        var completed: [[String: Any]] = []
+        var mismatches: [String] = []
+        for index in 0..<options.runs {
+            let measured: MeasuredRun
+            do {
+                measured = try measureRun(
+                    options, index: index, baseline: index == 0 ? baseline : nil, folder: folder, metadata: metadata)
+            } catch let error where error.exitCode == .interrupted && final != nil {
+                break  // Ctrl-C before this run's first frame: the runs so far are the result
+            }
+            if index == 0 { mismatches = measured.mismatches }
+            final = measured
+            if measured.summary.interrupted { break }
+            completed.append(BenchRuns.jsonObject(measured.summary))
+        }
+        guard let final else { throw FramepipeError(.failure, "no run was measured") }
+        var summary = final.summary
+        summary.runs = BenchRuns.series(of: completed)
+        summary.baseline = baseline.map {
+            $0.compare(
+                with: summary, failOnRegressionPercent: options.failOnRegressionPercent,
+                minEffectPercent: options.minEffectPercent, significance: options.significance)
+        }
+        if !mismatches.isEmpty { summary.baseline?.mismatches = mismatches }
+        let written = try BenchReports.write(
+            summary: &summary, window: options.recording ? final.window : nil, lastFrame: final.pixels,
+            width: options.width, height: options.height, targetHz: options.targetHz, to: folder)
+        committed = true
+        let savedBaseline = try options.saveBaselineName.map { name throws(FramepipeError) in
+            try NamedBaselines.save(summaryAt: written.summaryPath, as: name)
+        }
+        return BenchResult(
+            summary: summary, directory: options.outputDirectory, summaryPath: written.summaryPath,
+            lastFramePath: written.lastFramePath, savedBaselinePath: savedBaseline)
+    }
+
+    /// One measured run: its summary (without `runs` and `baseline`), the records trace.json and the SVG show, the
+    /// last frame's pixels; frames.csv is in the report folder already.
+    struct MeasuredRun {
+        var summary: BenchSummary
+        var window: FrameLog
+        var pixels: [UInt8]
+        /// How `baseline` was run differently (checked in the first run, which has the engine, device and pool).
+        var mismatches: [String]
+    }
+
+    /// Loads the kernel, starts the pool and the renderer, warms up and measures run `index`; streams its frames.csv
+    /// into `folder` (replacing the previous run's only once this run has rendered a frame).
+    private static func measureRun(
+        _ runOptions: BenchOptions, index: Int, baseline: BenchBaseline?, folder: ReportFolder, metadata: RunMetadata
+    ) throws(FramepipeError) -> MeasuredRun {
+        var options = runOptions
+        let status = runOptions.status
+        let runs = runOptions.runs
+        options.status = { progress in
+            var progress = progress
+            progress.run = index + 1
+            progress.runs = runs
+            status(progress)
+        }
         let interruptedBeforeFirstFrame = FramepipeError(
             .interrupted, "interrupted before the first frame was rendered: no reports written (\(options.outputDirectory) is unchanged)")
-
         let log = options.log
         let host = KernelHost(log: { log($0) }, input: { _ in 0 })
-        let settings = ComputeSettings(
+        var settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: true,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,
             placement: options.placement, recordTelemetry: options.recording)
+        settings.pacing = options.effectiveComputeRate.pacing
         let compute = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits, host: host,
             engine: options.engine, parameters: options.parameters, log: log)
@@ -232,13 +307,17 @@ public enum Bench {
         pinCurrentThread(to: options.placement.renderCPUs)
         defer { if !options.placement.renderCPUs.isEmpty { pinCurrentThread(to: ThreadPlacement.availableCPUs) } }
 
-        let csv = options.recording ? try FramesCSVStream(path: folder.path(BenchReports.framesCSVName)) : nil
+        // Streamed beside the reports under a temporary name; it replaces the previous run's frames.csv once this run
+        // has rendered a frame (a Ctrl-C before then keeps the previous run as the result, with its own rows).
+        let csvPath = OutputFiles.temporaryPath(for: folder.path(BenchReports.framesCSVName))
+        let csv = options.recording ? try FramesCSVStream(path: csvPath) : nil
+        var csvKept = false
+        defer { if !csvKept { unlink(csvPath) } }
         var loop = RenderLoop(
             options: options, pool: pool, feed: feed, csv: csv,
             expectedFrames: options.durationSeconds.map { Int(min($0 * 500, 1_000_000)) }
                 ?? (options.warmup + options.frames))
         let runStart = monotonicNanos()
-        let metadata = RunMetadata.current(startedAt: Date())
         loop.startRecords(at: runStart)
         run.start()
         do {
@@ -273,22 +352,17 @@ public enum Bench {
 
         let (window, statistics) = loop.finishRecords()
         try csv?.finish()
-        var summary = BenchSummary(
+        if csv != nil {
+            guard rename(csvPath, folder.path(BenchReports.framesCSVName)) == 0 else {
+                throw FramepipeError(.failure, "cannot write \(BenchReports.framesCSVName): \(String(cString: strerror(errno)))")
+            }
+            csvKept = true
+        }
+        let summary = BenchSummary(
             options: options, compute: compute, renderer: renderer, pool: pool, ring: ring, report: report, loop: loop,
             slots: slotCount, statistics: statistics, window: window, durationNanos: runEnd - runStart,
             run: metadata)
-        summary.baseline = baseline.map { $0.compare(with: summary, failOnRegressionPercent: options.failOnRegressionPercent) }
-        if !mismatches.isEmpty { summary.baseline?.mismatches = mismatches }
-        let written = try BenchReports.write(
-            summary: &summary, window: options.recording ? window : nil, lastFrame: pixels, width: options.width,
-            height: options.height, targetHz: options.targetHz, to: folder)
-        committed = true
-        let savedBaseline = try options.saveBaselineName.map { name throws(FramepipeError) in
-            try NamedBaselines.save(summaryAt: written.summaryPath, as: name)
-        }
-        return BenchResult(
-            summary: summary, directory: options.outputDirectory, summaryPath: written.summaryPath,
-            lastFramePath: written.lastFramePath, savedBaselinePath: savedBaseline)
+        return MeasuredRun(summary: summary, window: window, pixels: pixels, mismatches: mismatches)
     }
 }
 
@@ -348,10 +422,7 @@ struct RenderLoop {
                 interrupted = true
                 break
             }
-            try pacer?.waitForTick {
-                try collectCompleted()
-                return feed.renderer.uncollectedFrameCount > 0
-            }
+            try pacer?.waitForTick { deadline in try waitForNextCompletion(untilNanos: deadline) }
             // Zero-copy: wait for the GPU to finish a frame before taking another slot.
             try feed.reserveFrameSlot()
             try collectCompleted()
@@ -394,10 +465,10 @@ struct RenderLoop {
         reportStatus(finished: true)
     }
 
-    /// Waits for the next published frame. While frames are on the GPU it waits in 1 ms slices and
-    /// collects completions between them, so a frame's completion is seen within about a millisecond
-    /// of its fence (the `present` stage of a headless run) instead of whenever the next frame comes;
-    /// otherwise in 50 ms slices, so a disabled kernel or a stop request ends the wait at once.
+    /// Waits for the next published frame. While frames are on the GPU and none is published it waits on the oldest
+    /// frame's fence, so its completion is seen as the fence signals (the `present` stage of a headless run) — a frame
+    /// published meanwhile waits at most for that GPU frame to end; otherwise it waits on the ring in 50 ms slices, so
+    /// a disabled kernel or a stop request ends the wait at once.
     private mutating func nextFrame() throws -> ReadLease? {
         // Never before a runaway kernel could be disabled: each of --max-failures frames may take a
         // whole --tile-timeout (and a rebuild) before it fails.
@@ -406,14 +477,33 @@ struct RenderLoop {
             Double(options.limits.tileTimeoutNanos) / 1e9 * Double(options.maxConsecutiveFailures + 1) + 10)
         let deadline = monotonicNanos() + UInt64(stallSeconds * 1e9)
         while monotonicNanos() < deadline {
-            let onGPU = feed.renderer.uncollectedFrameCount > 0
-            if let lease = ring.waitForFrame(timeoutNanos: onGPU ? 1_000_000 : 50_000_000) { return lease }
-            if onGPU { try collectCompleted() }
+            if let lease = try takeFrame() { return lease }
             if pool.isDisabled || options.stop?.isRequested == true { return nil }
         }
         throw FramepipeError(
             .failure,
             "no frame from the kernel in \(Int(stallSeconds)) s (too slow for --size? try a smaller one)")
+    }
+
+    /// One slice of nextFrame's wait: a published frame at once, else one GPU completion or 50 ms.
+    private mutating func takeFrame() throws -> ReadLease? {
+        let slice: UInt64 = 50_000_000
+        var lease = ring.acquire()
+        if lease == nil {
+            if try waitForNextCompletion(untilNanos: monotonicNanos() + slice) { return nil }
+            lease = ring.waitForFrame(timeoutNanos: slice)
+        }
+        // Paced compute (`display`): the next kernel frame may start.
+        if lease != nil { pool.frameTaken() }
+        return lease
+    }
+
+    /// Blocks until the oldest frame on the GPU completes (recording it) or `deadline` passes; false at once when no
+    /// frame is on the GPU, and when the deadline passed first.
+    private mutating func waitForNextCompletion(untilNanos deadline: UInt64) throws -> Bool {
+        guard try feed.waitForNextCompletion(untilNanos: deadline) else { return false }
+        try collectCompleted()
+        return true
     }
 
     /// Whether the frame about to be submitted should come back with its pixels: the last one of a

@@ -87,6 +87,7 @@ extension BenchBaseline.RunShape {
             ("upload", "upload", renderer.uploadMode.rawValue),
             ("policy", "policy", options.policy.rawValue),
             ("pacing", "requested.target_hz", options.targetHz.map { NSNumber(value: $0).stringValue } ?? "unpaced"),
+            ("compute rate", "requested.compute_rate", options.effectiveComputeRate.description),
         ]
     }
 }
@@ -133,9 +134,16 @@ extension BenchSummary {
 }
 
 extension BenchBaseline {
-    /// The figures of a summary's JSON, for FigureComparison (means carry stddev and count).
+    /// The figures of a summary's JSON, for FigureComparison: means carry stddev and count, and a summary of repeated
+    /// runs gives each figure's mean over the runs with the values (its `runs`).
     static func figures(in json: [String: Any]) -> [FigureComparison.Figure] {
-        figures.compactMap { figure in
+        let overRuns = Self.runValues(in: json)
+        return figures.compactMap { figure in
+            if let values = overRuns[figure.path] {
+                return FigureComparison.Figure(
+                    name: figure.path, value: values.reduce(0, +) / Double(values.count),
+                    higherIsBetter: figure.higherIsBetter, runs: values)
+            }
             guard let value = value(at: figure.path, in: json), supported(figure.path, in: json) else { return nil }
             let spread = spread(of: figure.path, in: json)
             return FigureComparison.Figure(
@@ -144,25 +152,38 @@ extension BenchBaseline {
         }
     }
 
-    /// This run against the baseline: a verdict per figure both runs have.
-    func compare(with summary: BenchSummary, failOnRegressionPercent: Double?) -> BenchSummary.Baseline {
-        let current: [String: Any]
-        if let data = try? JSONEncoder().encode(summary),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        {
-            current = object
-        } else {
-            current = [:]
+    /// `runs.figures[].values` by figure name ([:] for a summary of one run).
+    static func runValues(in json: [String: Any]) -> [String: [Double]] {
+        guard let runs = json["runs"] as? [String: Any], let figures = runs["figures"] as? [[String: Any]] else { return [:] }
+        var byName: [String: [Double]] = [:]
+        for figure in figures {
+            guard let name = figure["name"] as? String, let values = figure["values"] as? [NSNumber], values.count >= 2 else {
+                continue
+            }
+            byName[name] = values.map(\.doubleValue)
         }
-        let comparison = FigureComparison(baseline: Self.figures(in: json), current: Self.figures(in: current))
+        return byName
+    }
+
+    /// This run against the baseline: a verdict per figure both runs have (FigureComparison's rule).
+    func compare(
+        with summary: BenchSummary, failOnRegressionPercent: Double?, minEffectPercent: Double, significance: Double
+    ) -> BenchSummary.Baseline {
+        let comparison = FigureComparison(
+            baseline: Self.figures(in: json), current: Self.figures(in: BenchRuns.jsonObject(summary)),
+            minEffectPercent: minEffectPercent, significance: significance)
         let figures = comparison.rows.compactMap { row -> BenchSummary.Baseline.Figure? in
             guard let baseline = row.baseline, let now = row.current else { return nil }
             return .init(
                 name: row.name, baseline: baseline, current: now, change_percent: row.changePercent ?? 0,
-                verdict: row.verdict.rawValue)
+                verdict: row.verdict.rawValue, method: row.method?.rawValue, p_value: row.pValue,
+                change_interval_percent: row.changeIntervalPercent.map { [$0.lowerBound, $0.upperBound] })
         }
+        let baselineRuns = (json["runs"] as? [String: Any])?["count"] as? Int ?? 1
         return BenchSummary.Baseline(
             directory: directory, figures: figures, fail_on_regression_percent: failOnRegressionPercent,
-            regressed: failOnRegressionPercent.map { comparison.regressed(p99LimitPercent: $0) } ?? false)
+            regressed: failOnRegressionPercent.map { comparison.regressed(p99LimitPercent: $0) } ?? false,
+            min_effect_percent: minEffectPercent, significance: significance, baseline_runs: baselineRuns,
+            current_runs: summary.runs?.count ?? 1, worse: comparison.worse.map(\.name))
     }
 }

@@ -68,7 +68,8 @@ extension BenchSummary {
             upload_reason: renderer.uploadReason,
             requested: .init(
                 frames: options.durationSeconds == nil ? options.frames : nil, duration_s: options.durationSeconds,
-                warmup: options.warmup, target_hz: options.targetHz, recording: recording),
+                warmup: options.warmup, target_hz: options.targetHz,
+                compute_rate: options.effectiveComputeRate.description, recording: recording),
             interrupted: loop.interrupted,
             frames: .init(
                 measured: loop.measured, failed: report.failedFrames, dropped: counters.dropped,

@@ -143,6 +143,9 @@ public struct BenchSummary: Codable, Sendable {
         public var warmup: Int
         /// Pace: the render thread takes a frame every 1/target_hz s (absent: unpaced, as fast as it can).
         public var target_hz: Double?
+        /// How fast the kernel computed (`--compute-rate`): "display", "unpaced" or a rate in Hz; absent in older
+        /// summaries (which were all unpaced).
+        public var compute_rate: String?
         /// Frame records kept (`--no-record` turns them off to measure what they cost).
         public var recording: Bool
     }
@@ -181,14 +184,28 @@ public struct BenchSummary: Codable, Sendable {
             public var baseline: Double
             public var current: Double
             public var change_percent: Double
-            /// better, same or worse (beyond noise; docs/benchmarking.md gives the rule).
+            /// better, same or worse (docs/benchmarking.md, "Verdicts", gives the rule).
             public var verdict: String
+            /// What the verdict was judged on: "runs" (Welch's t test over both sides' runs, and the minimum effect)
+            /// or "frames" (one run on a side: the minimum effect, and the frames' standard error for means).
+            public var method: String?
+            /// Method "runs": the test's two-sided p value, and the (1 − significance) confidence interval of the
+            /// change in percent of the baseline, [low, high].
+            public var p_value: Double?
+            public var change_interval_percent: [Double]?
         }
         public var directory: String
         public var figures: [Figure]
         /// `--fail-on-regression PCT`: the limit, and whether frame_interval_ms.p99 got worse by more.
         public var fail_on_regression_percent: Double?
         public var regressed: Bool
+        /// The rule's settings (`--min-effect`, `--significance`) and the runs on each side; absent in older summaries.
+        public var min_effect_percent: Double?
+        public var significance: Double?
+        public var baseline_runs: Int?
+        public var current_runs: Int?
+        /// The figures judged worse (none: no regression).
+        public var worse: [String]?
         /// `--allow-mismatch`: how the baseline was run differently ("NAME BASELINE → THIS RUN"); absent when alike.
         public var mismatches: [String]?
     }
@@ -258,6 +275,9 @@ public struct BenchSummary: Codable, Sendable {
     /// The first faults (at most 10), in order.
     public var failures: [Failure]
     public var baseline: Baseline?
+    /// `--runs N` with N ≥ 2: the compared figures over the runs (mean, stddev, confidence interval, each run's
+    /// value); absent for one run, and in older summaries.
+    public var runs: Runs?
     /// The kernel's parameters and the values the run ended with (`--param`, else each one's initial value; with
     /// `--watch`, as carried over reloads); `{}` for a kernel without parameters. Absent in summaries of older runs.
     public var parameters: [String: Float]?

@@ -5,6 +5,9 @@ public enum OptionRules {
         "--frames": "an integer, at least 1",
         "--duration": "seconds, more than 0 and at most 86400",
         "--warmup": "an integer, 0 or more",
+        "--runs": "an integer, 1...100",
+        "--min-effect": "a percentage, 0...100",
+        "--significance": "a probability, more than 0 and at most 0.5",
         "--target-hz": "frames per second, more than 0 and at most 10000",
         "--fail-on-regression": "a percentage, 0 or more",
         "--gpu": "a device index from `framepipe devices`, 0 or more",
@@ -31,6 +34,9 @@ extension BenchOptions {
         func refuse(_ flag: String) -> FramepipeError { FramepipeError(.usage, OptionRules.refusal(flag)) }
         guard frames >= 1 else { throw refuse("--frames") }
         guard warmup >= 0 else { throw refuse("--warmup") }
+        guard (1...100).contains(runs) else { throw refuse("--runs") }
+        guard minEffectPercent.isFinite, (0...100).contains(minEffectPercent) else { throw refuse("--min-effect") }
+        guard significance > 0, significance <= 0.5 else { throw refuse("--significance") }
         if let durationSeconds { guard durationSeconds > 0, durationSeconds <= 86_400 else { throw refuse("--duration") } }
         if let targetHz { guard targetHz > 0, targetHz <= 10_000 else { throw refuse("--target-hz") } }
         if let failOnRegressionPercent {

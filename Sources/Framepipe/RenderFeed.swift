@@ -140,6 +140,12 @@ extension RenderFeed where Renderer == HeadlessRenderer {
         return frames
     }
 
+    /// Blocks until the oldest frame on the GPU completes or `deadline` (monotonic ns) passes; false at once when no
+    /// frame is on the GPU (HeadlessRenderer.waitForNextCompletion). The frame comes from the next collectCompleted.
+    public func waitForNextCompletion(untilNanos deadline: UInt64) throws(FramepipeError) -> Bool {
+        do { return try renderer.waitForNextCompletion(untilNanos: deadline) } catch { throw FramepipeError(error) }
+    }
+
     /// Waits for every submitted frame and returns the rest, releasing every lease still held.
     public func finish() throws(FramepipeError) -> [CompletedFrame] {
         let frames: [CompletedFrame]

@@ -308,6 +308,16 @@ public final class HeadlessRenderer {
         return takePending(done)
     }
 
+    /// Blocks until the oldest submitted frame not yet seen complete completes, or the monotonic clock reaches
+    /// `deadline`: waits on its fence, so the completion is stamped as it signals (no polling slice). Returns whether a
+    /// frame completed (its CompletedFrame comes from the next collectCompleted); false at once when none is running.
+    public func waitForNextCompletion(untilNanos deadline: UInt64) throws(RenderError) -> Bool {
+        guard let oldest = pending.first(where: { $0.completeNanos == nil }) else { return false }
+        guard try gpu.waitForFrameSlot(oldest.slot, untilNanos: deadline) else { return false }
+        try harvest(slot: oldest.slot)
+        return true
+    }
+
     /// Zero-copy: hands `body` the tag of every ring frame (submitFrame(ringSlot:)) whose GPU reads are over since the
     /// last call: its frame's fence was seen signalled (here, without waiting, or earlier), or it was never submitted.
     /// Its ring slot may be given back now; its CompletedFrame still comes from collectCompleted/finish. No allocation.

@@ -289,6 +289,17 @@ final class KernelFrameDevice {
         try vkCheck(vkWaitForFences(vk.device, 1, &fence, 1, UInt64.max), "vkWaitForFences")
     }
 
+    /// Blocks until frame slot `s`'s last submission has finished or the monotonic clock reaches `deadline`; returns
+    /// whether it finished.
+    func waitForFrameSlot(_ s: Int, untilNanos deadline: UInt64) throws(RenderError) -> Bool {
+        var fence: VkFence? = vk.slots[s].fence
+        let now = monotonicNanos()
+        let r = vkWaitForFences(vk.device, 1, &fence, 1, deadline > now ? deadline - now : 0)
+        if r == VK_TIMEOUT { return false }
+        try vkCheck(r, "vkWaitForFences")
+        return true
+    }
+
     /// Whether frame slot `s`'s last submission has finished (never waits).
     func frameSlotIsDone(_ s: Int) throws(RenderError) -> Bool {
         let r = vkGetFenceStatus(vk.device, vk.slots[s].fence)

@@ -15,6 +15,7 @@ final class BenchConsole: @unchecked Sendable {
     private let terminal: Bool
     private var barVisible = false
     private var lastDecile = -1
+    private var lastRun = 1
 
     init(enabled: Bool) {
         self.enabled = enabled
@@ -40,12 +41,14 @@ final class BenchConsole: @unchecked Sendable {
         guard enabled else { return }
         lock.withLock {
             let percent = Int((progress.fraction * 100).rounded(.down))
+            let run = progress.runs > 1 ? "run \(progress.run)/\(progress.runs)  " : ""
             let figures =
-                progress.warmingUp
+                run
+                + (progress.warmingUp
                 ? "warming up"
                 : String(
                     format: "%d frames  %.1f fps  p99 %.2f ms  dropped %llu  failed %d", progress.measured, progress.fps,
-                    progress.p99IntervalMs, progress.dropped, progress.failed)
+                    progress.p99IntervalMs, progress.dropped, progress.failed))
             if terminal {
                 let width = 24
                 let filled = min(width, Int(progress.fraction * Double(width)))
@@ -53,6 +56,10 @@ final class BenchConsole: @unchecked Sendable {
                 Self.writeError("\r\u{1B}[K[\(bar)] \(String(format: "%3d", percent)) %  \(figures)")
                 barVisible = true
             } else if !progress.warmingUp {
+                if progress.run != lastRun {
+                    lastRun = progress.run
+                    lastDecile = -1
+                }
                 let decile = percent / 10
                 guard decile > lastDecile, !(progress.finished && decile == 10 && lastDecile == 10) else { return }
                 lastDecile = decile
@@ -130,6 +137,10 @@ final class BenchConsole: @unchecked Sendable {
                 lines.append("  reload  refused: \(reload.error ?? "")")
             }
         }
+        if let runs = summary.runs {
+            lines.append("")
+            lines.append(runsTable(runs))
+        }
         if let baseline = summary.baseline { lines.append(""); lines.append(comparison(baseline)) }
         let files = [
             BenchReportFiles.summary, summary.reports.frames_csv, summary.reports.trace, summary.reports.frametimes_svg,
@@ -163,15 +174,61 @@ final class BenchConsole: @unchecked Sendable {
         return TextTable.render(rows, indent: "  ")
     }
 
-    static func comparison(_ baseline: BenchSummary.Baseline) -> String {
-        var rows: [[String]] = [["vs \(baseline.directory)", "baseline", "now", "change", "verdict"]]
-        for figure in baseline.figures {
+    /// The figures people read first, over the runs: mean ± the confidence interval's half width, and the range.
+    static let runsTableFigures = [
+        "fps", "fps_1_percent_low", "frame_interval_ms.mean", "frame_interval_ms.p50", "frame_interval_ms.p99",
+        "jitter_ms.p99_minus_p50", "latency_ms.p50", "stages_ms.compute.mean", "stages_ms.gpu.mean",
+    ]
+
+    static func runsTable(_ runs: BenchSummary.Runs) -> String {
+        let level = String(format: "%g %%", runs.confidence * 100)
+        var rows: [[String]] = [["over \(runs.count) runs", "mean", "± \(level)", "min", "max"]]
+        for name in runsTableFigures {
+            guard let figure = runs.figure(named: name) else { continue }
+            let halfWidth = (figure.ci_high - figure.ci_low) / 2
+            let relative = figure.mean != 0 ? String(format: " (%.1f %%)", halfWidth / abs(figure.mean) * 100) : ""
             rows.append([
-                figure.name, String(format: "%.3f", figure.baseline), String(format: "%.3f", figure.current),
-                String(format: "%+.1f %%", figure.change_percent), figure.verdict,
+                name, String(format: "%.3f", figure.mean), String(format: "%.3f", halfWidth) + relative,
+                String(format: "%.3f", figure.values.min() ?? 0), String(format: "%.3f", figure.values.max() ?? 0),
             ])
         }
         return TextTable.render(rows, indent: "  ")
+            + "\n  (the tables above are the last run's; summary.json `runs` has every figure over the runs)"
+    }
+
+    static func comparison(_ baseline: BenchSummary.Baseline) -> String {
+        let overRuns = baseline.figures.contains { $0.method == "runs" }
+        var header = ["vs \(baseline.directory)", "baseline", "now", "change"]
+        if overRuns { header += ["interval", "p"] }
+        header.append("verdict")
+        var rows: [[String]] = [header]
+        for figure in baseline.figures {
+            var row = [
+                figure.name, String(format: "%.3f", figure.baseline), String(format: "%.3f", figure.current),
+                String(format: "%+.1f %%", figure.change_percent),
+            ]
+            if overRuns {
+                row.append(figure.change_interval_percent.map { String(format: "%+.1f … %+.1f %%", $0[0], $0[1]) } ?? "-")
+                row.append(figure.p_value.map { $0 < 0.001 ? "<0.001" : String(format: "%.3f", $0) } ?? "-")
+            }
+            row.append(figure.verdict)
+            rows.append(row)
+        }
+        var lines = [TextTable.render(rows, indent: "  ")]
+        let effect = String(format: "%g %%", baseline.min_effect_percent ?? FigureComparison.defaultMinEffectPercent)
+        let runs = "\(baseline.baseline_runs ?? 1) baseline run(s), \(baseline.current_runs ?? 1) now"
+        if overRuns {
+            lines.append(
+                "  verdicts: Welch's t test over the runs, Holm-adjusted p < \(String(format: "%g", baseline.significance ?? FigureComparison.defaultSignificance)), "
+                    + "and a change of more than \(effect) (\(runs))")
+        } else {
+            lines.append(
+                "  verdicts: a change of more than \(effect) (\(runs)): run-to-run noise is not measured with one run on a side; "
+                    + "compare --runs 5 or more on both sides")
+        }
+        let worse = baseline.worse ?? baseline.figures.filter { $0.verdict == "worse" }.map(\.name)
+        lines.append(worse.isEmpty ? "  no figure worse" : "  worse: " + worse.joined(separator: ", "))
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FrameHandoff
 import Foundation
+import FrameTiming
 import Framepipe
 import KernelRuntime
 import VulkanRender
@@ -185,9 +186,19 @@ struct BenchCommand: ParsableCommand {
     var duration: Double?
     @Option(parsing: .unconditional, help: "Frames rendered before measuring starts.") var warmup = 5
     @Option(
+        parsing: .unconditional,
+        help: "Measured runs, each on a fresh engine instance, pool and renderer with its own warm-up: figures as mean ± confidence interval, and comparisons that test against run-to-run noise.")
+    var runs = 1
+    @Option(
         name: .customLong("target-hz"), parsing: .unconditional,
         help: ArgumentHelp("Pace the render thread to this many frames per second (default: unpaced).", valueName: "hz"))
     var targetHz: Double?
+    @Option(
+        name: .customLong("compute-rate"),
+        help: ArgumentHelp(
+            "Kernel frames computed: display (one per frame the render thread takes; the default with --target-hz), unpaced (as fast as the workers allow; the default without) or HZ (1-1000 a second).",
+            valueName: "rate"))
+    var computeRate: ComputeRate?
     @Flag(name: .customLong("no-record"), help: "Keep no frame records (to measure what recording costs): fps and counts only.")
     var noRecord = false
     @Option(parsing: .unconditional, help: "Frame size WIDTHxHEIGHT.") var size = FrameSize(width: 512, height: 512)
@@ -212,6 +223,14 @@ struct BenchCommand: ParsableCommand {
             "With --baseline: exit 4 when the frame-interval p99 is worse than the baseline's by more than PCT percent.",
             valueName: "pct"))
     var failOnRegression: Double?
+    @Option(
+        name: .customLong("min-effect"), parsing: .unconditional,
+        help: ArgumentHelp("With --baseline: the smallest change (percent of the baseline) a verdict calls better or worse.", valueName: "pct"))
+    var minEffect = FigureComparison.defaultMinEffectPercent
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("With --baseline and --runs on both sides: the significance level of the test over runs.", valueName: "alpha"))
+    var significance = FigureComparison.defaultSignificance
     @Option(parsing: .unconditional, help: "Vulkan device index from `framepipe devices` (default: the best one).") var gpu: Int?
     @OptionGroup var pool: PoolOptions
     @Option(name: .customLong("compute-cpus"), help: "Pin compute workers to these CPUs, e.g. 0-2 (worker i → i-th CPU).")
@@ -267,7 +286,11 @@ struct BenchCommand: ParsableCommand {
             options.frames = frames ?? 120
             options.durationSeconds = duration
             options.warmup = warmup
+            options.runs = runs
+            options.minEffectPercent = minEffect
+            options.significance = significance
             options.targetHz = targetHz
+            options.computeRate = computeRate
             options.recording = !noRecord
             options.outputDirectory = out
             options.baselineDirectory = baseline
@@ -292,8 +315,9 @@ struct BenchCommand: ParsableCommand {
             options.stop = InterruptHandler.makeStopRequest()
             defer { InterruptHandler.uninstall() }
             try options.validate()  // before the header: a bad number is the only line printed
-            let length = duration.map { String(format: "%g s", $0) } ?? "\(options.frames) frames"
-            let pace = targetHz.map { String(format: ", paced at %g Hz", $0) } ?? ""
+            let length = (duration.map { String(format: "%g s", $0) } ?? "\(options.frames) frames")
+                + (runs > 1 ? " × \(runs) runs" : "")
+            let pace = targetHz.map { String(format: ", paced at %g Hz", $0) + ", compute \(options.effectiveComputeRate)" } ?? ""
             print("framepipe bench: \(kernel) at \(size.width)x\(size.height), headless, \(length) (+\(warmup) warm-up)\(pace)")
             fflush(nil)  // the header line before progress on stderr, also when piped
             let result = try Bench.run(options)
