@@ -23,7 +23,7 @@ for round in $(seq 1 "$ROUNDS"); do
         # WasmKit runs 5–35× slower: fewer frames keep a round short, and still ≥ 2 s of frames.
         frames=120; [ "$engine" = wasmkit ] && frames=24
         dir="$OUT/$round-$size-$kernel-$engine"
-        "$BIN" bench "assets/kernels/$kernel.wasm" --engine "$engine" --size "$size" --frames "$frames" \
+        "$BIN" bench "assets/kernels/$kernel.wasm" --runs 1 --engine "$engine" --size "$size" --frames "$frames" \
           --no-progress --out "$dir" "$@" >/dev/null 2>"$OUT/stderr" || { cat "$OUT/stderr" >&2; exit 1; }
         echo "$size $kernel $engine $(fps "$dir")" >>"$OUT/all"
       done

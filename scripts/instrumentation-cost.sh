@@ -17,7 +17,7 @@ printf '%-6s %10s %10s %8s\n' round off_fps on_fps on/off
 for round in $(seq 1 "$ROUNDS"); do
   for mode in off on; do
     flags=(); [ "$mode" = off ] && flags=(--no-record)
-    "$BIN" bench assets/kernels/plasma.wasm --size 256x256 --frames 240 --warmup 10 --no-progress \
+    "$BIN" bench assets/kernels/plasma.wasm --runs 1 --size 256x256 --frames 240 --warmup 10 --no-progress \
       --out "$OUT/$mode-$round" "${flags[@]}" "$@" >/dev/null 2>"$OUT/stderr" || { cat "$OUT/stderr" >&2; exit 1; }
   done
   off=$(fps "$OUT/off-$round"); on=$(fps "$OUT/on-$round")

@@ -119,7 +119,7 @@ if [ "$mode" = view ]; then
   done
   [ -n "$window" ] || fail "no framepipe window appeared within 60 s"
 else
-  "$binary" bench "$kernel_file" --duration "$duration" --size "$size" --watch --no-progress --out "$out/bench" \
+  "$binary" bench "$kernel_file" --runs 1 --duration "$duration" --size "$size" --watch --no-progress --out "$out/bench" \
     >"$out/stdout.log" 2>"$out/stderr.log" &
   pid=$!
 fi

@@ -41,7 +41,7 @@ for kernel in assets/kernels/*.wasm; do
   name="$(basename "$kernel" .wasm)"
   run "capture-$name" "$bin" capture "$kernel" "${common[@]}" --frame 3 --out "$work/$name.png"
   for upload in copy zero-copy; do
-    run "bench-$name-$upload" "$bin" bench "$kernel" "${common[@]}" --frames 10 --warmup 2 --upload "$upload" \
+    run "bench-$name-$upload" "$bin" bench "$kernel" "${common[@]}" --runs 1 --frames 10 --warmup 2 --upload "$upload" \
       --out "$work/bench-$name-$upload"
     run "view-$name-$upload" xvfb-run -a -s "-screen 0 640x480x24" "$bin" view "$kernel" "${common[@]}" \
       --upload "$upload" --exit-after-frames 10

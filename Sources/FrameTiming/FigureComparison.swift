@@ -250,7 +250,7 @@ extension FigureComparison.Figure {
     }
 
     /// A run's comparable figures: fps; frame_interval_ms.*; jitter_ms.stddev and
-    /// jitter_ms.p99_minus_p50; latency_ms.*; stages_ms.<stage>.* (names as in summary.json).
+    /// jitter_ms.p99_minus_p50; latency_ms.*; stages_ms.<stage>.*; compute_cpu_ms.* (names as in summary.json).
     public static func figures(of statistics: RunStatistics) -> [Self] {
         var figures = [Self(name: "fps", value: statistics.fps, higherIsBetter: true)]
         if let interval = statistics.frameInterval {
@@ -264,6 +264,7 @@ extension FigureComparison.Figure {
                 figures += durations("stages_ms." + stage.rawValue, stageStatistics)
             }
         }
+        if let cpu = statistics.computeCPU { figures += durations("compute_cpu_ms", cpu) }
         return figures
     }
 }

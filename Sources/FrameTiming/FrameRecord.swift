@@ -33,6 +33,9 @@ public struct FrameRecord: Sendable, BitwiseCopyable, Equatable {
     /// First tile start and last tile end over all tiles.
     public var computeStartNanos: UInt64 = 0
     public var computeEndNanos: UInt64 = 0
+    /// Worker CPU time summed over the tiles whose CPU time was read (ComputeEvent.cpuNanos), and how many those were.
+    public var computeCPUNanos: UInt64 = 0
+    public var cpuTilesRecorded: UInt16 = 0
     /// The last tile completed and the frame became visible to the renderer.
     public var publishNanos: UInt64 = 0
     /// The render thread acquired the frame's slot.
@@ -67,6 +70,11 @@ public struct FrameRecord: Sendable, BitwiseCopyable, Equatable {
     // Stage durations (nil where a timestamp is missing), as docs/benchmarking.md defines them.
     /// compute: first tile start → last tile end.
     public var computeNanos: UInt64? { Self.span(computeStartNanos, computeEndNanos) }
+    /// compute CPU: the workers' CPU time over all the frame's tiles — compute without the waits and preemptions that
+    /// the wall-clock `compute` includes; nil unless every tile's CPU time was read.
+    public var computeCPUTotalNanos: UInt64? {
+        tileCount > 0 && cpuTilesRecorded == tileCount ? computeCPUNanos : nil
+    }
     /// handoff_wait: publish → acquire (the frame waited in the ring for the render thread).
     public var handoffWaitNanos: UInt64? { Self.span(publishNanos, acquireNanos) }
     /// upload: acquire → submit (host copy into staging, or validate + bind in place; command recording).

@@ -74,6 +74,8 @@ public struct RunStatistics: Sendable {
     public let latency: DurationStatistics?
     /// Stage durations of the measured frames; only stages with at least one sample.
     public let stages: [Stage: DurationStatistics]
+    /// `FrameRecord.computeCPUTotalNanos` of the measured frames that have it (nil when none does).
+    public let computeCPU: DurationStatistics?
     /// Measured frames / (measureEnd − measureStart) in seconds; 0 if there is no span.
     public let fps: Double
     /// Union of the measured frames' GPU intervals, clipped to the measure window, / window × 100;
@@ -96,12 +98,14 @@ public struct RunStatistics: Sendable {
     public var jitterP99MinusP50: Double? { frameInterval?.p99MinusP50 }
 
     init(
-        frameInterval: DurationStatistics?, latency: DurationStatistics?, stages: [Stage: DurationStatistics], fps: Double,
-        gpuBusyPercent: Double?, computeUtilisationPercent: Double?, outcomes: [FrameOutcome: Int]
+        frameInterval: DurationStatistics?, latency: DurationStatistics?, stages: [Stage: DurationStatistics],
+        computeCPU: DurationStatistics?, fps: Double, gpuBusyPercent: Double?, computeUtilisationPercent: Double?,
+        outcomes: [FrameOutcome: Int]
     ) {
         self.frameInterval = frameInterval
         self.latency = latency
         self.stages = stages
+        self.computeCPU = computeCPU
         self.fps = fps
         self.gpuBusyPercent = gpuBusyPercent
         self.computeUtilisationPercent = computeUtilisationPercent
@@ -112,9 +116,11 @@ public struct RunStatistics: Sendable {
         var intervals = DurationHistogram()
         var latencies = DurationHistogram()
         var stageHistograms = [Stage: DurationHistogram]()
+        var cpu = DurationHistogram()
         for (record, interval) in log.measuredWithIntervals {
             if let interval { intervals.record(nanoseconds: interval) }
             if let latency = record.latencyNanos { latencies.record(nanoseconds: latency) }
+            if let nanos = record.computeCPUTotalNanos { cpu.record(nanoseconds: nanos) }
             for stage in Stage.allCases {
                 if let duration = record.nanoseconds(in: stage) {
                     stageHistograms[stage, default: DurationHistogram()].record(nanoseconds: duration)
@@ -124,6 +130,7 @@ public struct RunStatistics: Sendable {
         frameInterval = DurationStatistics(intervals)
         latency = DurationStatistics(latencies)
         stages = stageHistograms.compactMapValues { DurationStatistics($0) }
+        computeCPU = DurationStatistics(cpu)
 
         var counts = Dictionary(uniqueKeysWithValues: FrameOutcome.allCases.map { ($0, 0) })
         for record in log.records { counts[record.outcome, default: 0] += 1 }
@@ -199,6 +206,7 @@ public struct RunStatisticsAccumulator: Sendable {
     private var intervals = DurationHistogram()
     private var latencies = DurationHistogram()
     private var stageHistograms = [Stage: DurationHistogram]()
+    private var cpu = DurationHistogram()
     /// Start of the measure window: set before the first measured frame is added.
     public private(set) var measureStartNanos: UInt64?
     public private(set) var measuredCount = 0
@@ -218,6 +226,7 @@ public struct RunStatisticsAccumulator: Sendable {
         measuredCount += 1
         if let interval { intervals.record(nanoseconds: interval) }
         if let latency = record.latencyNanos { latencies.record(nanoseconds: latency) }
+        if let nanos = record.computeCPUTotalNanos { cpu.record(nanoseconds: nanos) }
         for stage in Stage.allCases {
             if let duration = record.nanoseconds(in: stage) {
                 stageHistograms[stage, default: DurationHistogram()].record(nanoseconds: duration)
@@ -272,7 +281,8 @@ public struct RunStatisticsAccumulator: Sendable {
         }
         return RunStatistics(
             frameInterval: DurationStatistics(intervals), latency: DurationStatistics(latencies),
-            stages: stageHistograms.compactMapValues { DurationStatistics($0) }, fps: fps, gpuBusyPercent: gpuBusy,
+            stages: stageHistograms.compactMapValues { DurationStatistics($0) }, computeCPU: DurationStatistics(cpu),
+            fps: fps, gpuBusyPercent: gpuBusy,
             computeUtilisationPercent: computeUtilisation, outcomes: outcomes)
     }
 }

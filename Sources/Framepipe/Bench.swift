@@ -16,7 +16,8 @@ public struct BenchOptions: Sendable {
     /// Measure for this many seconds instead of `frames` frames (`--duration`).
     public var durationSeconds: Double?
     public var warmup: Int = 5
-    /// Measured runs (`--runs`), each with its own warm-up (BenchRuns.method).
+    /// Measured runs, each with its own warm-up (BenchRuns.method). `framepipe bench --runs` defaults to 5; library
+    /// callers get one unless they ask.
     public var runs: Int = 1
     /// Take a frame every 1/targetHz s (`--target-hz`); nil: as fast as frames come.
     public var targetHz: Double?

@@ -21,6 +21,7 @@ struct BenchBaseline {
         for stage in Stage.allCases {
             for statistic in ["mean", "p50", "p99"] { figures.append(("stages_ms.\(stage.rawValue).\(statistic)", false)) }
         }
+        for statistic in ["mean", "p50", "p99"] { figures.append(("compute_cpu_ms.\(statistic)", false)) }
         return figures
     }()
 

@@ -87,6 +87,7 @@ extension BenchSummary {
             stages_ms: .init(stages),
             compute_ms: .init(stages[.compute]),
             gpu_ms: gpu.map { .init($0) },
+            compute_cpu_ms: statistics.computeCPU.map { .init($0) },
             gpu_busy_percent: recording ? statistics.gpuBusyPercent : nil,
             compute_utilisation_percent: recording ? statistics.computeUtilisationPercent : nil,
             gpu_timestamps: renderer.timestampCalibration,

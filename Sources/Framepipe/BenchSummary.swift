@@ -259,6 +259,10 @@ public struct BenchSummary: Codable, Sendable {
     public var compute_ms: Stats
     /// Same as stages_ms.gpu (kept: scripts read it); absent without GPU timestamps.
     public var gpu_ms: Stats?
+    /// The compute workers' CPU time per frame, summed over its tiles (CLOCK_THREAD_CPUTIME_ID): the kernel's cost
+    /// without the waits and preemptions in stages_ms.compute. Read only where tiles take 0.2 ms or more (the clock
+    /// read costs ~1 µs); absent otherwise, and in older summaries.
+    public var compute_cpu_ms: Stats?
     /// Share of the measured window in which the GPU queue ran a frame (union of GPU intervals).
     public var gpu_busy_percent: Double?
     /// Share of the workers' time spent computing tiles in the measured window.

@@ -302,6 +302,10 @@ extension FrameRecord {
                 computeStartNanos = computeStartNanos == 0 ? event.startNanos : min(computeStartNanos, event.startNanos)
             }
             computeEndNanos = max(computeEndNanos, event.endNanos)
+            if event.cpuNanos != 0 {
+                computeCPUNanos &+= event.cpuNanos
+                cpuTilesRecorded &+= 1
+            }
         case .published:
             publishNanos = event.endNanos
         case .failed:

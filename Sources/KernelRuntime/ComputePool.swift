@@ -81,9 +81,23 @@ public struct ComputeEvent: Sendable, Equatable, BitwiseCopyable {
     /// `.tile`, `.published`: the `time` the kernel was given for this frame (seconds), which a viewer screenshot
     /// records so that `capture --time` can reproduce it.
     public var kernelTime: Double = 0
+    /// `.tile`: the worker thread's CPU time over the tile (CPUTimeSampling); 0 when not read.
+    public var cpuNanos: UInt64 = 0
     /// `.tile`, `.published`: the revision of the parameter values the frame was computed with
     /// (`ComputePool.parameterValues(revision:)`), which a viewer screenshot records with the time.
     public var parameterRevision: UInt32 = 0
+}
+
+/// Whether a worker reads its thread CPU time around a tile (ComputeEvent.cpuNanos). The read is a system call of about
+/// 1 µs here (twice per tile), so it is made only while this worker's tiles take at least `minimumTileNanos` (the cost
+/// then stays under 1 %); a kernel of smaller tiles has no CPU-time figure. Per worker, never shared.
+struct CPUTimeSampling {
+    static let minimumTileNanos: UInt64 = 200_000
+    /// The last tile's wall time; the first tile of a run is always read.
+    private var lastTileNanos: UInt64 = .max
+
+    var worthReading: Bool { lastTileNanos >= Self.minimumTileNanos }
+    mutating func tileTook(_ nanos: UInt64) { lastTileNanos = nanos }
 }
 
 /// A kernel reload, as the pool saw it.
@@ -515,6 +529,7 @@ public final class ComputePool: Sendable {
     private func runWorker(_ worker: Int) {
         var current: Installation?
         var instance: (any KernelInstance)?
+        var cpuSampling = CPUTimeSampling()
         while true {
             switch queue.take() {
             case .stopped:
@@ -531,7 +546,8 @@ public final class ComputePool: Sendable {
                     complete(ticket, job, worker: worker)
                     continue
                 }
-                computeTile(ticket, job, worker: worker, installation: current, instance: &instance)
+                computeTile(
+                    ticket, job, worker: worker, installation: current, instance: &instance, cpuSampling: &cpuSampling)
             }
         }
     }
@@ -679,7 +695,7 @@ public final class ComputePool: Sendable {
 
     private func computeTile(
         _ ticket: TileTicket, _ job: FrameJob, worker: Int, installation: Installation,
-        instance: inout (any KernelInstance)?
+        instance: inout (any KernelInstance)?, cpuSampling: inout CPUTimeSampling
     ) {
         let lower = ticket.tile * job.unitsPerTile
         let units = lower..<min(job.unitCount, lower + job.unitsPerTile)
@@ -688,6 +704,7 @@ public final class ComputePool: Sendable {
         let probeWorker = Int32(truncatingIfNeeded: worker)
         let probeTile = Int32(truncatingIfNeeded: ticket.tile)
         let start = recording ? monotonicNanos() : 0
+        let cpuStart = recording && cpuSampling.worthReading ? threadCPUNanos() : 0
         fp_probe_tile_start(generation, probeWorker, probeTile)
         if !ring.isCancelled(job.frame) {
             do throws(KernelError) {
@@ -713,13 +730,15 @@ public final class ComputePool: Sendable {
         }
         fp_probe_tile_end(generation, probeWorker, probeTile)
         if recording {
+            let cpu = cpuStart != 0 ? max(1, threadCPUNanos() &- cpuStart) : 0
             let end = monotonicNanos()
+            cpuSampling.tileTook(end &- start)
             telemetry[worker].push(
                 ComputeEvent(
                     kind: .tile, worker: UInt16(truncatingIfNeeded: worker), tile: UInt16(truncatingIfNeeded: ticket.tile),
                     tileCount: UInt16(truncatingIfNeeded: ticket.tileCount), frameIndex: job.frameIndex,
                     generation: generation, scheduleNanos: job.scheduleNanos, startNanos: start, endNanos: end,
-                    kernelTime: job.time, parameterRevision: job.parameterRevision))
+                    kernelTime: job.time, cpuNanos: cpu, parameterRevision: job.parameterRevision))
         }
         complete(ticket, job, worker: worker)
     }

@@ -171,13 +171,14 @@ final class BenchConsole: @unchecked Sendable {
         row("frame interval", summary.frame_interval_ms)
         row("latency", summary.latency_ms)
         for stage in Stage.allCases { row("  " + stage.rawValue.replacingOccurrences(of: "_", with: " "), summary.stages_ms[stage]) }
+        if let cpu = summary.compute_cpu_ms { row("compute cpu", cpu) }
         return TextTable.render(rows, indent: "  ")
     }
 
     /// The figures people read first, over the runs: mean ± the confidence interval's half width, and the range.
     static let runsTableFigures = [
         "fps", "fps_1_percent_low", "frame_interval_ms.mean", "frame_interval_ms.p50", "frame_interval_ms.p99",
-        "jitter_ms.p99_minus_p50", "latency_ms.p50", "stages_ms.compute.mean", "stages_ms.gpu.mean",
+        "jitter_ms.p99_minus_p50", "latency_ms.p50", "stages_ms.compute.mean", "compute_cpu_ms.mean", "stages_ms.gpu.mean",
     ]
 
     static func runsTable(_ runs: BenchSummary.Runs) -> String {

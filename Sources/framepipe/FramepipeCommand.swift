@@ -187,8 +187,8 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Frames rendered before measuring starts.") var warmup = 5
     @Option(
         parsing: .unconditional,
-        help: "Measured runs, each on a fresh engine instance, pool and renderer with its own warm-up: figures as mean ± confidence interval, and comparisons that test against run-to-run noise.")
-    var runs = 1
+        help: "Measured runs (1-100), each on a fresh engine instance, pool and renderer with its own warm-up: figures as mean ± confidence interval, and comparisons that test against run-to-run noise.")
+    var runs = 5
     @Option(
         name: .customLong("target-hz"), parsing: .unconditional,
         help: ArgumentHelp("Pace the render thread to this many frames per second (default: unpaced).", valueName: "hz"))

@@ -29,7 +29,7 @@ final class BenchReportTests: XCTestCase {
 
         init(_ arguments: [String]) throws {
             process.executableURL = framepipeExecutable
-            process.arguments = arguments
+            process.arguments = oneRunUnlessAsked(arguments)
             process.currentDirectoryURL = repositoryRoot
             process.standardOutput = out
             process.standardError = err

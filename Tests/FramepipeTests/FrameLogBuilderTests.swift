@@ -171,3 +171,32 @@ final class FrameLogBuilderTests: XCTestCase {
         XCTAssertEqual(csvRows.filter { $0.hasSuffix(",failed") }.count, reference.outcomes[.failed])
     }
 }
+
+extension FrameLogBuilderTests {
+    /// A frame's CPU time is the sum of its tiles' (ComputeEvent.cpuNanos), and only when every tile's was read; the
+    /// sampling rule reads it while tiles take 0.2 ms or more.
+    func testComputeCPUTimeIsTheSumOfEveryTilesOrNothing() {
+        var whole = FrameRecord(generation: 1)
+        var partial = FrameRecord(generation: 2)
+        for tile in 0..<3 {
+            var event = ComputeEvent(
+                kind: .tile, worker: 0, tile: UInt16(tile), tileCount: 3, frameIndex: 0, generation: 1,
+                scheduleNanos: 10, startNanos: 100, endNanos: 900)
+            event.cpuNanos = 250 + UInt64(tile)
+            whole.fold(event)
+            event.generation = 2
+            if tile == 1 { event.cpuNanos = 0 }  // this tile's CPU time was not read
+            partial.fold(event)
+        }
+        XCTAssertEqual(whole.computeCPUTotalNanos, 753)
+        XCTAssertNil(partial.computeCPUTotalNanos)
+        XCTAssertNil(FrameRecord(generation: 3).computeCPUTotalNanos)
+
+        var sampling = CPUTimeSampling()
+        XCTAssertTrue(sampling.worthReading, "the first tile is read")
+        sampling.tileTook(CPUTimeSampling.minimumTileNanos - 1)
+        XCTAssertFalse(sampling.worthReading)
+        sampling.tileTook(CPUTimeSampling.minimumTileNanos)
+        XCTAssertTrue(sampling.worthReading)
+    }
+}
