@@ -285,7 +285,8 @@ final class BenchReportTests: XCTestCase {
         let otherUpload = upload == "copy" ? "zero-copy" : "copy"
         try assertRefused([plasma, "--size", "16x16", "--upload", otherUpload], naming: ["upload \(upload) → \(otherUpload)"])
         try assertRefused([plasma, "--size", "16x16", "--policy", "fifo"], naming: ["policy latest → fifo"])
-        try assertRefused([plasma, "--size", "16x16", "--target-hz", "500"], naming: ["pacing unpaced → 500"])
+        try assertRefused([plasma, "--size", "16x16", "--target-hz", "500"], naming: ["pacing unpaced → 500", "compute rate unpaced → display"])
+        try assertRefused([plasma, "--size", "16x16", "--compute-rate", "30"], naming: ["compute rate unpaced → 30"])
         try assertRefused(
             [plasma, "--size", "32x16", "--policy", "fifo"], naming: ["size 16x16 → 32x16", "policy latest → fifo"])
         if case .success = TestEngines.located {
