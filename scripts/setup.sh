@@ -23,6 +23,11 @@ PACKAGES=(
   libimgui-dev           # Dear ImGui 1.86 with its GLFW and Vulkan backends: the viewer's overlay (COverlay)
   imagemagick            # import/convert: screenshots of the X screen in the overlay test
   tesseract-ocr          # OCR: the overlay test reads the overlay's text back from the screen
+  wasi-libc              # libc.a/libm.a for wasm32-wasi: kernels in C with libc (docs/kernel-abi.md, "WASI subset")
+  libc++-dev-wasm32      # libc++ for wasm32-wasi: kernels in C++ with its standard library
+  libclang-rt-dev-wasm32 # compiler-rt builtins for wasm32 (libc and libc++ kernels link them)
+  rustc                  # Debian's rustc 1.63: Rust kernels (the SDK crate in assets/sdk/rust)
+  libstd-rust-dev-wasm32 # Rust's core/std for wasm32-unknown-unknown and wasm32-wasi
   git                    # the commit stamped into every build (scripts/version-stamp.sh: framepipe --version)
 )
 

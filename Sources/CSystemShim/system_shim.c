@@ -95,3 +95,56 @@ void fp_sigint_uninstall(void) {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
 }
+
+// ---- fp_open_beneath (see system_shim.h) ----
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+struct fp_open_how { uint64_t flags; uint64_t mode; uint64_t resolve; };
+#define FP_RESOLVE_NO_MAGICLINKS 0x02
+#define FP_RESOLVE_BENEATH 0x08
+
+static int fp_open_by_walk(int dirfd, const char *path, int flags) {
+    char component[256];
+    int current = dirfd;
+    const char *cursor = path;
+    for (;;) {
+        while (*cursor == '/') cursor++;
+        const char *end = strchr(cursor, '/');
+        size_t length = end ? (size_t)(end - cursor) : strlen(cursor);
+        const char *rest = end ? end : cursor + length;
+        while (*rest == '/') rest++;
+        int last = *rest == 0;
+        if (length == 0) { length = 1; component[0] = '.'; component[1] = 0; }
+        else {
+            if (length >= sizeof component) { if (current != dirfd) close(current); return -ENAMETOOLONG; }
+            memcpy(component, cursor, length);
+            component[length] = 0;
+        }
+        if (strcmp(component, "..") == 0) { if (current != dirfd) close(current); return -EXDEV; }
+        int next = last ? openat(current, component, flags | O_CLOEXEC | O_NOFOLLOW)
+                        : openat(current, component, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        if (current != dirfd) close(current);
+        if (next < 0) return -saved;
+        if (last) return next;
+        current = next;
+        cursor = rest;
+    }
+}
+
+int fp_open_beneath(int dirfd, const char *path, int flags) {
+    if (path[0] == '/') return -EXDEV;
+    struct fp_open_how how = {(uint64_t)(flags | O_CLOEXEC), 0, FP_RESOLVE_BENEATH | FP_RESOLVE_NO_MAGICLINKS};
+    long result = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (result >= 0) return (int)result;
+    if (errno != ENOSYS && errno != EPERM) return -errno;
+    return fp_open_by_walk(dirfd, path, flags);
+}

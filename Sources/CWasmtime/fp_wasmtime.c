@@ -115,6 +115,7 @@ const fp_wasmtime_api *fp_wasmtime_api_load(const char *path, char *error, size_
     FP_LOAD(wasmtime_error_exit_status);
     FP_LOAD(wasm_trap_message);
     FP_LOAD(wasm_trap_delete);
+    FP_LOAD(wasmtime_trap_new);
     FP_LOAD(wasmtime_trap_code);
     FP_LOAD(wasm_trap_trace);
     FP_LOAD(wasm_frame_func_index);

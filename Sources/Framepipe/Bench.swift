@@ -45,6 +45,8 @@ public struct BenchOptions: Sendable {
     public var watch = false
     /// `--param NAME=VALUE`: parameter values to run with instead of the kernel's initial ones.
     public var parameters: [ParameterAssignment] = []
+    /// `--data`, `--seed`: what the kernel's WASI functions may read, and their random seed.
+    public var wasi = WASIOptions()
     /// Compare with the summary.json in this directory, or with the named baseline of this name (`--baseline DIR|NAME`,
     /// NamedBaselines).
     public var baselineDirectory: String?
@@ -262,7 +264,7 @@ public enum Bench {
         let interruptedBeforeFirstFrame = FramepipeError(
             .interrupted, "interrupted before the first frame was rendered: no reports written (\(options.outputDirectory) is unchanged)")
         let log = options.log
-        let host = KernelHost(log: { log($0) }, input: { _ in 0 })
+        let host = KernelHost(log: { log($0) }, input: { _ in 0 }, wasi: options.wasi)
         var settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: true,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers,

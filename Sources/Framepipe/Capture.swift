@@ -23,6 +23,8 @@ public enum Capture {
         /// `--param NAME=VALUE`: parameter values instead of the kernel's initial ones (a viewer screenshot records
         /// its frame's in `framepipe.parameters`).
         public var parameters: [ParameterAssignment] = []
+        /// `--data`, `--seed`: what the kernel's WASI functions may read, and their random seed.
+        public var wasi = WASIOptions()
 
         public init(kernelPath: String, frame: Int32, width: Int, height: Int, outputPath: String, deviceIndex: Int? = nil) {
             self.kernelPath = kernelPath
@@ -67,7 +69,7 @@ public enum Capture {
     ) {
         let instance = try ComputeSide.load(
             path: options.kernelPath, width: options.width, height: options.height, limits: options.limits,
-            host: .headless, engine: options.engine, parameters: options.parameters, log: options.log
+            host: KernelHost(log: { _ in }, input: { _ in 0 }, wasi: options.wasi), engine: options.engine, parameters: options.parameters, log: options.log
         ).probe
         do throws(KernelError) {
             let first = instance.isStateful ? 0 : options.frame

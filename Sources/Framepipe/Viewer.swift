@@ -35,6 +35,8 @@ public struct ViewerOptions: Sendable {
     public var overlay = false
     /// `--param NAME=VALUE`: parameter values to start with instead of the kernel's initial ones (the sliders move them).
     public var parameters: [ParameterAssignment] = []
+    /// `--data`, `--seed`: what the kernel's WASI functions may read, and their random seed.
+    public var wasi = WASIOptions()
     /// Where log lines go (kernel `fp.log`, faults, reloads, screenshots, the disabled reason).
     public var log: @Sendable (String) -> Void = { _ in }
 
@@ -177,7 +179,7 @@ public enum Viewer {
         }
 
         let pointer = PointerInput()
-        let host = KernelHost(log: { log($0) }, input: { pointer.value($0) })
+        let host = KernelHost(log: { log($0) }, input: { pointer.value($0) }, wasi: options.wasi)
         var settings = ComputeSettings(
             width: options.width, height: options.height, limits: options.limits, deterministicTime: false,
             maxConsecutiveFailures: options.maxConsecutiveFailures, workers: options.workers)

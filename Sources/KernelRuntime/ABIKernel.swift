@@ -49,11 +49,17 @@ public struct ABIKernel: CompiledKernel {
     /// Imports only `fp.log` and `fp.input`, exports `memory` and every required function.
     static func checkInterface(imports: [ModuleImport], exports: [ModuleExport], path: String) throws(KernelError) {
         for entry in imports {
+            if entry.module == WASI.module, entry.kind == .function {
+                if let refusal = WASI.refusal(name: entry.name, type: nil) {
+                    throw KernelError(.invalidModule, "\(path): \(refusal) (docs/kernel-abi.md, \"WASI subset\")")
+                }
+                continue
+            }
             let allowed = entry.module == KernelABI.importModule && KernelABI.importNames.contains(entry.name)
             guard allowed, entry.kind == .function else {
                 throw KernelError(
                     .invalidModule,
-                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log, fp.input and fp.param (docs/kernel-abi.md)"
+                    "\(path): imports `\(entry.module).\(entry.name)`, which the host does not provide; kernels may import only fp.log, fp.input, fp.param and the WASI preview1 subset (docs/kernel-abi.md)"
                 )
             }
         }
@@ -123,7 +129,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         self.width = width
         self.height = height
         self.limits = limits
-        let imports = KernelImports(host: host, kernelName: kernel.name, logAllowance: kernel.logAllowance)
+        let imports = try KernelImports(host: host, kernelName: kernel.name, logAllowance: kernel.logAllowance)
         self.imports = imports
         let raw: any EngineInstance
         do {
@@ -161,11 +167,13 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
 
         func setup(_ function: ABIFunction, _ arguments: ABIArguments = .none) throws(KernelError) -> Int32 {
             let result: Int32
-            let budget = function == .initialize ? limits.setupBudget : limits.probeBudget
+            let budget = function == .initialize || function == .reactorInitialize ? limits.setupBudget : limits.probeBudget
             do {
                 result = try raw.call(function, arguments, budget: budget)
             } catch {
-                let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget)
+                let (reason, fault) = Self.describe(
+                    error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget,
+                    exitCode: imports.wasi.takeExit())
                 throw KernelError(.invalidModule, "\(path): \(function.rawValue) failed: \(reason)", fault: fault)
             }
             if let refused = raw.takeRefusedGrowth() {
@@ -177,6 +185,13 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
             return result
         }
 
+        if let type = raw.functionType(ofExport: ABIFunction.reactorInitialize.rawValue) {
+            guard type == ABIFunction.reactorInitialize.type else {
+                throw KernelError(
+                    .invalidModule, "\(path): export `_initialize` has type \(type), expected \(ABIFunction.reactorInitialize.type)")
+            }
+            _ = try setup(.reactorInitialize)
+        }
         let abiVersion = try setup(.abiVersion)
         guard abiVersion == KernelABI.version else {
             throw KernelError(
@@ -303,14 +318,16 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         }
         let call = "fp_frame(frame \(frame), \(format.unitName) \(units.lowerBound)..<\(units.upperBound))"
         let budget = limits.tileBudget
-        imports.beginFrame(frame)
+        imports.beginFrame(frame, time: time, firstUnit: Int32(units.lowerBound))
         let code: Int32
         do {
             code = try raw.call(
                 .frame, .frame(frame: frame, time: time, begin: Int32(units.lowerBound), end: Int32(units.upperBound)),
                 budget: budget)
         } catch {
-            let (reason, fault) = Self.describe(error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget)
+            let (reason, fault) = Self.describe(
+                error, refusedGrowth: raw.takeRefusedGrowth(), kernel: kernel, limits: limits, budget: budget,
+                exitCode: imports.wasi.takeExit())
             throw KernelError(.runtimeFault, "\(kernel.path): \(call) \(reason)", fault: fault)
         }
         fuelUsedByLastRun = raw.fuelUsedByLastCall ?? 0
@@ -365,7 +382,8 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     /// memory growth comes first, whatever followed it: a kernel that trapped, looped or ran out of
     /// time after it was refused memory (ignoring the -1) failed for want of memory.
     static func describe(
-        _ failure: EngineFailure, refusedGrowth: Int?, kernel: ABIKernel, limits: KernelLimits, budget: CallBudget
+        _ failure: EngineFailure, refusedGrowth: Int?, kernel: ABIKernel, limits: KernelLimits, budget: CallBudget,
+        exitCode: Int32? = nil
     )
         -> (String, KernelError.Fault)
     {
@@ -395,6 +413,14 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
                     + "(an endless loop? raise --tile-timeout if the kernel really needs more, or run it on wasmtime)",
                 backtrace, .timeout
             )
+        case .trap where exitCode != nil:
+            // No backtrace: WasmKit has none for a call the host ends, and the code says what happened.
+            (reason, frames, fault) = (
+                "called proc_exit(\(exitCode ?? 0)) (exit, abort or a Rust panic; a kernel reports failure by returning a non-zero code instead)",
+                [], .trap
+            )
+        case .trap(let trap, let backtrace) where Self.isStackOverflow(trap, backtrace):
+            (reason, frames, fault) = ("overflowed its stack (deep recursion; \(trap.text))", backtrace, .trap)
         case .trap(let trap, let backtrace):
             (reason, frames, fault) = ("trapped: \(trap.text)", backtrace, .trap)
         case .invalidModule, .instantiation, .initialMemoryTooLarge, .engine:
@@ -407,6 +433,16 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
             )
         }
         return (reason + backtrace(frames), fault)
+    }
+
+    /// The engine's own stack ran out, or a clang/Rust shadow stack (in linear memory, below the data) ran past
+    /// address 0 inside a recursion: both are stack overflows to the kernel's author.
+    static func isStackOverflow(_ trap: TrapReason, _ frames: [BacktraceFrame]) -> Bool {
+        if trap == .callStackExhausted { return true }
+        guard trap == .memoryOutOfBounds, frames.count >= 64 else { return false }
+        var counts: [String: Int] = [:]
+        for frame in frames { counts[frame.name ?? frame.functionIndex.map { "#\($0)" } ?? "?", default: 0] += 1 }
+        return (counts.values.max() ?? 0) * 2 >= frames.count
     }
 
     static func formatMilliseconds(_ nanos: UInt64) -> String {

@@ -28,6 +28,9 @@ public enum KernelABI {
         ("input", WasmFunctionType([.i32], [.f32])),
         ("param", WasmFunctionType([.i32], [.f32])),
     ]
+    /// The reactor initialiser (wasi-libc `-mexec-model=reactor`, Rust cdylib on wasm32-wasi): called, when
+    /// exported, before every other export — it runs the C/C++ constructors libc needs.
+    public static let reactorInitializer = "_initialize"
     public static var importNames: [String] { imports.map(\.name) }
     /// Longest `fp.log` message; longer ones are cut (a log line, not a dump).
     public static let maxLogBytes = 4096
@@ -51,6 +54,8 @@ public enum ABIFunction: String, Sendable, CaseIterable {
     /// Parameters (KernelParameters.swift): how many, and the address of their table. Optional, together.
     case parameterCount = "fp_param_count"
     case parameterTable = "fp_params"
+    /// `KernelABI.reactorInitializer`: optional; returns nothing (engines answer 0 for it).
+    case reactorInitialize = "_initialize"
 
     public var type: WasmFunctionType {
         switch self {
@@ -58,6 +63,7 @@ public enum ABIFunction: String, Sendable, CaseIterable {
             return WasmFunctionType([], [.i32])
         case .initialize: return WasmFunctionType([.i32, .i32], [.i32])
         case .frame: return WasmFunctionType([.i32, .f64, .i32, .i32], [.i32])
+        case .reactorInitialize: return WasmFunctionType([], [])
         }
     }
 
@@ -65,7 +71,7 @@ public enum ABIFunction: String, Sendable, CaseIterable {
     /// exports are optional.
     public var isRequired: Bool {
         switch self {
-        case .points, .stateful, .parameterCount, .parameterTable: return false
+        case .points, .stateful, .parameterCount, .parameterTable, .reactorInitialize: return false
         case .abiVersion, .initialize, .format, .output, .frame: return true
         }
     }
@@ -85,14 +91,26 @@ public final class KernelImports: Sendable {
     /// runs the instance, which is also the thread the import runs on; the lock costs ~20 ns uncontended).
     private let parameterValues = Mutex(KernelParameterValues.none)
 
-    public init(host: KernelHost, kernelName: String = "kernel", logAllowance: LogAllowance = LogAllowance()) {
+    /// The instance's WASI preview1 state (WASIPreview1.swift): its own descriptors, clock and random stream.
+    let wasi: WASISystem
+
+    public init(host: KernelHost, kernelName: String = "kernel", logAllowance: LogAllowance = LogAllowance())
+        throws(KernelError)
+    {
         self.host = host
         self.kernelName = kernelName
         self.logAllowance = logAllowance
+        // stdout and stderr lines are log lines, under the same allowance and escaping as fp.log.
+        wasi = try WASISystem(options: host.wasi) { [host, kernelName, logAllowance] text, frame in
+            KernelImports.emit(text, frame: frame, host: host, kernelName: kernelName, allowance: logAllowance)
+        }
     }
 
-    /// The instance is about to compute `frame`.
-    func beginFrame(_ frame: Int32) { self.frame.store(frame, ordering: .relaxed) }
+    /// The instance is about to compute `frame` at kernel `time` from unit `firstUnit` (set-up: -1, 0, 0).
+    func beginFrame(_ frame: Int32, time: Double = 0, firstUnit: Int32 = 0) {
+        self.frame.store(frame, ordering: .relaxed)
+        wasi.beginCall(frame: frame, time: time, firstUnit: firstUnit)
+    }
 
     /// `fp.log(pointer, length)`: text at `pointer` in `memory`, read as UTF-8 (invalid bytes become
     /// U+FFFD), cut at `KernelABI.maxLogBytes`; dropped when `length <= 0`, when it is not inside
@@ -103,16 +121,20 @@ public final class KernelImports: Sendable {
         let start = Int(UInt32(bitPattern: pointer))
         let count = min(Int(length), KernelABI.maxLogBytes)
         guard start <= memory.count - count else { return }
-        let frame = self.frame.load(ordering: .relaxed)
-        switch logAllowance.admit(frame: frame) {
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: memory[start..<start + count]), as: UTF8.self)
+        Self.emit(text, frame: frame.load(ordering: .relaxed), host: host, kernelName: kernelName, allowance: logAllowance)
+    }
+
+    /// One kernel log line (`fp.log`, or a line the kernel wrote to stdout or stderr), under the allowance.
+    static func emit(_ text: String, frame: Int32, host: KernelHost, kernelName: String, allowance: LogAllowance) {
+        switch allowance.admit(frame: frame) {
         case .drop:
             return
         case .lastNotice:
             host.log(
-                "kernel \(kernelName): \(frame < 0 ? "set-up" : "frame \(frame)"): further log lines dropped (at most \(logAllowance.linesPerFrame) a frame)"
+                "kernel \(kernelName): \(frame < 0 ? "set-up" : "frame \(frame)"): further log lines dropped (at most \(allowance.linesPerFrame) a frame)"
             )
         case .print:
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: memory[start..<start + count]), as: UTF8.self)
             host.log("kernel \(kernelName): " + KernelText.bounded(KernelText.escaped(text), limit: KernelText.maxLogCharacters))
         }
     }
@@ -175,14 +197,17 @@ public struct KernelHost: Sendable {
     /// Values to start with instead of a parameter's initial value, by name (`--param`; on a reload, the values the
     /// running kernel had): clamped into each range; names the kernel does not declare are ignored.
     public var parameterOverrides: [String: Float]
+    /// The data directory and seed of the WASI functions (`--data`, `--seed`).
+    public var wasi: WASIOptions
 
     public init(
         log: @escaping @Sendable (String) -> Void, input: @escaping @Sendable (Int32) -> Float,
-        parameterOverrides: [String: Float] = [:]
+        parameterOverrides: [String: Float] = [:], wasi: WASIOptions = WASIOptions()
     ) {
         self.log = log
         self.input = input
         self.parameterOverrides = parameterOverrides
+        self.wasi = wasi
     }
 
     /// No window: pointer at 0, no buttons; log lines dropped.

@@ -194,6 +194,40 @@ final class WasmKitInstance: EngineInstance {
                 })
         }
 
+        // The WASI preview1 imports the module asks for (WASIPreview1.swift), each linked to the one dispatcher.
+        let wasi = kernelImports.wasi
+        for entry in module.imports where entry.module == WASI.module {
+            guard case .function = entry.descriptor, let known = WASI.functions[entry.name] else { continue }
+            let name = entry.name
+            func valueTypes(_ types: [WasmValueType]) -> [ValueType] { types.map { $0 == .i64 ? .i64 : .i32 } }
+            imports.define(
+                module: WASI.module, name: name,
+                Function(store: store, parameters: valueTypes(known.type.parameters), results: valueTypes(known.type.results)) {
+                    caller, arguments in
+                    Self.charge(WasmKitEngine.hostCallFuel, to: caller.store)
+                    let raw = arguments.map { value -> UInt64 in
+                        switch value {
+                        case .i32(let bits): return UInt64(bits)
+                        case .i64(let bits): return bits
+                        default: return 0
+                        }
+                    }
+                    let outcome: WASIOutcome
+                    if let memory = caller.instance?.exports[memory: "memory"], memory.byteCount > 0 {
+                        outcome = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) {
+                            wasi.call(name, raw, memory: $0)
+                        }
+                    } else {
+                        outcome = wasi.call(name, raw, memory: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+                    }
+                    switch outcome {
+                    case .result(let code): return [.i32(UInt32(bitPattern: code))]
+                    case .none: return []
+                    case .exit(let code): throw WASIExit(code: code)
+                    }
+                })
+        }
+
         let instance: Instance
         do {
             // The start function runs here: bounded like a set-up call.
@@ -267,6 +301,7 @@ final class WasmKitInstance: EngineInstance {
             throw failure
         }
         fuelUsedByLastCall = fuel - (store.fuel?.remaining ?? fuel)
+        if function.type.results.isEmpty { return 0 }
         guard case .i32(let bits) = results.first else { throw .engine("\(function.rawValue) returned no i32") }
         return Int32(bitPattern: bits)
     }
@@ -327,4 +362,10 @@ final class WasmKitInstance: EngineInstance {
         let reason = known.first { text.hasPrefix($0.0) }?.1 ?? .other(text)
         return .trap(reason, backtrace: frames)
     }
+}
+
+/// `proc_exit` ends the call: thrown from the host function, it unwinds the interpreter like a trap.
+struct WASIExit: Error, CustomStringConvertible {
+    let code: Int32
+    var description: String { "proc_exit(\(code))" }
 }

@@ -13,6 +13,8 @@ final class WasmtimeInstance: EngineInstance {
     private var types: [ABIFunction: WasmFunctionType]
     private let growth: GrowthRecord
     private let host: Unmanaged<HostImports>
+    /// The environments of the linked WASI functions, released in deinit.
+    private var wasiImports: [Unmanaged<WASIImport>] = []
     /// Argument and result slots of a call, allocated once (every ABI call has at most 4 arguments).
     private let arguments = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 4)
     private let results = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 1)
@@ -25,6 +27,18 @@ final class WasmtimeInstance: EngineInstance {
         let api: fp_wasmtime_api
         init(imports: KernelImports, api: fp_wasmtime_api) {
             self.imports = imports
+            self.api = api
+        }
+    }
+
+    /// What one linked WASI function reaches through its environment pointer.
+    final class WASIImport {
+        let name: String
+        let system: WASISystem
+        let api: fp_wasmtime_api
+        init(name: String, system: WASISystem, api: fp_wasmtime_api) {
+            self.name = name
+            self.system = system
             self.api = api
         }
     }
@@ -53,6 +67,12 @@ final class WasmtimeInstance: EngineInstance {
         try define(linker, "log", type: KernelABI.imports[0].type, callback: Self.log)
         try define(linker, "input", type: KernelABI.imports[1].type, callback: Self.input)
         try define(linker, "param", type: KernelABI.imports[2].type, callback: Self.param)
+        for entry in module.imports where entry.module == WASI.module && entry.kind == .function {
+            guard let known = WASI.functions[entry.name] else { continue }
+            let box = Unmanaged.passRetained(WASIImport(name: entry.name, system: imports.wasi, api: api))
+            wasiImports.append(box)
+            try define(linker, entry.name, module: WASI.module, type: known.type, callback: Self.wasi, environment: box.toOpaque())
+        }
 
         try setBudget(limits.setupBudget)
         var instance = wasmtime_instance_t()
@@ -95,12 +115,14 @@ final class WasmtimeInstance: EngineInstance {
     deinit {
         api.wasmtime_store_delete(store)  // finalizes the memories (WasmtimeMemory.swift, invariant 4)
         host.release()
+        for box in wasiImports { box.release() }
         arguments.deallocate()
         results.deallocate()
     }
 
     private func define(
-        _ linker: OpaquePointer, _ name: String, type: WasmFunctionType, callback: wasmtime_func_callback_t
+        _ linker: OpaquePointer, _ name: String, module: String = KernelABI.importModule, type: WasmFunctionType,
+        callback: wasmtime_func_callback_t, environment: UnsafeMutableRawPointer? = nil
     ) throws(EngineFailure) {
         func valueTypes(_ types: [WasmValueType]) -> wasm_valtype_vec_t {
             var vector = wasm_valtype_vec_t()
@@ -125,9 +147,9 @@ final class WasmtimeInstance: EngineInstance {
         var results = valueTypes(type.results)
         let functionType = api.wasm_functype_new(&parameters, &results)  // takes both vectors
         defer { api.wasm_functype_delete(functionType) }
-        let module = KernelABI.importModule
         if let error = api.wasmtime_linker_define_func(
-            linker, module, module.utf8.count, name, name.utf8.count, functionType, callback, host.toOpaque(), nil)
+            linker, module, module.utf8.count, name, name.utf8.count, functionType, callback,
+            environment ?? host.toOpaque(), nil)
         {
             throw .instantiation("cannot define \(module).\(name): \(WasmtimeErrors.message(of: error, api: api))")
         }
@@ -150,6 +172,39 @@ final class WasmtimeInstance: EngineInstance {
             pointer: arguments[0].of.i32, length: arguments[1].of.i32,
             memory: UnsafeRawBufferPointer(start: data, count: size))
         return nil
+    }
+
+    /// A WASI preview1 function (WASIPreview1.swift); `proc_exit` returns a trap, which ends the call.
+    private static let wasi: wasmtime_func_callback_t = { environment, caller, arguments, count, results, resultCount in
+        guard let environment, let caller else { return nil }
+        let link = Unmanaged<WASIImport>.fromOpaque(environment).takeUnretainedValue()
+        let api = link.api
+        var raw: [UInt64] = []
+        raw.reserveCapacity(count)
+        for index in 0..<count {
+            guard let argument = arguments?[index] else { break }
+            raw.append(Int(argument.kind) == FP_WASMTIME_I64 ? UInt64(bitPattern: argument.of.i64) : UInt64(UInt32(bitPattern: argument.of.i32)))
+        }
+        var export = wasmtime_extern_t()
+        var memory = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        if api.wasmtime_caller_export_get(caller, "memory", 6, &export), Int(export.kind) == FP_WASMTIME_EXTERN_MEMORY {
+            let context = api.wasmtime_caller_context(caller)
+            var handle = export.of.memory
+            let size = api.wasmtime_memory_data_size(context, &handle)
+            if size > 0 { memory = UnsafeMutableRawBufferPointer(start: api.wasmtime_memory_data(context, &handle), count: size) }
+        }
+        switch link.system.call(link.name, raw, memory: memory) {
+        case .result(let code):
+            guard let results, resultCount >= 1 else { return nil }
+            results[0].kind = UInt8(FP_WASMTIME_I32)
+            results[0].of.i32 = code
+            return nil
+        case .none:
+            return nil
+        case .exit(let code):
+            let message = "proc_exit(\(code))"
+            return api.wasmtime_trap_new(message, message.utf8.count)
+        }
     }
 
     /// `fp.input(what) -> f32`.
@@ -207,7 +262,8 @@ final class WasmtimeInstance: EngineInstance {
         }
         try setBudget(budget)
         var trap: OpaquePointer?
-        let error = api.wasmtime_func_call(context, &callee, self.arguments, count, results, 1, &trap)
+        let resultCount = function.type.results.count
+        let error = api.wasmtime_func_call(context, &callee, self.arguments, count, results, resultCount, &trap)
         if error != nil || trap != nil { throw Self.failure(error: error, trap: trap, api: api) }
         if meterFuel {
             var remaining: UInt64 = 0
@@ -217,6 +273,7 @@ final class WasmtimeInstance: EngineInstance {
                 fuelUsedByLastCall = budget.fuel - min(remaining, budget.fuel)
             }
         }
+        if resultCount == 0 { return 0 }
         guard Int(results[0].kind) == FP_WASMTIME_I32 else { throw .engine("\(function.rawValue) returned no i32") }
         return results[0].of.i32
     }

@@ -247,6 +247,7 @@ struct BenchCommand: ParsableCommand {
     var upload: UploadMode = .auto
     @Flag(name: .customLong("no-progress"), help: "No progress bar or progress lines.") var noProgress = false
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
+    @OptionGroup var inputs: KernelInputOptions
 
     func validate() throws {
         // Bench's own numbers are checked once, by BenchOptions.validate (run, before anything is printed); here only
@@ -309,6 +310,7 @@ struct BenchCommand: ParsableCommand {
             options.policy = policy
             options.upload = upload
             options.parameters = parameters
+            options.wasi = inputs.wasi
             let console = BenchConsole(enabled: !noProgress)
             options.log = { console.log($0) }
             options.status = { console.show($0) }
@@ -358,6 +360,7 @@ struct CaptureCommand: ParsableCommand {
             valueName: "seconds"))
     var time: Double?
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
+    @OptionGroup var inputs: KernelInputOptions
     @OptionGroup var limits: KernelLimitOptions
 
     // capture's own numbers are checked once, by Capture.Options.validate (in Capture.run); the file name is the
@@ -375,6 +378,7 @@ struct CaptureCommand: ParsableCommand {
             options.colormap = colormap
             options.time = time
             options.parameters = parameters
+            options.wasi = inputs.wasi
             options.limits = limits.limits
             options.engine = limits.engineRequest
             options.log = { printNote($0) }

@@ -44,6 +44,7 @@ struct ViewCommand: ParsableCommand {
     var computeRate: ComputeRate = .display
     @Flag(help: "Start with the overlay shown (H shows and hides it).") var overlay = false
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
+    @OptionGroup var inputs: KernelInputOptions
 
     func validate() throws {
         // --present-mode is checked once, by Viewer.run.
@@ -69,6 +70,7 @@ struct ViewCommand: ParsableCommand {
         options.computeRate = computeRate
         options.overlay = overlay
         options.parameters = parameters
+        options.wasi = inputs.wasi
         options.log = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         do {
             try Viewer.run(options)

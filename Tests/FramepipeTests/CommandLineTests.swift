@@ -126,6 +126,44 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// `--data` and `--seed` (docs/cli.md, "Kernel data and seed"): a WASI kernel that logs, reads the clock and
+    /// random bytes and a file from the data directory gives the same capture twice with one seed, another with
+    /// another seed; on both engines, the same bytes. A `--data` that is not a directory is exit 64, one line.
+    func testDataAndSeedMakeWASIKernelsReproducible() throws {
+        let kernel = "Tests/KernelRuntimeTests/BadModules/good-wasi.wasm"
+        let directory = try temporaryDirectory()
+        let data = directory + "/data"
+        try FileManager.default.createDirectory(atPath: data + "/sub", withIntermediateDirectories: true)
+        try Data("DATA from the host".utf8).write(to: URL(fileURLWithPath: data + "/input.txt"))
+        var captures: [String: Data] = [:]
+        try TestEngines.forEach { which in
+            func capture(seed: Int, _ name: String) throws -> Data {
+                let out = directory + "/\(which)-\(name).png"
+                let outcome = try run(
+                    ["capture", kernel, "--frame", "3", "--size", "16x4", "--data", data, "--seed", "\(seed)", "--out", out]
+                        + which.arguments)
+                XCTAssertEqual(outcome.status, 0, "\(which): \(outcome.stderr)")
+                return try Data(contentsOf: URL(fileURLWithPath: out))
+            }
+            let first = try capture(seed: 9, "a")
+            XCTAssertEqual(first, try capture(seed: 9, "b"), "\(which): one seed, one frame")
+            XCTAssertNotEqual(first, try capture(seed: 10, "c"), "\(which): another seed")
+            if let other = captures["seed 9"] { XCTAssertEqual(first, other, "\(which): the same bytes on both engines") }
+            captures["seed 9"] = first
+        }
+        let bench = try run(["bench", kernel, "--headless", "--frames", "3", "--warmup", "0", "--size", "16x4", "--data", data, "--out", directory + "/b"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertTrue(bench.stderr.contains("kernel good-wasi: wasi kernel ready"), "stdout is the kernel log: \(bench.stderr)")
+        for (argument, expected) in [
+            ("/nonexistent/framepipe", "no such directory"), (data + "/input.txt", "is a file; give the directory that holds it"),
+        ] {
+            let refused = try run(["bench", kernel, "--headless", "--data", argument, "--out", directory + "/r"])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("--data \(argument)") && refused.stderr.contains(expected), refused.stderr)
+            XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        }
+    }
+
     /// `framepipe --version` names the release and the commit the binary was built from; summary.json records the same,
     /// with the date, the command line, the host and the Vulkan driver.
     func testVersionAndRunMetadataNameTheBuildTheCommandAndTheHost() throws {

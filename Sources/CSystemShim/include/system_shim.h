@@ -38,3 +38,9 @@ const char *fp_wasmkit_version(void);
 void fp_sigint_install(const char *message);
 int fp_sigint_count(void);
 void fp_sigint_uninstall(void);
+
+/// Opens `path` relative to the directory `dirfd` without ever leaving it (no `..` above it, no
+/// absolute path, no symlink out of it): openat2 with RESOLVE_BENEATH where the kernel has it, else a
+/// walk that refuses `..` and every symlink on the way. `flags` are open(2) flags (O_CLOEXEC is
+/// added). Returns the new descriptor, or -errno (EXDEV: the path would leave the directory).
+int fp_open_beneath(int dirfd, const char *path, int flags);

@@ -217,6 +217,7 @@ typedef struct fp_wasmtime_api {
     bool (*_Nonnull wasmtime_error_exit_status)(const wasmtime_error_t *, int *);
     void (*_Nonnull wasm_trap_message)(const wasm_trap_t *, wasm_message_t *);
     void (*_Nonnull wasm_trap_delete)(wasm_trap_t *);
+    wasm_trap_t *_Nonnull (*_Nonnull wasmtime_trap_new)(const char *, size_t);
     bool (*_Nonnull wasmtime_trap_code)(const wasm_trap_t *, uint8_t *);
     void (*_Nonnull wasm_trap_trace)(const wasm_trap_t *, wasm_frame_vec_t *);
     uint32_t (*_Nonnull wasm_frame_func_index)(const wasm_frame_t *);

@@ -1,0 +1,9 @@
+;; Calls proc_exit(3) from fp_frame: the frame fails naming the exit code (WASITests).
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  (func (export "fp_format") (result i32) (i32.const 1))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+  (func (export "fp_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "fp_frame") (param i32 f64 i32 i32) (result i32) (call $proc_exit (i32.const 3)) (i32.const 0)))
