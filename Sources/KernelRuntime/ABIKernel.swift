@@ -420,7 +420,8 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
                 [], .trap
             )
         case .trap(let trap, let backtrace) where Self.isStackOverflow(trap, backtrace):
-            (reason, frames, fault) = ("overflowed its stack (deep recursion; \(trap.text))", backtrace, .trap)
+            // "trapped: REASON" stays first: scripts and the fuzzer read the trap's kind from it.
+            (reason, frames, fault) = ("trapped: \(trap.text) (a stack overflow: deep recursion)", backtrace, .trap)
         case .trap(let trap, let backtrace):
             (reason, frames, fault) = ("trapped: \(trap.text)", backtrace, .trap)
         case .invalidModule, .instantiation, .initialMemoryTooLarge, .engine:
