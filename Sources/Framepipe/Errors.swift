@@ -24,6 +24,8 @@ public enum ExitStatus: Int32, Sendable {
     case engineUnavailable = 7
     /// Bad command-line arguments (ArgumentParser's own code for usage errors).
     case usage = 64
+    /// `framepipe new`: the project folder exists already, or cannot be written (sysexits' EX_CANTCREAT).
+    case cannotCreate = 73
     /// `bench` ended early on Ctrl-C (SIGINT); the reports of the frames measured were written.
     case interrupted = 130
 }

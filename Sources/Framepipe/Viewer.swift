@@ -22,6 +22,10 @@ public struct ViewerOptions: Sendable {
     public var presentMode = "fifo"
     /// Reload the kernel when its file changes.
     public var watch = false
+    /// `--build CMD` (with --watch): rerun CMD when a source file under `sourceFolder` changes (SourceRebuilder).
+    public var buildCommand: String?
+    /// `--sources DIR`: where the kernel's sources are; default the kernel file's folder.
+    public var sourceFolder: String?
     /// Where `S` writes its PNGs.
     public var screenshotDirectory = "."
     /// Quit (exit 0) after this many presented frames (tests).
@@ -221,8 +225,16 @@ public enum Viewer {
             throw ViewerError(error)
         }
         let (ring, pool) = (run.ring, run.pool)
+        let rebuilder = options.buildCommand.map { command in
+            SourceRebuilder(
+                command: command,
+                sourceFolder: options.sourceFolder ?? Self.folder(of: options.kernelPath),
+                log: log)
+        }
         run.start()
+        rebuilder?.start()
         defer {
+            rebuilder?.stop()  // before the pool: a build finishing now only writes the .wasm
             _ = run.stop()  // no worker writes the ring from here on
             feed.close()  // the GPU idle, every lease still held given back
             ring.retire()  // lets go of the ring memory here, whichever thread drops the ring last
@@ -245,6 +257,8 @@ public enum Viewer {
         state.hud = options.overlay
         var overlayProblemLogged = false
         var faultsSeen = 0
+        var buildsSeen = (builds: 0, finished: false)
+        var buildLines: [String] = []
         // Timings collected this turn, folded into the records at the next (reserved: no allocation per frame).
         var timingsToFold: [WindowFrameTiming] = []
         timingsToFold.reserveCapacity(16)
@@ -454,9 +468,20 @@ public enum Viewer {
             if now &- lastTitleNanos >= 500_000_000 {
                 lastTitleNanos = now
                 let faults = pool.recentFaults
-                if faults.count != faultsSeen {
+                var faultsChanged = faults.count != faultsSeen
+                if let rebuilder {
+                    let status = rebuilder.status
+                    let finished = status.outcome != .running
+                    if status.builds != buildsSeen.builds || finished != buildsSeen.finished {
+                        buildsSeen = (status.builds, finished)
+                        (state.buildFailed, buildLines) = Self.buildLines(status.outcome)
+                        faultsChanged = true
+                    }
+                }
+                if faultsChanged {
                     faultsSeen = faults.count
-                    hud.panel.faults = faults.lines.map { KernelText.bounded($0, limit: Self.overlayLineLimit) }
+                    // A failed build's compiler output first: it is what the author is fixing.
+                    hud.panel.faults = buildLines + faults.lines.map { KernelText.bounded($0, limit: Self.overlayLineLimit) }
                 }
                 state.fill(
                     &hud.panel, frame: shownFrame?.frame, now: now, disabledReason: pool.isDisabled ? shownDisabledReason : nil,
@@ -506,6 +531,27 @@ public enum Viewer {
     static let keyHelp = "Space pause   N step   R reload   H overlay   S screenshot   F full screen   Esc quit"
     /// The longest fault or reason line the overlay shows (the log has them whole, up to KernelText's bound).
     static let overlayLineLimit = 300
+    /// Compiler lines the overlay shows of a failed build (the log has all it kept).
+    static let overlayBuildLines = 12
+
+    /// The folder a file is in ("." for a bare name).
+    static func folder(of path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
+
+    /// Whether the last build failed, and the overlay's lines for it: "build failed (exit 1)" then the compiler's
+    /// error lines first (those naming an error), then the rest, bounded.
+    static func buildLines(_ outcome: SourceRebuilder.Outcome?) -> (failed: Bool, lines: [String]) {
+        switch outcome {
+        case .none, .succeeded: return (false, [])
+        case .running: return (false, ["build: running…"])
+        case .failed(let status, _, let lines):
+            let errors = lines.filter { $0.contains("error") }
+            let shown = (errors.isEmpty ? lines : errors).suffix(overlayBuildLines)
+            return (true, ["build failed (exit \(status)):"] + shown.map { KernelText.bounded($0, limit: overlayLineLimit) })
+        }
+    }
 
     /// Set (to anything but "" or "0") to make the viewer print one `view-timing:` line on stdout when it quits:
     /// how many frames were timed, how many had (calibrated) GPU timestamps, order violations beyond the slack, and
@@ -604,6 +650,8 @@ struct LoopState {
     var paused = false
     var hud = false
     var reloadError: String?
+    /// The last `--build` failed (the title says so until a build succeeds).
+    var buildFailed = false
     /// The last WindowRenderer.hudBarCount intervals between presents, in ms, oldest first (the title's p99).
     var intervals: [Double] = []
     var presentedCount = 0
@@ -664,6 +712,7 @@ struct LoopState {
         if paused { title += " — paused" }
         if disabled { title += " — disabled" }
         if reloadError != nil { title += " — reload failed" }
+        if buildFailed { title += " — build failed" }
         return title
     }
 }

@@ -34,17 +34,17 @@ public final class KernelFileWatcher: Sendable {
         self.initialFingerprint = Self.fingerprint(path)
     }
 
-    struct Fingerprint: Equatable, Sendable {
+    public struct Fingerprint: Equatable, Sendable {
         var modified: timespec
         var size: Int
         var inode: UInt64
-        static func == (a: Fingerprint, b: Fingerprint) -> Bool {
+        public static func == (a: Fingerprint, b: Fingerprint) -> Bool {
             a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec && a.size == b.size
                 && a.inode == b.inode
         }
     }
 
-    static func fingerprint(_ path: String) -> Fingerprint? {
+    public static func fingerprint(_ path: String) -> Fingerprint? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Fingerprint(modified: info.st_mtim, size: Int(info.st_size), inode: UInt64(info.st_ino))

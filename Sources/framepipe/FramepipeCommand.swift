@@ -160,7 +160,7 @@ struct FramepipeCommand: ParsableCommand {
             130 bench interrupted by Ctrl-C (reports written if a frame was rendered). See docs/cli.md.
             """,
         version: FramepipeVersion.description,
-        subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self])
+        subcommands: [BenchCommand.self, CaptureCommand.self, InspectCommand.self, DevicesCommand.self, ViewCommand.self, NewCommand.self])
 
     static func main() {
         ensureRuntimeDirectory()

@@ -13,7 +13,7 @@ struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
         abstract: "Desktop viewer: run a kernel in real time and draw it into a window (GLFW + Vulkan swapchain).",
-        discussion: "Keys: Space pause, N one kernel frame while paused, F full screen, R reload the kernel from its file, H overlay (fps, frame intervals, ms per stage, "
+        discussion: "With --watch --build CMD, saving a source file reruns CMD; a failed build shows its errors in the overlay and leaves the kernel running. Keys: Space pause, N one kernel frame while paused, F full screen, R reload the kernel from its file, H overlay (fps, frame intervals, ms per stage, "
             + "the frame-time plot, kernel state and faults), S screenshot (PNG of the kernel frame as drawn), Esc quit. "
             + "Exit code 6: no display (use `framepipe bench` headless).")
 
@@ -45,11 +45,31 @@ struct ViewCommand: ParsableCommand {
     @Flag(help: "Start with the overlay shown (H shows and hides it).") var overlay = false
     @Option(name: .customLong("param"), help: parameterHelp) var parameters: [ParameterAssignment] = []
     @OptionGroup var inputs: KernelInputOptions
+    @Option(
+        help: ArgumentHelp(
+            "With --watch (implied): rerun this shell command when a source file changes (compiler errors go to the overlay and stderr; the .wasm it writes is reloaded).",
+            valueName: "command"))
+    var build: String?
+    @Option(
+        help: ArgumentHelp(
+            "The folder of the kernel's sources for --build (default: the kernel file's folder; searched 4 levels deep).",
+            valueName: "dir"))
+    var sources: String?
 
     func validate() throws {
         // --present-mode is checked once, by Viewer.run.
         if let exitAfterFrames, exitAfterFrames < 1 { throw NumericFlags.refusal("--exit-after-frames") }
         if let gpu { guard gpu >= 0 else { throw NumericFlags.refusal("--gpu") } }
+        if let build, build.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--build needs a command, e.g. --build ./build.sh or --build make")
+        }
+        if let sources {
+            guard build != nil else { throw ValidationError("--sources \(sources) needs --build CMD (the command to run when they change)") }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: sources, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--sources \(sources): no such folder; give the folder of the kernel's source files")
+            }
+        }
     }
 
     func run() throws {
@@ -63,7 +83,9 @@ struct ViewCommand: ParsableCommand {
         options.maxConsecutiveFailures = pool.maxFailures
         options.colormap = pool.colormap
         options.presentMode = presentMode
-        options.watch = pool.watch
+        options.watch = pool.watch || build != nil
+        options.buildCommand = build
+        options.sourceFolder = sources
         options.screenshotDirectory = screenshotDir
         options.exitAfterFrames = exitAfterFrames
         options.upload = upload

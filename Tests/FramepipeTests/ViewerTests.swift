@@ -809,6 +809,57 @@ final class ViewerTests: XCTestCase {
     \#(ViewerTests.waitForExit)
     """#
 
+    /// `view --watch --build CMD` on a project from `framepipe new`: a source saved with a syntax error reruns the build,
+    /// whose compiler error shows in the overlay (read back by OCR) and the title (" — build failed") while the old kernel
+    /// keeps running; fixing the source rebuilds, and the rebuilt .wasm is reloaded.
+    static let buildOnSaveScript = #"""
+    set -u
+    bin="$1" engine="$2" shots="$3" project="$4"
+    "$bin" view "$project/live.wasm" --size 128x128 --workers 1 --engine "$engine" --build "$project/build.sh" --overlay \
+      2> >(tee "$shots/view.log" >&2) &
+    viewer=$!
+    logged() { grep -q -- "$1" "$shots/view.log"; }
+    fail() { echo "viewer-build: $*" >&2; kill "$viewer" 2>/dev/null; wait "$viewer" 2>/dev/null; exit 125; }
+
+    \#(ViewerTests.waitForWindow)
+
+    \#(ViewerTests.readScreen)
+    wait_for_frame 2
+    cp "$project/live.c" "$shots/good.c"
+    echo 'int broken_on_purpose = ;' >> "$project/live.c"
+    wait_until "the failed build in the title" title_has " — build failed"
+    wait_for_next_frame                       # the overlay is refilled twice a second
+    wait_for_next_frame
+    read_screen failed
+    cp "$shots/good.c" "$project/live.c"
+    wait_until "the title without the failed build" title_lacks "build failed"
+    wait_until "the rebuilt kernel's reload" logged "reloaded from"
+    xdotool key --window "$window" Escape
+
+    \#(ViewerTests.waitForExit)
+    """#
+
+    func testBuildOnSaveShowsCompilerErrorsAndReloadsTheFixedKernelUnderXvfb() throws {
+        guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
+        try TestEngines.forEach { engine in
+            let shots = try temporaryDirectory()
+            let made = try runProcess(executable, ["new", "live", "--lang", "c", "--in", shots])
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let project = shots + "/live"
+            let built = try runProcess(URL(fileURLWithPath: project + "/build.sh"), [], in: URL(fileURLWithPath: project))
+            XCTAssertEqual(built.status, 0, built.stderr)
+            let outcome = try runUnderXvfb(xvfbRun, script: Self.buildOnSaveScript, [executable.path, engine.rawValue, shots, project])
+            XCTAssertEqual(outcome.status, 0, "\(engine): 125: a wait failed\n\(outcome.stderr)")
+            assertNoValidationMessages(outcome)
+            let failed = screenText(outcome, "failed")
+            XCTAssertTrue(failed.contains("build failed"), "\(engine): the overlay shows the failed build: \(failed)")
+            XCTAssertTrue(failed.contains("expected expression"), "\(engine): the overlay shows the compiler's error: \(failed)")
+            XCTAssertTrue(outcome.stderr.contains("live.c:"), "\(engine): the compiler's lines are logged: \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains("build: ok"), "\(engine): the fixed source builds: \(outcome.stderr)")
+            XCTAssertTrue(outcome.stderr.contains("kernel live: reloaded from"), "\(engine): the rebuilt kernel is reloaded: \(outcome.stderr)")
+        }
+    }
+
     func testRefusedReloadIsShownInTheWindowAndClearedByAGoodOneUnderXvfb() throws {
         guard let xvfbRun = which("xvfb-run") else { throw XCTSkip("xvfb-run is not installed (scripts/setup.sh)") }
         try TestEngines.forEach { engine in

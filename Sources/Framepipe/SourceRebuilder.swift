@@ -1,0 +1,222 @@
+import Foundation
+import KernelRuntime
+import Synchronization
+
+/// `view --watch --build CMD`: reruns the kernel's build when one of its source files changes, so that the file
+/// watcher (KernelFileWatcher) reloads the rebuilt .wasm, and keeps the last build's outcome for the window (title
+/// and overlay) and the log. A failed build leaves the running kernel alone.
+///
+/// Polls like KernelFileWatcher (modification time, size and inode of every source file, four times a second,
+/// acting once nothing has changed for one interval); a source file is one whose name `isSource` accepts, found
+/// under `sourceFolder` at most `maxDepth` folders down, hidden folders and build-output folders skipped, at most
+/// `maxFiles` files. The command runs in the viewer's current folder through /bin/sh, its output kept (the last
+/// `keptLines` lines); one that runs past `timeout` is killed and counts as failed.
+public final class SourceRebuilder: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        case running
+        case succeeded(seconds: Double)
+        /// `status`: the exit status (or the signal, negated); `lines`: the command's output, last lines kept.
+        case failed(status: Int32, seconds: Double, lines: [String])
+    }
+
+    public let command: String
+    public let sourceFolder: String
+    private let interval: Duration
+    private let timeout: Duration
+    private let log: @Sendable (String) -> Void
+    private let state = Mutex<(outcome: Outcome?, builds: Int, process: Process?)>((nil, 0, nil))
+    private let stopRequested = Atomic<Bool>(false)
+    private let startedFlag = Atomic<Bool>(false)
+    private let exited = DispatchSemaphore(value: 0)
+    private let initialFingerprint: [String: KernelFileWatcher.Fingerprint]
+
+    static let maxDepth = 4
+    static let maxFiles = 2000
+    static let keptLines = 40
+    static let skippedFolders: Set<String> = ["target", "build", "node_modules", "__pycache__"]
+    static let sourceExtensions: Set<String> = [
+        "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "hxx", "inc", "rs", "toml", "wat", "zig", "mk", "sh", "S",
+    ]
+
+    public init(
+        command: String, sourceFolder: String, interval: Duration = .milliseconds(250), timeout: Duration = .seconds(300),
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.command = command
+        self.sourceFolder = sourceFolder
+        self.interval = interval
+        self.timeout = timeout
+        self.log = log
+        self.initialFingerprint = Self.fingerprints(of: sourceFolder)
+    }
+
+    /// The last build's outcome (nil before the first) and how many builds have started.
+    public var status: (outcome: Outcome?, builds: Int) { state.withLock { ($0.outcome, $0.builds) } }
+
+    /// Source files by their names: build outputs (.wasm, objects, temporaries) never count, or every build would
+    /// start the next.
+    static func isSource(_ name: String) -> Bool {
+        if name == "Makefile" || name == "makefile" || name == "CMakeLists.txt" { return true }
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return false }
+        return sourceExtensions.contains(String(name[name.index(after: dot)...]))
+    }
+
+    static func fingerprints(of folder: String) -> [String: KernelFileWatcher.Fingerprint] {
+        var found: [String: KernelFileWatcher.Fingerprint] = [:]
+        func walk(_ path: String, depth: Int) {
+            guard depth <= maxDepth, let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                guard found.count < maxFiles else { return }
+                let child = (path as NSString).appendingPathComponent(name)
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                if info.st_mode & S_IFMT == S_IFDIR {
+                    if !skippedFolders.contains(name) { walk(child, depth: depth + 1) }
+                } else if isSource(name), let fingerprint = KernelFileWatcher.fingerprint(child) {
+                    found[child] = fingerprint
+                }
+            }
+        }
+        walk(folder, depth: 0)
+        return found
+    }
+
+    public func start() {
+        guard !startedFlag.exchange(true, ordering: .relaxed) else { return }
+        let thread = Thread { [self] in
+            Thread.current.name = "framepipe-build"
+            watch()
+            exited.signal()
+        }
+        thread.start()
+    }
+
+    /// Stops watching and ends a build that is running (SIGTERM), then waits for the thread.
+    public func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+        state.withLock { state in
+            if let process = state.process, process.isRunning { process.terminate() }
+        }
+        if startedFlag.load(ordering: .relaxed) {
+            exited.wait()
+            exited.signal()
+        }
+    }
+
+    private func watch() {
+        var built = initialFingerprint
+        var candidate: [String: KernelFileWatcher.Fingerprint]?
+        let (seconds, attoseconds) = interval.components
+        let micros = UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+        while !stopRequested.load(ordering: .relaxed) {
+            usleep(max(micros, 1000))
+            let now = Self.fingerprints(of: sourceFolder)
+            guard now != built else {
+                candidate = nil
+                continue
+            }
+            guard candidate == now else {  // changed: wait one more interval for the editor to finish saving
+                candidate = now
+                continue
+            }
+            candidate = nil
+            let changed = now.keys.filter { now[$0] != built[$0] }.sorted() + built.keys.filter { now[$0] == nil }.sorted()
+            built = now
+            build(because: changed.map { ($0 as NSString).lastPathComponent })
+            // What the build itself wrote into the sources (generated headers, formatting) is not a new change.
+            built = Self.fingerprints(of: sourceFolder)
+        }
+    }
+
+    private func build(because changed: [String]) {
+        let shown = changed.prefix(3).joined(separator: ", ") + (changed.count > 3 ? " and \(changed.count - 3) more" : "")
+        log("build: \(shown) changed; running \(command)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let started = ContinuousClock.now
+        do {
+            try process.run()
+        } catch {
+            finish(.failed(status: 127, seconds: 0, lines: ["cannot run /bin/sh: \(error.localizedDescription)"]))
+            return
+        }
+        state.withLock {
+            $0.process = process
+            $0.outcome = .running
+            $0.builds += 1
+        }
+        let reader = OutputTail(keeping: Self.keptLines)
+        let done = DispatchSemaphore(value: 0)
+        let handle = output.fileHandleForReading
+        Thread.detachNewThread {
+            while case let chunk = handle.availableData, !chunk.isEmpty { reader.append(chunk) }
+            done.signal()
+        }
+        let timeoutNanos = timeout.components.seconds * 1_000_000_000
+        var killed = false
+        while process.isRunning {
+            if !killed, (ContinuousClock.now - started).components.seconds * 1_000_000_000 > timeoutNanos {
+                killed = true
+                log("build: \(command) ran past \(timeout.components.seconds) s; stopping it")
+                process.terminate()
+            }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        // The pipe ends when every process holding it has exited (a compiler the shell started, too).
+        _ = done.wait(timeout: .now() + 5)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        let lines = reader.lines
+        for line in lines { log("build| \(line)") }
+        if status == 0 && !killed {
+            finish(.succeeded(seconds: seconds))
+            log(String(format: "build: ok in %.1f s", seconds))
+        } else {
+            finish(.failed(status: status, seconds: seconds, lines: lines))
+            let first = lines.first { $0.contains("error") } ?? lines.last ?? "no output"
+            log(String(format: "build: failed (exit %d) in %.1f s: ", status, seconds) + first + "; the running kernel stays")
+        }
+    }
+
+    private func finish(_ outcome: Outcome) {
+        state.withLock {
+            $0.outcome = outcome
+            $0.process = nil
+        }
+    }
+}
+
+/// The last lines of a command's output, as it arrives in chunks; long lines cut (KernelText.bounded).
+private final class OutputTail: Sendable {
+    private let keeping: Int
+    private let state = Mutex<(lines: [String], partial: [UInt8])>(([], []))
+
+    init(keeping: Int) { self.keeping = keeping }
+
+    func append(_ chunk: Data) {
+        state.withLock { state in
+            for byte in chunk {
+                if byte == UInt8(ascii: "\n") {
+                    state.lines.append(KernelText.bounded(String(decoding: state.partial, as: UTF8.self), limit: 400))
+                    state.partial.removeAll(keepingCapacity: true)
+                    if state.lines.count > keeping { state.lines.removeFirst(state.lines.count - keeping) }
+                } else if state.partial.count < 4096 {
+                    state.partial.append(byte)
+                }
+            }
+        }
+    }
+
+    var lines: [String] {
+        state.withLock { state in
+            state.partial.isEmpty ? state.lines : state.lines + [String(decoding: state.partial, as: UTF8.self)]
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import EngineTestSupport
+import Foundation
+import Framepipe
+import KernelRuntime
+import Synchronization
+import XCTest
+
+/// `framepipe new`: every template (three languages × three formats) written by the command, built by its own
+/// build.sh outside the repository and run on both engines; the embedded copies match assets/; bad names and
+/// existing folders are refused with nothing written (docs/kernel-abi.md, "framepipe new").
+final class KernelProjectTests: XCTestCase {
+    override func setUp() { prepareEnvironment() }
+
+    /// GeneratedKernelTemplates.swift holds exactly assets/templates and assets/sdk as they are checked in
+    /// (scripts/build-templates.sh regenerates it).
+    func testEmbeddedTemplatesMatchTheAssets() throws {
+        let assets = repositoryRoot.appendingPathComponent("assets")
+        var onDisk: [String] = []
+        for folder in ["templates", "sdk"] {
+            let root = assets.appendingPathComponent(folder)
+            let walker = try XCTUnwrap(FileManager.default.enumerator(atPath: root.path))
+            for case let relative as String in walker {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root.appendingPathComponent(relative).path, isDirectory: &isDirectory),
+                    !isDirectory.boolValue
+                {
+                    onDisk.append("\(folder)/\(relative)")
+                }
+            }
+        }
+        for path in onDisk {
+            let contents = try String(contentsOf: assets.appendingPathComponent(path), encoding: .utf8)
+            XCTAssertEqual(KernelProject.embedded(path), contents, "assets/\(path) differs from its embedded copy: run scripts/build-templates.sh")
+        }
+        for path in KernelProject.templateAssets {
+            XCTAssertTrue(onDisk.contains(path), "a project needs assets/\(path), which does not exist")
+        }
+    }
+
+    func testEveryTemplateBuildsOutsideTheRepositoryAndRunsOnBothEngines() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        for language in KernelProject.Language.allCases {
+            for format in KernelProject.Format.allCases {
+                let name = "k-\(language.rawValue)-\(format.rawValue)"
+                let made = try runProcess(
+                    framepipeExecutable, ["new", name, "--lang", language.rawValue, "--format", format.rawValue, "--in", parent])
+                XCTAssertEqual(made.status, 0, "\(name): \(made.stderr)")
+                let project = URL(fileURLWithPath: parent).appendingPathComponent(name)
+                let built = try runProcess(project.appendingPathComponent("build.sh"), [], in: project)
+                XCTAssertEqual(built.status, 0, "\(name): build.sh failed: \(built.stderr)")
+                let kernel = project.appendingPathComponent("\(name).wasm").path
+                guard built.status == 0 else { continue }
+                try checkRuns(kernel, name: name, format: format)
+            }
+        }
+    }
+
+    /// The kernel loads on each engine, logs its printf line, makes output that is not all one value, and
+    /// the same bytes on both engines.
+    private func checkRuns(_ kernel: String, name: String, format: KernelProject.Format) throws {
+        var outputs: [[UInt8]] = []
+        try TestEngines.forEach { engine in
+            let lines = Mutex<[String]>([])
+            let host = KernelHost(log: { line in lines.withLock { $0.append(line) } }, input: { _ in 0 })
+            let compiled = try engine.make().load(path: kernel)
+            let instance = try compiled.instantiate(width: 48, height: 32, limits: KernelLimits(), host: host)
+            let units = format == .points ? 4096 : 32
+            try instance.run(frame: 30, time: 0.5, units: 0..<units)
+            let bytes = try instance.outputBytes()
+            XCTAssertEqual(bytes.count, format == .points ? 4096 * 32 : 48 * 32 * 4, "\(name) on \(engine)")
+            XCTAssertGreaterThan(Set(bytes).count, 16, "\(name) on \(engine): the output is nearly constant")
+            let log = lines.withLock { $0 }
+            XCTAssertTrue(log.contains { $0.hasPrefix("kernel \(name): \(name): ") }, "\(name) on \(engine): its printf line is missing from \(log)")
+            outputs.append(bytes)
+        }
+        if outputs.count == 2 { XCTAssertEqual(outputs[0], outputs[1], "\(name): the same bytes on both engines") }
+    }
+
+    func testNewRefusesBadNamesAndExistingFoldersWritingNothing() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        for bad in ["9lives", "a b", "../escape", "x/y", "", String(repeating: "a", count: 65), "é"] {
+            let outcome = try runProcess(framepipeExecutable, ["new", bad, "--lang", "c", "--in", parent])
+            XCTAssertEqual(outcome.status, 64, "'\(bad)': \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr.split(separator: "\n").count, 1, "'\(bad)': one line: \(outcome.stderr)")
+        }
+        let unknownLanguage = try runProcess(framepipeExecutable, ["new", "ok", "--lang", "go", "--in", parent])
+        XCTAssertEqual(unknownLanguage.status, 64, unknownLanguage.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), [], "nothing written for refused names")
+
+        let existing = URL(fileURLWithPath: parent).appendingPathComponent("taken")
+        try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: existing.appendingPathComponent("notes.txt"))
+        let again = try runProcess(framepipeExecutable, ["new", "taken", "--lang", "rust", "--in", parent])
+        XCTAssertEqual(again.status, 73, again.stderr)
+        XCTAssertTrue(again.stderr.contains("exists already"), again.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: existing.path), ["notes.txt"], "the existing folder is untouched")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["taken"], "no staging folder left behind")
+
+        let missingParent = try runProcess(framepipeExecutable, ["new", "fresh", "--lang", "c", "--in", parent + "/none"])
+        XCTAssertEqual(missingParent.status, 73, missingParent.stderr)
+    }
+}
