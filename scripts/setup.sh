@@ -28,7 +28,7 @@ PACKAGES=(
   libclang-rt-dev-wasm32 # compiler-rt builtins for wasm32 (libc and libc++ kernels link them)
   rustc                  # Debian's rustc 1.63: Rust kernels (the SDK crate in assets/sdk/rust)
   libstd-rust-dev-wasm32 # Rust's core/std for wasm32-unknown-unknown and wasm32-wasi
-  lld-14                 # rust-lld, the linker Debian's rustc runs for wasm targets
+  lld-14                 # what Debian's /usr/bin/rust-lld links to (rustc does not pull it in): links the Rust kernels
   git                    # the commit stamped into every build (scripts/version-stamp.sh: framepipe --version)
 )
 

@@ -35,7 +35,8 @@ run() {
     tail -n 20 "$work/$name.log" >&2
   fi
 }
-common=(--engine wasmtime --size 64x64)
+# --data: edges.wasm reads its image from assets/data (the other kernels ignore it).
+common=(--engine wasmtime --size 64x64 --data assets/data)
 for kernel in assets/kernels/*.wasm; do
   case "$kernel" in *.simd.wasm) continue ;; esac  # picked by --kernel-build auto on wasmtime
   name="$(basename "$kernel" .wasm)"

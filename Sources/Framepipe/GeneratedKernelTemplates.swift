@@ -564,6 +564,50 @@ pub fn hash_u32(mut x: u32) -> u32 {
 }
 pub fn hash_unitf(x: u32) -> f32 { (hash_u32(x) >> 8) as f32 * (1.0 / 16777216.0) }
 
+/// Deterministic math for `no_std` kernels: `core` (Rust 1.63) has no `floor`, `sqrt` or `sin`
+/// for floats, and these use IEEE-exact operations only, so every engine gives the same bits
+/// (the counterparts of framepipe.h's fp_floorf, fp_fract, fp_sqrtf, fp_sinf).
+pub mod math {
+    /// floor(x), the sign of zero included; integral values, infinities and NaN pass through.
+    pub fn floorf(x: f32) -> f32 {
+        if !(abs(x) < 8388608.0) || x == 0.0 { return x; } // 2^23: already integral
+        let t = x as i32 as f32; // truncates toward zero, exact below 2^23
+        if t > x { t - 1.0 } else { t }
+    }
+    /// floor(x) for f64.
+    pub fn floor(x: f64) -> f64 {
+        if !(if x < 0.0 { -x } else { x } < 4503599627370496.0) || x == 0.0 { return x; } // 2^52
+        let t = x as i64 as f64;
+        if t > x { t - 1.0 } else { t }
+    }
+    /// x - floor(x), in [0, 1).
+    pub fn fractf(x: f32) -> f32 { x - floorf(x) }
+    /// x - floor(x) for f64: use it for phases of a growing `time` (`fract(time * hz)`).
+    pub fn fract(x: f64) -> f64 { x - floor(x) }
+    pub fn abs(x: f32) -> f32 { f32::from_bits(x.to_bits() & 0x7FFF_FFFF) }
+    /// Square root by Newton's method from a bit-level first guess (relative error < 1e-7);
+    /// 0 for x <= 0 or NaN, x for infinity.
+    pub fn sqrtf(x: f32) -> f32 {
+        if !(x > 0.0) { return 0.0; }
+        if x == f32::INFINITY { return x; }
+        let mut r = f32::from_bits((x.to_bits() >> 1) + 0x1FBD_1DF5);
+        let mut i = 0;
+        while i < 4 { r = 0.5 * (r + x / r); i += 1; }
+        r
+    }
+    /// sin(x) by reduction to ±π and an odd degree-11 polynomial: error < 1e-6 for |x| ≤ 20.
+    pub fn sinf(x: f32) -> f32 {
+        const PI: f32 = 3.14159265;
+        const TWO_PI: f32 = 6.28318531;
+        let x = x - TWO_PI * floorf((x + PI) / TWO_PI);
+        let x2 = x * x;
+        x * (1.0 + x2 * (-1.6666667e-1 + x2 * (8.3333337e-3 + x2 * (-1.9841270e-4 + x2 * (2.7557319e-6 - x2 * 2.5052108e-8)))))
+    }
+    /// cos(x) = sin(x + π/2).
+    pub fn cosf(x: f32) -> f32 { sinf(x + 1.57079633) }
+    pub fn clampf(x: f32, lo: f32, hi: f32) -> f32 { if x > hi { hi } else if x >= lo { x } else { lo } }
+}
+
 /// Writes the `#[no_mangle] extern "C"` exports of a kernel:
 /// ```ignore
 /// framepipe::kernel! {

@@ -9,6 +9,8 @@ import XCTest
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 let plasmaPath = repositoryRoot.appendingPathComponent("assets/kernels/plasma.wasm").path
+/// `--data assets/data`, as the gallery runs: edges.wasm reads its image there (the others never open a file).
+let galleryWASI = WASIOptions(dataDirectory: repositoryRoot.appendingPathComponent("assets/data").path)
 let badModules = repositoryRoot.appendingPathComponent("Tests/KernelRuntimeTests/BadModules")
 
 /// lavapipe prints noise to stderr without a runtime directory; every test process gets its own.
@@ -117,10 +119,11 @@ final class GoldenCaptureTests: XCTestCase {
     func testBothEnginesCaptureTheSamePixels() throws {
         let wasmtime = EngineUnderTest.wasmtime.request()
         _ = try TestEngines.wasmtimeLibrary()
-        for name in ["plasma", "mandelbrot", "life", "grayscott", "particles"] {
+        for name in ["plasma", "mandelbrot", "life", "grayscott", "particles", "ripples", "cells", "edges"] {
             var options = Capture.Options(
                 kernelPath: repositoryRoot.appendingPathComponent("assets/kernels/\(name).wasm").path, frame: 4, width: 29,
                 height: 19, outputPath: "/dev/null")
+            options.wasi = galleryWASI
             options.engine = EngineUnderTest.wasmkit.request()
             let interpreted = try Capture.run(options)
             options.engine = wasmtime

@@ -25,6 +25,7 @@ final class PipelineFormatTests: XCTestCase {
         options.warmup = 1
         options.workers = 2
         options.colormap = colormap
+        options.wasi = galleryWASI
         options.engine = which.request()
         options.outputDirectory = try temporaryDirectory() + "/report"
         let result = try Bench.run(options)
@@ -40,6 +41,7 @@ final class PipelineFormatTests: XCTestCase {
         -> [UInt8]
     {
         var options = Capture.Options(kernelPath: kernel, frame: frame, width: width, height: height, outputPath: "/dev/null")
+        options.wasi = galleryWASI
         options.engine = which.request()
         return try Capture.computeDirectly(options).bytes
     }
@@ -129,7 +131,7 @@ final class PipelineFormatTests: XCTestCase {
     /// (tiles from different workers assemble into the same bytes; stateful kernels stepped in order).
     func testGalleryKernelsThroughThePipeline() throws {
         try TestEngines.forEach { which in
-            for name in ["plasma", "mandelbrot", "particles", "life", "grayscott"] {
+            for name in ["plasma", "mandelbrot", "particles", "life", "grayscott", "ripples", "cells", "edges"] {
                 let kernel = repositoryRoot.appendingPathComponent("assets/kernels/\(name).wasm").path
                 guard FileManager.default.fileExists(atPath: kernel) else { continue }
                 let (pixels, frame, summary) = try bench(kernel, on: which, width: 32, height: 24)

@@ -100,8 +100,9 @@ final class ComputePoolTests: XCTestCase {
     }
 
     /// Gallery kernels that are stateless (plasma always; the others once the gallery has them).
+    /// Not edges, which needs the data directory: EngineEquivalenceTests tiles it.
     private func statelessGalleryKernels() -> [String] {
-        ["plasma", "mandelbrot", "particles"].map {
+        ["plasma", "mandelbrot", "particles", "ripples", "cells"].map {
             repositoryRoot.appendingPathComponent("assets/kernels/\($0).wasm").path
         }.filter { FileManager.default.fileExists(atPath: $0) }
     }

@@ -19,6 +19,14 @@ final class EngineEquivalenceTests: XCTestCase {
             .map { folder.appendingPathComponent($0).path }
     }
 
+    /// What the gallery runs with: the data directory `assets/data` (edges.wasm reads its image
+    /// there in fp_init, as `--data assets/data` gives it; the other kernels never open a file).
+    static var galleryHost: KernelHost {
+        var host = KernelHost.headless
+        host.wasi = WASIOptions(dataDirectory: repositoryRoot.appendingPathComponent("assets/data").path)
+        return host
+    }
+
     static var simdKernels: [String] {
         let folder = repositoryRoot.appendingPathComponent("assets/kernels")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
@@ -33,8 +41,10 @@ final class EngineEquivalenceTests: XCTestCase {
 
     /// Frames 0..<count on one instance, in order (as the pool runs a stateful kernel; a stateless
     /// one gives the same frames either way), each whole frame in one call.
-    func frames(_ path: String, on engine: any KernelEngine, count: Int32 = frameCount) throws -> [[UInt8]] {
-        let instance = try instantiate(path, on: engine, width: Self.width, height: Self.height)
+    func frames(
+        _ path: String, on engine: any KernelEngine, count: Int32 = frameCount, host: KernelHost = .headless
+    ) throws -> [[UInt8]] {
+        let instance = try instantiate(path, on: engine, width: Self.width, height: Self.height, host: host)
         return try (0..<count).map { frame in
             try instance.run(frame: frame, time: Double(frame) / 60, units: 0..<instance.unitCount)
             return try instance.outputBytes()
@@ -57,19 +67,20 @@ final class EngineEquivalenceTests: XCTestCase {
         XCTAssertTrue(
             Set(kernels.map { URL(fileURLWithPath: $0).lastPathComponent }).isSuperset(of: [
                 "plasma.wasm", "mandelbrot.wasm", "life.wasm", "grayscott.wasm", "particles.wasm",
+                "ripples.wasm", "cells.wasm", "edges.wasm",
             ]), "\(kernels)")
         let wasmKit = WasmKitEngine()
         let wasmtime = try EngineUnderTest.wasmtime.make()
         for path in kernels {
             let name = URL(fileURLWithPath: path).lastPathComponent
-            let interpreted = try frames(path, on: wasmKit)
-            let compiled = try frames(path, on: wasmtime)
+            let interpreted = try frames(path, on: wasmKit, host: Self.galleryHost)
+            let compiled = try frames(path, on: wasmtime, host: Self.galleryHost)
             assertSameFrames(interpreted, compiled, "\(name): WasmKit vs wasmtime")
             XCTAssertNotEqual(interpreted.first, interpreted.last, "\(name): frames should change over time")
 
             // Stateless kernels: wasmtime computing each frame in tiles, out of order, on one
             // instance gives WasmKit's whole frames too.
-            let tiled = try instantiate(path, on: wasmtime, width: Self.width, height: Self.height)
+            let tiled = try instantiate(path, on: wasmtime, width: Self.width, height: Self.height, host: Self.galleryHost)
             guard !tiled.isStateful else { continue }
             let units = tiled.unitCount
             for frame in Int32(0)..<Self.frameCount {

@@ -47,6 +47,7 @@ final class ParameterTests: XCTestCase {
         let expected: [String: [String]] = [
             "mandelbrot": ["iterations", "zoom_period", "color_drift"], "grayscott": ["feed", "kill"],
             "particles": ["twist", "star_size", "pointer_push"], "plasma": [], "life": [],
+            "cells": ["speed", "lead"], "ripples": [],
         ]
         try TestEngines.forEach { which in
             let engine = try which.make()

@@ -147,6 +147,21 @@ final class WASITests: XCTestCase {
         XCTAssertEqual(frameLines.filter { $0.contains("further log lines dropped") }.count, 2, "\(frameLines.suffix(3))")
     }
 
+    /// The gallery's edges.wasm without `--data`: fp_init logs how to run it and returns 5.
+    func testGalleryImageKernelWithoutItsDataSaysHowToRunIt() throws {
+        try TestEngines.forEach { engine in
+            let lines = Lines()
+            XCTAssertThrowsError(
+                try instantiate(gallery("edges.wasm"), on: engine.make(), width: 16, height: 16, host: lines.host)
+            ) { error in
+                let message = (error as? KernelError)?.message ?? "\(error)"
+                XCTAssertTrue(message.contains("fp_init(16, 16) returned error code 5"), "\(engine): \(message)")
+            }
+            XCTAssertTrue(
+                lines.all.contains { $0.hasSuffix("edges: logo.ppm not found: run with --data assets/data") }, "\(engine): \(lines.all)")
+        }
+    }
+
     func testDataDirectoryThatCannotBeOpenedIsOneLineError() throws {
         var host = KernelHost.headless
         host.wasi = WASIOptions(dataDirectory: "/nonexistent/framepipe-data")
