@@ -101,14 +101,15 @@ if [ "${#RUST_SOURCES[@]}" -gt 0 ]; then
     [ -x "$RUST_LLD" ] || die "rust-lld not found ($RUST_LLD -> lld-14): install Debian package 'lld-14' (scripts/setup.sh)"
 fi
 
-# MVP + bulk memory only (ABI v1). --strip-all drops the name section so the
-# output does not depend on anything but the source and the toolchain.
+# MVP + bulk memory only (ABI v1). The name section is kept (no --strip-all): a trap's backtrace and a
+# profile name the kernel's functions. Without -g there is no DWARF, and the output depends on nothing
+# but the source and the toolchain.
 CFLAGS=(
     --target=wasm32 -mcpu=mvp -mbulk-memory
     -O2 -ffreestanding -nostdlib
     -Wall -Wextra -Werror
     -I "$KERNEL_DIR/include"
-    -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first
+    -Wl,--no-entry -Wl,--stack-first
 )
 # Kernels that also get NAME.simd.wasm: CFLAGS plus simd128 (still MVP + bulk memory otherwise).
 # Chosen by scripts/simd-check.py (wasmtime, 512x512): plasma 0.39x, grayscott 0.36x, life 0.32x,
