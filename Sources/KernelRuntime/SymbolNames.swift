@@ -31,6 +31,8 @@ enum SymbolNames {
         ]
         var out = ""
         var rest = Substring(component.replacingOccurrences(of: "..", with: "::"))
+        // A component that starts with an escape gets a leading `_` (an identifier cannot start with `$`).
+        if rest.hasPrefix("_$") { rest = rest.dropFirst() }
         while let dollar = rest.firstIndex(of: "$") {
             out += rest[..<dollar]
             let after = rest.index(after: dollar)
