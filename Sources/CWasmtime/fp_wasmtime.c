@@ -119,6 +119,7 @@ const fp_wasmtime_api *fp_wasmtime_api_load(const char *path, char *error, size_
     FP_LOAD(wasmtime_trap_code);
     FP_LOAD(wasm_trap_trace);
     FP_LOAD(wasm_frame_func_index);
+    FP_LOAD(wasm_frame_module_offset);
     FP_LOAD(wasmtime_frame_func_name);
     FP_LOAD(wasm_frame_vec_delete);
 #undef FP_LOAD

@@ -11,6 +11,8 @@ public struct ABIKernel: CompiledKernel {
     let module: any EngineModule
     /// Function index → export name, to name backtrace frames of modules without a name section.
     let exportedFunctionNames: [UInt32: String]
+    /// The DWARF line table and code layout, for `file:line` in backtraces; nil without `.debug_line`.
+    let sourceMap: WasmSourceMap?
     /// The per-frame `fp.log` allowance all instances of this kernel share.
     let logAllowance = LogAllowance()
 
@@ -44,6 +46,7 @@ public struct ABIKernel: CompiledKernel {
         try Self.checkInterface(imports: module.imports, exports: module.exports, path: path)
         self.module = module
         self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
+        self.sourceMap = WasmSourceMap.hasDebugLine(bytes) ? WasmSourceMap(module: bytes) : nil
     }
 
     /// Imports only `fp.log` and `fp.input`, exports `memory` and every required function.
@@ -388,11 +391,13 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         -> (String, KernelError.Fault)
     {
         func backtrace(_ frames: [BacktraceFrame]) -> String {
-            let names = frames.map { frame in
-                frame.name ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
+            let located = kernel.locate(frames)
+            let entries = zip(frames, located).map { frame, location in
+                let name = frame.name ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
                     ?? frame.functionIndex.map { "wasm function[\($0)]" } ?? "unknown"
+                return (name: name, location: location?.description)
             }
-            return names.isEmpty ? "" : "; backtrace: " + KernelText.backtrace(names)
+            return entries.isEmpty ? "" : "; backtrace: " + KernelText.backtrace(entries)
         }
         let deadline = formatMilliseconds(budget.deadlineNanos)
         let (reason, frames, fault): (String, [BacktraceFrame], KernelError.Fault)
@@ -440,13 +445,43 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     /// address 0 inside a recursion: both are stack overflows to the kernel's author.
     static func isStackOverflow(_ trap: TrapReason, _ frames: [BacktraceFrame]) -> Bool {
         if trap == .callStackExhausted { return true }
-        guard trap == .memoryOutOfBounds, frames.count >= 64 else { return false }
+        guard trap == .memoryOutOfBounds, frames.count >= wasmtimeTraceFrames else { return false }
+        // Judged on the innermost frames wasmtime keeps, so both engines answer alike for one kernel.
         var counts: [String: Int] = [:]
-        for frame in frames { counts[frame.name ?? frame.functionIndex.map { "#\($0)" } ?? "?", default: 0] += 1 }
-        return (counts.values.max() ?? 0) * 2 >= frames.count
+        for frame in frames.prefix(wasmtimeTraceFrames) {
+            counts[frame.name ?? frame.functionIndex.map { "#\($0)" } ?? "?", default: 0] += 1
+        }
+        return (counts.values.max() ?? 0) * 2 >= wasmtimeTraceFrames
     }
+
+    /// wasmtime keeps the innermost 20 frames of a trace (its `wasm_backtrace_max_frames`, which the C
+    /// API cannot set); WasmKit keeps them all.
+    static let wasmtimeTraceFrames = 20
 
     static func formatMilliseconds(_ nanos: UInt64) -> String {
         nanos % 1_000_000 == 0 ? "\(nanos / 1_000_000) ms" : String(format: "%.1f ms", Double(nanos) / 1e6)
+    }
+}
+
+extension ABIKernel {
+    /// Each frame's source location where the module has a line table: on wasmtime the line of the
+    /// frame's instruction (its module offset), on WasmKit, which gives no offsets, the line where the
+    /// frame's function starts (the function found by index, else by its name-section name). Looked
+    /// up once per distinct offset or function, so a 10 000-frame recursion costs a few lookups.
+    func locate(_ frames: [BacktraceFrame]) -> [SourceLocation?] {
+        guard let map = sourceMap else { return frames.map { _ in nil } }
+        var byOffset: [Int: SourceLocation?] = [:]
+        var byFunction: [UInt32: SourceLocation?] = [:]
+        return frames.map { frame in
+            if let offset = frame.moduleOffset {
+                let location = byOffset[offset] ?? map.location(moduleOffset: offset)
+                byOffset[offset] = location
+                if let location { return location }
+            }
+            guard let index = frame.functionIndex ?? frame.name.flatMap(map.functionIndex(named:)) else { return nil }
+            let location = byFunction[index] ?? map.location(functionIndex: index)
+            byFunction[index] = location
+            return location
+        }
     }
 }

@@ -59,13 +59,18 @@ public enum TrapReason: Sendable, Equatable {
 
 /// One frame of a wasm backtrace: the function's index in the module and its name where the engine
 /// knows one (from the name section). The ABI layer names the others from the module's exports.
+/// `moduleOffset` is the frame's instruction as a byte offset in the module (the trapping one, or
+/// the call in a caller frame): wasmtime gives it, WasmKit 0.4.2 does not (nil), so there the ABI
+/// layer can only give the function's first source line (WasmSourceMap).
 public struct BacktraceFrame: Sendable, Equatable {
     public var functionIndex: UInt32?
     public var name: String?
+    public var moduleOffset: Int?
 
-    public init(functionIndex: UInt32?, name: String?) {
+    public init(functionIndex: UInt32?, name: String?, moduleOffset: Int? = nil) {
         self.functionIndex = functionIndex
         self.name = name
+        self.moduleOffset = moduleOffset
     }
 }
 

@@ -99,15 +99,25 @@ public enum KernelText {
     /// A backtrace as one bounded phrase, innermost first: runs of the same function collapsed
     /// ("f ×9998"), then only the first `backtraceHead` and last `backtraceTail` entries kept.
     public static func backtrace(_ names: [String]) -> String {
-        var runs: [(name: String, count: Int)] = []
-        for name in names {
-            if let last = runs.last, last.name == name {
+        backtrace(names.map { (name: $0, location: nil) })
+    }
+
+    /// A backtrace whose frames may carry a source location ("shade (blur.c:42)"). Runs collapse by
+    /// function name alone, whatever the lines (a recursion calls itself from one line but traps on
+    /// another): a run shows the location of its innermost frame ("recurse (k.c:10) ×240").
+    public static func backtrace(_ frames: [(name: String, location: String?)]) -> String {
+        var runs: [(name: String, location: String?, count: Int)] = []
+        for frame in frames {
+            if let last = runs.last, last.name == frame.name {
                 runs[runs.count - 1].count += 1
             } else {
-                runs.append((name, 1))
+                runs.append((frame.name, frame.location, 1))
             }
         }
-        func spelled(_ run: (name: String, count: Int)) -> String { run.count == 1 ? run.name : "\(run.name) ×\(run.count)" }
+        func spelled(_ run: (name: String, location: String?, count: Int)) -> String {
+            let named = run.location.map { "\(run.name) (\($0))" } ?? run.name
+            return run.count == 1 ? named : "\(named) ×\(run.count)"
+        }
         if runs.count <= backtraceHead + backtraceTail + 1 { return runs.map(spelled).joined(separator: " ← ") }
         let hidden = runs[backtraceHead..<(runs.count - backtraceTail)].reduce(0) { $0 + $1.count }
         return (runs.prefix(backtraceHead).map(spelled) + ["… \(hidden) more frames …"] + runs.suffix(backtraceTail).map(spelled))

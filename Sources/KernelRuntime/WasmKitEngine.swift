@@ -338,7 +338,9 @@ final class WasmKitInstance: EngineInstance {
         // WasmKit names a wasm frame from the name section (and, only when there is one, from the
         // exports), else "wasm function[N]": that one is handed on as index N, for the ABI layer to
         // name from the exports as it does for wasmtime. "unknown" is the frame of the host's own
-        // call into the kernel, no wasm frame: left out, as wasmtime leaves it out.
+        // call into the kernel, no wasm frame: left out, as wasmtime leaves it out. WasmKit 0.4.2 prints
+        // no instruction offset, so these frames have no `moduleOffset`: with -g the ABI layer gives
+        // the line where the function starts, where wasmtime's frames give the line of the trap or call.
         let frames = lines.dropFirst().compactMap { line -> BacktraceFrame? in
             guard let close = line.firstIndex(of: ")") else { return nil }
             let name = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)

@@ -352,12 +352,15 @@ final class WasmtimeInstance: EngineInstance {
         return backtrace.isEmpty ? .instantiation(message) : .trap(.other(message), backtrace: backtrace)
     }
 
-    /// Frames innermost first, each with its function index and its name-section name if any.
+    /// Frames innermost first, each with its function index, its name-section name if any and its
+    /// instruction's offset in the module (for the DWARF line table, WasmSourceMap).
     private static func backtrace(_ frames: wasm_frame_vec_t, api: fp_wasmtime_api) -> [BacktraceFrame] {
         (0..<frames.size).compactMap { index in
             guard let frame = frames.data?[index] else { return nil }
             let name = api.wasmtime_frame_func_name(frame).map { WasmtimeErrors.string($0) }
-            return BacktraceFrame(functionIndex: api.wasm_frame_func_index(frame), name: name)
+            // A size_t past Int.max is no offset in any module: dropped rather than trapped on.
+            let offset = Int(exactly: api.wasm_frame_module_offset(frame))
+            return BacktraceFrame(functionIndex: api.wasm_frame_func_index(frame), name: name, moduleOffset: offset)
         }
     }
 }

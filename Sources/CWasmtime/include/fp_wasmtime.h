@@ -221,6 +221,9 @@ typedef struct fp_wasmtime_api {
     bool (*_Nonnull wasmtime_trap_code)(const wasm_trap_t *, uint8_t *);
     void (*_Nonnull wasm_trap_trace)(const wasm_trap_t *, wasm_frame_vec_t *);
     uint32_t (*_Nonnull wasm_frame_func_index)(const wasm_frame_t *);
+    /// The frame's instruction as a byte offset in the module's bytes (the trapping instruction, or the
+    /// call in a caller frame): what the DWARF line table is looked up with (WasmSourceMap.swift).
+    size_t (*_Nonnull wasm_frame_module_offset)(const wasm_frame_t *);
     const wasm_name_t *_Nullable (*_Nonnull wasmtime_frame_func_name)(const wasm_frame_t *);
     void (*_Nonnull wasm_frame_vec_delete)(wasm_frame_vec_t *);
 } fp_wasmtime_api;
