@@ -393,7 +393,8 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         func backtrace(_ frames: [BacktraceFrame]) -> String {
             let located = kernel.locate(frames)
             let entries = zip(frames, located).map { frame, location in
-                let name = frame.name ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
+                // Rust and C++ frames are named by their mangled symbols: shown decoded (SymbolNames).
+                let name = frame.name.map(SymbolNames.readable) ?? frame.functionIndex.flatMap { kernel.exportedFunctionNames[$0] }
                     ?? frame.functionIndex.map { "wasm function[\($0)]" } ?? "unknown"
                 return (name: name, location: location?.description)
             }

@@ -77,6 +77,53 @@ final class KernelProjectTests: XCTestCase {
         if outputs.count == 2 { XCTAssertEqual(outputs[0], outputs[1], "\(name): the same bytes on both engines") }
     }
 
+    /// A kernel built the documented way (`framepipe new`'s build.sh) that panics: the failure names the functions,
+    /// Rust's mangled symbols decoded, and with `./build.sh --debug` gives file:line; the panic message is logged.
+    func testAPanickingRustKernelNamesItsFunctionsAndWithDebugItsLines() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let made = try runProcess(framepipeExecutable, ["new", "panics", "--lang", "rust", "--in", parent])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let project = URL(fileURLWithPath: parent).appendingPathComponent("panics")
+        let source = project.appendingPathComponent("panics.rs")
+        let original = try String(contentsOf: source, encoding: .utf8)
+        let hook = "    let t = time as f32 * framepipe::param(0);\n"
+        XCTAssertTrue(original.contains(hook), "the template changed: update this test")
+        try original.replacingOccurrences(of: hook, with: "    if _frame == 3 { panic!(\"boom at frame {}\", _frame); }\n" + hook)
+            .write(to: source, atomically: true, encoding: .utf8)
+        for debug in [false, true] {
+            let built = try runProcess(project.appendingPathComponent("build.sh"), debug ? ["--debug"] : [], in: project)
+            XCTAssertEqual(built.status, 0, built.stderr)
+            try TestEngines.forEach { engine in
+                let lines = Mutex<[String]>([])
+                let host = KernelHost(log: { line in lines.withLock { $0.append(line) } }, input: { _ in 0 })
+                let instance = try engine.make().load(path: project.appendingPathComponent("panics.wasm").path)
+                    .instantiate(width: 16, height: 16, limits: KernelLimits(), host: host)
+                try instance.run(frame: 2, time: 2.0 / 60, units: 0..<16)
+                do {
+                    try instance.run(frame: 3, time: 3.0 / 60, units: 0..<16)
+                    XCTFail("\(engine): frame 3 panics")
+                } catch {
+                    let message = (error as? KernelError)?.message ?? "\(error)"
+                    XCTAssertTrue(message.contains("trapped: unreachable; backtrace: "), "\(engine): \(message)")
+                    XCTAssertTrue(message.contains("std::panicking::"), "\(engine): Rust's names decoded: \(message)")
+                    XCTAssertFalse(message.contains("_ZN"), "\(engine): no mangled names left: \(message)")
+                    XCTAssertTrue(message.contains("fp_frame"), "\(engine): \(message)")
+                    XCTAssertEqual(message.contains(".rs:"), debug, "\(engine), debug \(debug): file:line only with -g: \(message)")
+                    if debug && engine == .wasmtime {
+                        // wasmtime gives each frame's instruction: the panic's own line, in the user's file. WasmKit gives
+                        // where each function starts, here fp_frame's in the SDK's kernel! macro (the user's fn is inlined).
+                        XCTAssertTrue(message.contains("(panics.rs:"), "\(engine): \(message)")
+                    }
+                    XCTAssertLessThan(message.count, 1200, "\(engine): bounded: \(message)")
+                }
+                XCTAssertTrue(
+                    lines.withLock { $0 }.contains { $0.contains("panicked at 'boom at frame 3', panics.rs:") },
+                    "\(engine): the panic message is logged: \(lines.withLock { $0 })")
+            }
+        }
+    }
+
     func testNewRefusesBadNamesAndExistingFoldersWritingNothing() throws {
         let parent = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
