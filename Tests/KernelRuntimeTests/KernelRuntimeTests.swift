@@ -13,6 +13,22 @@ let plasmaPath = repositoryRoot.appendingPathComponent("assets/kernels/plasma.wa
 func corpus(_ name: String) -> String { badModules.appendingPathComponent(name).path }
 func gallery(_ name: String) -> String { repositoryRoot.appendingPathComponent("assets/kernels/\(name)").path }
 
+/// Runs a build tool (a compiler, a build script) to completion; a non-zero exit throws with what it wrote to stderr.
+func runBuildTool(_ executable: String, _ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    try process.run()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        let tool = (executable as NSString).lastPathComponent
+        throw NSError(domain: tool, code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: message])
+    }
+}
+
 /// Loads and instantiates a kernel on `engine`.
 func instantiate(
     _ path: String, on engine: any KernelEngine, width: Int, height: Int, limits: KernelLimits = KernelLimits(),

@@ -66,19 +66,10 @@ final class SourceLocationTests: XCTestCase {
         let source = directory.appendingPathComponent("\(name).c")
         try Data(trapperSource.utf8).write(to: source)
         let output = directory.appendingPathComponent("\(name).wasm")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments =
+        try runBuildTool(
+            clang,
             ["--target=wasm32", "-mcpu=mvp", "-mbulk-memory", "-O1", "-nostdlib", "-Wl,--no-entry", "-Wl,--stack-first"]
-            + flags + ["-I", repositoryRoot.appendingPathComponent("assets/sdk/c").path, "-o", output.path, source.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw NSError(domain: "clang", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: message])
-        }
+                + flags + ["-I", repositoryRoot.appendingPathComponent("assets/sdk/c").path, "-o", output.path, source.path])
         return output.path
     }
 

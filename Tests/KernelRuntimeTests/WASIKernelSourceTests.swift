@@ -11,17 +11,7 @@ final class WASIKernelSourceTests: XCTestCase {
     /// Tests/KernelSources built into a temporary directory, once.
     static let built: Result<URL, any Error> = Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kernel-sources-\(UUID().uuidString)")
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("scripts/build-test-kernels.sh")
-        process.arguments = [directory.path]
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw NSError(domain: "build-test-kernels", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: message])
-        }
+        try runBuildTool(repositoryRoot.appendingPathComponent("scripts/build-test-kernels.sh").path, [directory.path])
         return directory
     }
 
