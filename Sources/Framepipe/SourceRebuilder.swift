@@ -131,6 +131,26 @@ public final class SourceRebuilder: Sendable {
     private func build(because changed: [String]) {
         let shown = changed.prefix(3).joined(separator: ", ") + (changed.count > 3 ? " and \(changed.count - 3) more" : "")
         log("build: \(shown) changed; running \(command)")
+        let outcome = Self.run(command, timeout: timeout, log: log) { process in
+            state.withLock {
+                $0.process = process
+                $0.outcome = .running
+                $0.builds += 1
+            }
+        }
+        state.withLock {
+            $0.outcome = outcome
+            $0.process = nil
+        }
+        if case .failed = outcome { log("build: the running kernel stays") }
+    }
+
+    /// Runs `command` through /bin/sh to its end (stopped past `timeout`), logging its output as `build| …` lines
+    /// and one verdict line. `started` gets the process once it runs (to stop it from another thread).
+    public static func run(
+        _ command: String, timeout: Duration = .seconds(300), log: @Sendable (String) -> Void,
+        started: (Process) -> Void = { _ in }
+    ) -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -138,29 +158,25 @@ public final class SourceRebuilder: Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        let started = ContinuousClock.now
+        let begin = ContinuousClock.now
         do {
             try process.run()
         } catch {
-            finish(.failed(status: 127, seconds: 0, lines: ["cannot run /bin/sh: \(error.localizedDescription)"]))
-            return
+            let line = "cannot run /bin/sh: \(error.localizedDescription)"
+            log("build: failed: \(line)")
+            return .failed(status: 127, seconds: 0, lines: [line])
         }
-        state.withLock {
-            $0.process = process
-            $0.outcome = .running
-            $0.builds += 1
-        }
-        let reader = OutputTail(keeping: Self.keptLines)
+        started(process)
+        let reader = OutputTail(keeping: keptLines)
         let done = DispatchSemaphore(value: 0)
         let handle = output.fileHandleForReading
         Thread.detachNewThread {
             while case let chunk = handle.availableData, !chunk.isEmpty { reader.append(chunk) }
             done.signal()
         }
-        let timeoutNanos = timeout.components.seconds * 1_000_000_000
         var killed = false
         while process.isRunning {
-            if !killed, (ContinuousClock.now - started).components.seconds * 1_000_000_000 > timeoutNanos {
+            if !killed, ContinuousClock.now - begin > timeout {
                 killed = true
                 log("build: \(command) ran past \(timeout.components.seconds) s; stopping it")
                 process.terminate()
@@ -170,26 +186,18 @@ public final class SourceRebuilder: Sendable {
         process.waitUntilExit()
         // The pipe ends when every process holding it has exited (a compiler the shell started, too).
         _ = done.wait(timeout: .now() + 5)
-        let elapsed = ContinuousClock.now - started
+        let elapsed = ContinuousClock.now - begin
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         let lines = reader.lines
         for line in lines { log("build| \(line)") }
         if status == 0 && !killed {
-            finish(.succeeded(seconds: seconds))
             log(String(format: "build: ok in %.1f s", seconds))
-        } else {
-            finish(.failed(status: status, seconds: seconds, lines: lines))
-            let first = lines.first { $0.contains("error") } ?? lines.last ?? "no output"
-            log(String(format: "build: failed (exit %d) in %.1f s: ", status, seconds) + first + "; the running kernel stays")
+            return .succeeded(seconds: seconds)
         }
-    }
-
-    private func finish(_ outcome: Outcome) {
-        state.withLock {
-            $0.outcome = outcome
-            $0.process = nil
-        }
+        let first = lines.first { $0.contains("error") } ?? lines.last ?? "no output"
+        log(String(format: "build: failed (exit %d) in %.1f s: ", status, seconds) + first)
+        return .failed(status: status, seconds: seconds, lines: lines)
     }
 }
 

@@ -73,6 +73,17 @@ struct ViewCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let build, !FileManager.default.fileExists(atPath: kernel) {
+            // `framepipe new x && framepipe view x/x.wasm --build x/build.sh`: the first build makes the kernel.
+            let log: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            log("build: \(kernel) does not exist yet; running \(build)")
+            if case .failed(let status, _, _) = SourceRebuilder.run(build, log: log) {
+                try reportingErrors { () throws(FramepipeError) in
+                    throw FramepipeError(
+                        .badKernel, "\(kernel) does not exist and --build \(build) failed (exit \(status)); fix the build and run again")
+                }
+            }
+        }
         var options = ViewerOptions(kernelPath: kernel)
         options.width = size.width
         options.height = size.height

@@ -124,6 +124,20 @@ final class KernelProjectTests: XCTestCase {
         }
     }
 
+    /// `view K --build CMD` with no K yet runs CMD once first; a failed build is exit 2 with the compiler's lines logged
+    /// and one error line last (no display needed: the viewer never starts).
+    func testViewBuildsAMissingKernelFirstAndAFailedBuildIsExitTwo() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let outcome = try runProcess(
+            framepipeExecutable, ["view", parent + "/none.wasm", "--build", "echo 'k.c:3:1: error: not today' >&2; exit 3"])
+        XCTAssertEqual(outcome.status, 2, outcome.stderr)
+        XCTAssertTrue(outcome.stderr.contains("build| k.c:3:1: error: not today"), outcome.stderr)
+        let last = outcome.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(last.hasPrefix("framepipe: error: \(parent)/none.wasm does not exist and --build "), last)
+        XCTAssertTrue(last.contains("failed (exit 3)"), last)
+    }
+
     func testNewRefusesBadNamesAndExistingFoldersWritingNothing() throws {
         let parent = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: parent) }
