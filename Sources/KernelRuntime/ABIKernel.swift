@@ -422,7 +422,7 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         case .trap where exitCode != nil:
             // No backtrace: WasmKit has none for a call the host ends, and the code says what happened.
             (reason, frames, fault) = (
-                "called proc_exit(\(exitCode ?? 0)) (exit, abort or a Rust panic; a kernel reports failure by returning a non-zero code instead)",
+                "called proc_exit(\(exitCode ?? 0)) (exit() in C, std::process::exit in Rust; a kernel reports failure by returning a non-zero code instead)",
                 [], .trap
             )
         case .trap(let trap, let backtrace) where Self.isStackOverflow(trap, backtrace):
