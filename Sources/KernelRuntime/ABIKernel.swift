@@ -30,6 +30,7 @@ public struct ABIKernel: CompiledKernel {
         // engine reports a broken interface before it judges the bodies), then on what the engine read.
         if let interface = WasmBinary.interface(bytes) {
             try Self.checkInterface(imports: interface.imports, exports: interface.exports, path: path)
+            try Self.checkImportTypes(WasmBinary.importedFunctionTypes(bytes), path: path)
         }
         if ModuleOperators.scan(bytes)?.atomics == true {
             throw KernelError(
@@ -47,6 +48,25 @@ public struct ABIKernel: CompiledKernel {
         self.module = module
         self.exportedFunctionNames = WasmBinary.exportedFunctionNames(bytes)
         self.sourceMap = WasmSourceMap.hasDebugLine(bytes) ? WasmSourceMap(module: bytes) : nil
+    }
+
+    /// Each `fp` and WASI import has the type the host defines it with: refused here, in the host's words, rather
+    /// than at instantiation in each engine's own.
+    static func checkImportTypes(_ imports: [(module: String, name: String, type: WasmFunctionType)], path: String)
+        throws(KernelError)
+    {
+        for entry in imports {
+            if entry.module == WASI.module, let refusal = WASI.refusal(name: entry.name, type: entry.type) {
+                throw KernelError(.invalidModule, "\(path): \(refusal) (docs/kernel-abi.md, \"WASI subset\")")
+            }
+            if entry.module == KernelABI.importModule, let expected = KernelABI.imports.first(where: { $0.name == entry.name })?.type,
+                expected != entry.type
+            {
+                throw KernelError(
+                    .invalidModule,
+                    "\(path): imports `fp.\(entry.name)` as \(entry.type), but the host defines it as \(expected) (docs/kernel-abi.md, \"Imports\")")
+            }
+        }
     }
 
     /// Imports only `fp.log` and `fp.input`, exports `memory` and every required function.

@@ -208,6 +208,12 @@ final class WASISystem: @unchecked Sendable {
     private enum Entry {
         case file(hostDescriptor: Int32)
         case directory(hostDescriptor: Int32)
+
+        var hostDescriptor: Int32 {
+            switch self {
+            case .file(let descriptor), .directory(let descriptor): descriptor
+            }
+        }
     }
 
     private let options: WASIOptions
@@ -238,11 +244,7 @@ final class WASISystem: @unchecked Sendable {
 
     deinit {
         flush()
-        for entry in descriptors.values {
-            switch entry {
-            case .file(let descriptor), .directory(let descriptor): close(descriptor)
-            }
-        }
+        for entry in descriptors.values { close(entry.hostDescriptor) }
     }
 
     /// The next call computes `frame` at kernel `time` from `firstUnit` (set-up: frame -1): the clock reads
@@ -420,9 +422,7 @@ final class WASISystem: @unchecked Sendable {
         if (0...2).contains(fd) { return .success }
         guard fd != Self.dataDirectoryDescriptor else { return .success }  // the preopen stays: nothing to gain
         guard let entry = descriptors.removeValue(forKey: fd) else { return .badf }
-        switch entry {
-        case .file(let descriptor), .directory(let descriptor): close(descriptor)
-        }
+        close(entry.hostDescriptor)
         return .success
     }
 
@@ -475,12 +475,8 @@ final class WASISystem: @unchecked Sendable {
             status.st_mode = S_IFCHR
             return storeFilestat(status, at: address, memory)
         }
-        let host: Int32
-        switch entry {
-        case .file(let descriptor), .directory(let descriptor): host = descriptor
-        }
         var status = stat()
-        guard fstat(host, &status) == 0 else { return WASI.Errno(hostErrno: errno) }
+        guard fstat(entry.hostDescriptor, &status) == 0 else { return WASI.Errno(hostErrno: errno) }
         return storeFilestat(status, at: address, memory)
     }
 

@@ -55,6 +55,42 @@ enum WasmBinary {
         return understood && intact ? (imports, exports) : nil
     }
 
+    /// The declared type of each imported function, by module and name, as the type and import sections say
+    /// (an import whose type this reader does not understand is left out: the engine judges it).
+    static func importedFunctionTypes(_ bytes: [UInt8]) -> [(module: String, name: String, type: WasmFunctionType)] {
+        var types: [WasmFunctionType?] = []
+        var found: [(module: String, name: String, type: WasmFunctionType)] = []
+        forEachSection(bytes) { id, reader in
+            guard id == 1 || id == 2, let count = reader.leb() else { return }
+            for _ in 0..<count {
+                if id == 1 {
+                    // 0x60 params results; anything else (GC rec groups) ends the walk: no types known from here on.
+                    guard reader.byte() == 0x60, let parameters = reader.valueTypes(), let results = reader.valueTypes() else {
+                        return
+                    }
+                    let known = !parameters.contains(nil) && !results.contains(nil)
+                    types.append(known ? WasmFunctionType(parameters.compactMap { $0 }, results.compactMap { $0 }) : nil)
+                    continue
+                }
+                guard let module = reader.name(), let name = reader.name(), let kind = reader.byte() else { return }
+                switch kind {
+                case 0:
+                    guard let index = reader.leb() else { return }
+                    if Int(index) < types.count, let type = types[Int(index)] { found.append((module, name, type)) }
+                case 1:
+                    guard reader.byte() != nil, reader.limits() else { return }
+                case 2:
+                    guard reader.limits() else { return }
+                case 3:
+                    guard reader.byte() != nil, reader.byte() != nil else { return }
+                default:
+                    return
+                }
+            }
+        }
+        return found
+    }
+
     private static func externKind(_ byte: UInt8) -> ExternKind? {
         switch byte {
         case 0: return .function
@@ -138,6 +174,22 @@ enum WasmBinary {
                 if byte & 0x80 == 0 { return result }
             }
             return nil
+        }
+
+        /// A vector of value types; nil when cut short, an element nil for a type byte not known here.
+        mutating func valueTypes() -> [WasmValueType?]? {
+            guard let count = leb(), Int(count) <= end - position else { return nil }
+            return (0..<count).map { _ in
+                switch byte() {
+                case 0x7F: .i32
+                case 0x7E: .i64
+                case 0x7D: .f32
+                case 0x7C: .f64
+                case 0x7B: .v128
+                case 0x70, 0x6F: .reference
+                default: nil
+                }
+            }
         }
 
         /// Limits of a table or memory: flags 0 (min) or 1 (min, max); others (shared, 64-bit) are not read.

@@ -121,6 +121,20 @@ final class WASITests: XCTestCase {
                 XCTAssertTrue(message.contains("no network"), "\(engine): \(message)")
             }
         }
+        for (module, words) in [
+            ("wasi-wrong-type.wasm", "imports `wasi_snapshot_preview1.fd_write` as (i32) -> (i32), but preview1 defines it as (i32, i32, i32, i32) -> (i32)"),
+            ("fp-import-wrong-type.wasm", "imports `fp.log` as (i32) -> (), but the host defines it as (i32, i32) -> ()"),
+        ] {
+            var messages: [String] = []
+            try TestEngines.forEach { engine in
+                XCTAssertThrowsError(try engine.make().load(path: corpus(module))) { error in
+                    let message = (error as? KernelError)?.message ?? "\(error)"
+                    XCTAssertTrue(message.contains(words), "\(engine): \(message)")
+                    messages.append(message)
+                }
+            }
+            XCTAssertEqual(Set(messages).count, 1, "\(module): the same words on every engine: \(messages)")
+        }
         XCTAssertNotNil(WASI.refusal(name: "not_a_function", type: nil))
         XCTAssertNotNil(WASI.refusal(name: "fd_write", type: WasmFunctionType([.i32], [.i32])), "a wrong type")
         XCTAssertNil(WASI.refusal(name: "fd_write", type: WasmFunctionType([.i32, .i32, .i32, .i32], [.i32])))

@@ -1,0 +1,9 @@
+;; Imports WASI's fd_write with the wrong type: refused at load naming both types (WASITests).
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "fp_abi_version") (result i32) (i32.const 1))
+  (func (export "fp_format") (result i32) (i32.const 1))
+  (func (export "fp_output") (result i32) (i32.const 1024))
+  (func (export "fp_init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "fp_frame") (param i32 f64 i32 i32) (result i32) (i32.const 0)))
