@@ -95,7 +95,7 @@ public final class SourceRebuilder: Sendable {
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
         state.withLock { state in
-            if let process = state.process, process.isRunning { process.terminate() }
+            if let process = state.process, process.isRunning { Self.stopGroup(of: process) }
         }
         if startedFlag.load(ordering: .relaxed) {
             exited.wait()
@@ -145,6 +145,14 @@ public final class SourceRebuilder: Sendable {
         if case .failed = outcome { log("build: the running kernel stays") }
     }
 
+    /// SIGTERM to the build's process group — the shell and the compiler it started: Foundation starts a child in a
+    /// process group of its own (which also keeps a Ctrl-C meant for the viewer from reaching it) — or to the shell
+    /// alone where it shares ours.
+    static func stopGroup(of process: Process) {
+        let pid = process.processIdentifier
+        if pid > 0, getpgid(pid) == pid { kill(-pid, SIGTERM) } else { process.terminate() }
+    }
+
     /// Runs `command` through /bin/sh to its end (stopped past `timeout`), logging its output as `build| …` lines
     /// and one verdict line. `started` gets the process once it runs (to stop it from another thread).
     public static func run(
@@ -179,7 +187,7 @@ public final class SourceRebuilder: Sendable {
             if !killed, ContinuousClock.now - begin > timeout {
                 killed = true
                 log("build: \(command) ran past \(timeout.components.seconds) s; stopping it")
-                process.terminate()
+                stopGroup(of: process)
             }
             usleep(20_000)
         }

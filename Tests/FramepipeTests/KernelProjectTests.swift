@@ -163,3 +163,38 @@ final class KernelProjectTests: XCTestCase {
         XCTAssertEqual(missingParent.status, 73, missingParent.stderr)
     }
 }
+
+/// `view --build`'s runner (SourceRebuilder): a build past its time is stopped with everything it started, and its
+/// output and status come back.
+final class SourceRebuilderTests: XCTestCase {
+    func testABuildPastItsTimeIsStoppedWithTheProcessesItStarted() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let pidFile = folder + "/child.pid"
+        let lines = Mutex<[String]>([])
+        let started = Date()
+        let outcome = SourceRebuilder.run(
+            "echo compiling; sleep 600 & echo $! > '\(pidFile)'; wait", timeout: .seconds(1),
+            log: { line in lines.withLock { $0.append(line) } })
+        guard case .failed(let status, _, let output) = outcome else { return XCTFail("stopped: \(outcome)") }
+        XCTAssertNotEqual(status, 0)
+        XCTAssertEqual(output.first, "compiling", "\(output)")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60, "stopped, not waited for")
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.contains("ran past 1 s; stopping it") }, "\(lines.withLock { $0 })")
+        let child = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let deadline = Date().addingTimeInterval(30)
+        while kill(child, 0) == 0, Date() < deadline { usleep(10_000) }  // polls: SIGTERM and reaping take their time
+        XCTAssertNotEqual(kill(child, 0), 0, "the compiler the shell started (pid \(child)) is stopped too")
+    }
+
+    func testABuildsOutputAndStatusComeBack() {
+        let lines = Mutex<[String]>([])
+        let log: @Sendable (String) -> Void = { line in lines.withLock { $0.append(line) } }
+        guard case .failed(let status, _, let output) = SourceRebuilder.run("echo 'k.c:1:1: error: no' >&2; exit 4", log: log)
+        else { return XCTFail("a failing build") }
+        XCTAssertEqual(status, 4)
+        XCTAssertEqual(output, ["k.c:1:1: error: no"])
+        XCTAssertTrue(lines.withLock { $0 }.contains { $0.hasPrefix("build: failed (exit 4)") }, "\(lines.withLock { $0 })")
+        guard case .succeeded = SourceRebuilder.run("true", log: log) else { return XCTFail("a good build") }
+    }
+}
