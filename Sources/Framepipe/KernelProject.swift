@@ -47,12 +47,15 @@ public enum KernelProject {
     {
         if let problem = checkName(name) { throw FramepipeError(.usage, problem) }
         let source = "\(name).\(language.sourceExtension)"
-        func filled(_ asset: String) throws(FramepipeError) -> String {
-            guard let template = GeneratedKernelTemplates.files[asset] else {
+        func embedded(_ asset: String) throws(FramepipeError) -> String {
+            guard let contents = GeneratedKernelTemplates.files[asset] else {
                 // Only a broken build of framepipe gets here (KernelProjectTests checks every path).
-                throw FramepipeError(.failure, "this framepipe was built without the template assets/\(asset): rebuild it")
+                throw FramepipeError(.failure, "this framepipe was built without assets/\(asset): rebuild it")
             }
-            return template.replacingOccurrences(of: "@NAME@", with: name)
+            return contents
+        }
+        func filled(_ asset: String) throws(FramepipeError) -> String {
+            try embedded(asset).replacingOccurrences(of: "@NAME@", with: name)
                 .replacingOccurrences(of: "@LANG@", with: language.rawValue)
                 .replacingOccurrences(of: "@FORMAT@", with: format.rawValue)
                 .replacingOccurrences(of: "@SOURCE@", with: source)
@@ -62,12 +65,7 @@ public enum KernelProject {
             ("build.sh", try filled("templates/build.sh"), true),
             ("README.md", try filled("templates/\(language.rawValue)/README.md"), false),
         ]
-        for file in language.sdkFiles {
-            guard let contents = GeneratedKernelTemplates.files[file.asset] else {
-                throw FramepipeError(.failure, "this framepipe was built without assets/\(file.asset): rebuild it")
-            }
-            files.append((file.project, contents, false))
-        }
+        for file in language.sdkFiles { files.append((file.project, try embedded(file.asset), false)) }
         return files
     }
 

@@ -6,8 +6,9 @@ import Synchronization
 /// watcher (KernelFileWatcher) reloads the rebuilt .wasm, and keeps the last build's outcome for the window (title
 /// and overlay) and the log. A failed build leaves the running kernel alone.
 ///
-/// Polls like KernelFileWatcher (modification time, size and inode of every source file, four times a second,
-/// acting once nothing has changed for one interval); a source file is one whose name `isSource` accepts, found
+/// Polls as KernelFileWatcher does, with the same PollingThread and SettledChange (ChangePolling.swift): the
+/// modification time, size and inode of every source file, four times a second, acting once nothing has changed
+/// for one interval; a source file is one whose name `isSource` accepts, found
 /// under `sourceFolder` at most `maxDepth` folders down, hidden folders and build-output folders skipped, at most
 /// `maxFiles` files. The command runs in the viewer's current folder through /bin/sh, its output kept (the last
 /// `keptLines` lines); one that runs past `timeout` is killed and counts as failed.
@@ -21,14 +22,11 @@ public final class SourceRebuilder: Sendable {
 
     public let command: String
     public let sourceFolder: String
-    private let interval: Duration
     private let timeout: Duration
     private let log: @Sendable (String) -> Void
     private let state = Mutex<(outcome: Outcome?, builds: Int, process: Process?)>((nil, 0, nil))
-    private let stopRequested = Atomic<Bool>(false)
-    private let startedFlag = Atomic<Bool>(false)
-    private let exited = DispatchSemaphore(value: 0)
-    private let initialFingerprint: [String: KernelFileWatcher.Fingerprint]
+    /// Set once, at the end of init: its poll calls back into this object (weakly: the object owns the thread).
+    private let thread = Mutex<PollingThread?>(nil)
 
     static let maxDepth = 4
     static let maxFiles = 2000
@@ -44,10 +42,20 @@ public final class SourceRebuilder: Sendable {
     ) {
         self.command = command
         self.sourceFolder = sourceFolder
-        self.interval = interval
         self.timeout = timeout
         self.log = log
-        self.initialFingerprint = Self.fingerprints(of: sourceFolder)
+        let polling = PollingThread(
+            name: "framepipe-build", interval: interval, state: SettledChange(Self.fingerprints(of: sourceFolder))
+        ) { [weak self] change in
+            guard let self else { return }
+            let before = change.acted
+            guard let now = change.observe(Self.fingerprints(of: sourceFolder)) else { return }
+            let changed = now.keys.filter { now[$0] != before[$0] }.sorted() + before.keys.filter { now[$0] == nil }.sorted()
+            build(because: changed.map { ($0 as NSString).lastPathComponent })
+            // What the build itself wrote into the sources (generated headers, formatting) is not a new change.
+            change.acted = Self.fingerprints(of: sourceFolder)
+        }
+        thread.withLock { $0 = polling }
     }
 
     /// The last build's outcome (nil before the first) and how many builds have started.
@@ -81,51 +89,16 @@ public final class SourceRebuilder: Sendable {
         return found
     }
 
-    public func start() {
-        guard !startedFlag.exchange(true, ordering: .relaxed) else { return }
-        let thread = Thread { [self] in
-            Thread.current.name = "framepipe-build"
-            watch()
-            exited.signal()
-        }
-        thread.start()
-    }
+    public func start() { thread.withLock { $0 }?.start() }
 
-    /// Stops watching and ends a build that is running (SIGTERM), then waits for the thread.
+    /// Stops watching and ends a build that is running (SIGTERM to its process group), then waits for the thread.
     public func stop() {
-        stopRequested.store(true, ordering: .relaxed)
+        let polling = thread.withLock { $0 }
+        polling?.requestStop()  // first: no new build may start once the running one is stopped
         state.withLock { state in
             if let process = state.process, process.isRunning { Self.stopGroup(of: process) }
         }
-        if startedFlag.load(ordering: .relaxed) {
-            exited.wait()
-            exited.signal()
-        }
-    }
-
-    private func watch() {
-        var built = initialFingerprint
-        var candidate: [String: KernelFileWatcher.Fingerprint]?
-        let (seconds, attoseconds) = interval.components
-        let micros = UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-        while !stopRequested.load(ordering: .relaxed) {
-            usleep(max(micros, 1000))
-            let now = Self.fingerprints(of: sourceFolder)
-            guard now != built else {
-                candidate = nil
-                continue
-            }
-            guard candidate == now else {  // changed: wait one more interval for the editor to finish saving
-                candidate = now
-                continue
-            }
-            candidate = nil
-            let changed = now.keys.filter { now[$0] != built[$0] }.sorted() + built.keys.filter { now[$0] == nil }.sorted()
-            built = now
-            build(because: changed.map { ($0 as NSString).lastPathComponent })
-            // What the build itself wrote into the sources (generated headers, formatting) is not a new change.
-            built = Self.fingerprints(of: sourceFolder)
-        }
+        polling?.stop()
     }
 
     private func build(because changed: [String]) {

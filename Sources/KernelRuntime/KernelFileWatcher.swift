@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Watches a kernel file and reloads it into a pool when it changes (`--watch`).
 ///
@@ -11,27 +10,26 @@ import Synchronization
 /// file is refused with one log line and the old kernel keeps running.
 public final class KernelFileWatcher: Sendable {
     public let path: String
-    private let engine: any KernelEngine
-    private let pool: ComputePool
-    private let interval: Duration
-    private let log: @Sendable (String) -> Void
-    private let stopRequested = Atomic<Bool>(false)
-    private let exited = DispatchSemaphore(value: 0)
-    private let startedFlag = Atomic<Bool>(false)
-    /// The file as it was when the watcher was made (right after the running kernel was loaded from
-    /// it), so a change made before the watching thread gets going is still seen.
-    private let initialFingerprint: Fingerprint?
+    private let thread: PollingThread
 
     public init(
         path: String, engine: any KernelEngine, pool: ComputePool, interval: Duration = .milliseconds(250),
         log: @escaping @Sendable (String) -> Void
     ) {
         self.path = path
-        self.engine = engine
-        self.pool = pool
-        self.interval = interval
-        self.log = log
-        self.initialFingerprint = Self.fingerprint(path)
+        // Starts from the file as it is now (right after the running kernel was loaded from it), so a change made
+        // before the thread gets going is still seen.
+        thread = PollingThread(name: "framepipe-watch", interval: interval, state: SettledChange(Self.fingerprint(path))) {
+            change in
+            // A missing file (a build between removing and writing it) is no change to act on.
+            guard let now = Self.fingerprint(path) else { return change.reset() }
+            guard change.observe(now) != nil else { return }
+            do throws(KernelError) {
+                try pool.reload(path: path, engine: engine)
+            } catch {
+                log("reload refused, the previous kernel keeps running: \(error.message)")
+            }
+        }
     }
 
     public struct Fingerprint: Equatable, Sendable {
@@ -50,51 +48,9 @@ public final class KernelFileWatcher: Sendable {
         return Fingerprint(modified: info.st_mtim, size: Int(info.st_size), inode: UInt64(info.st_ino))
     }
 
-    public func start() {
-        guard !startedFlag.exchange(true, ordering: .relaxed) else { return }
-        let thread = Thread { [self] in
-            // Foundation on Linux applies a name only when the thread sets it on itself.
-            Thread.current.name = "framepipe-watch"
-            watch()
-            exited.signal()
-        }
-        thread.start()
-    }
+    public func start() { thread.start() }
 
-    public func stop() {
-        stopRequested.store(true, ordering: .relaxed)
-        if startedFlag.load(ordering: .relaxed) {
-            exited.wait()
-            exited.signal()
-        }
-    }
-
-    private func watch() {
-        var loaded = initialFingerprint
-        var candidate: Fingerprint?
-        let (seconds, attoseconds) = interval.components
-        let micros = UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
-        while !stopRequested.load(ordering: .relaxed) {
-            usleep(max(micros, 1000))
-            let now = Self.fingerprint(path)
-            guard let now, now != loaded else {
-                candidate = nil
-                continue
-            }
-            // Changed: wait one more interval for it to settle.
-            guard candidate == now else {
-                candidate = now
-                continue
-            }
-            candidate = nil
-            loaded = now
-            do throws(KernelError) {
-                try pool.reload(path: path, engine: engine)
-            } catch {
-                log("reload refused, the previous kernel keeps running: \(error.message)")
-            }
-        }
-    }
+    public func stop() { thread.stop() }
 }
 
 extension ComputePool {
