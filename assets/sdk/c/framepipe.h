@@ -333,11 +333,22 @@ static inline float fp_wrap_pi(float x) {
 /* sin(x). The argument is reduced to [-pi, pi], folded to [-pi/2, pi/2] with
  * sin(pi - x) = sin(x), then evaluated with a degree-11 odd Taylor polynomial.
  * Absolute error (measured): < 1e-6 for |x| <= 20, < 1e-4 for |x| <= 1000.
- * Uses only f32 add/mul/floor, so results are bit-identical on every host. */
+ * Uses only f32 add/mul/floor/abs/copysign and compares, so results are bit-identical on every host. */
 static inline float fp_sinf(float x) {
     x = fp_wrap_pi(x);
+#if defined(__wasm__) && !defined(__wasm_simd128__)
+    /* MVP builds (the WasmKit interpreter): two compares and branches, 1.2x faster there. */
     if (x > 0.5f * FP_PI) x = FP_PI - x;
     else if (x < -0.5f * FP_PI) x = -FP_PI - x;
+#else
+    {
+        /* Vectors (SIMD builds, native): |x| against pi - |x| (exact for |x| >= pi/2) with x's sign
+         * put back, the same bits as the two compares above in a min and two bit operations instead
+         * of two selects (docs/performance.md, "The sine's fold"). */
+        const float ax = __builtin_fabsf(x), folded = FP_PI - ax;
+        x = __builtin_copysignf(folded < ax ? folded : ax, x);
+    }
+#endif
     float x2 = x * x;
     return x * (1.0f + x2 * (-1.0f / 6.0f + x2 * (1.0f / 120.0f + x2 * (-1.0f / 5040.0f
              + x2 * (1.0f / 362880.0f + x2 * (-1.0f / 39916800.0f))))));
