@@ -16,10 +16,11 @@ fi
 if [ "${1:-}" = "--ci" ]; then
   shift
   # Sized for <= 3 minutes on 2 cores against the debug build (WasmKit ~100x slower than release):
-  # tiny frames, smith modules that always terminate, tight fuel and deadline, no shrinking.
+  # tiny frames, smith modules that always terminate, tight fuel and deadline, no shrinking, one job
+  # per core (200 modules in ~135 s on 2 cores; one job got through 110-135 of them in the budget).
   # --stack-limits-differ: how deep a call stack may grow is the engine's (the spec leaves it open):
   # stack exhaustion on one engine against another trap in the same function on the other agrees.
-  exec python3 scripts/fuzz.py --ci --stack-limits-differ --framepipe .build/debug/framepipe --seed 20261201 --count 200 \
+  exec python3 scripts/fuzz.py --ci --stack-limits-differ --framepipe .build/debug/framepipe --seed 20261201 --count 200 --jobs "$(nproc)" \
     --size 8x8 --time-limit 20 --budget 170 --out "${FUZZ_OUT:-.build/fuzz-ci}" \
     --framepipe-arg=--fuel --framepipe-arg=200000000 --framepipe-arg=--tile-timeout --framepipe-arg=2000 "$@"
 fi

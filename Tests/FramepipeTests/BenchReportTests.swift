@@ -429,13 +429,15 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         let firstSummary = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
 
-        let killed = try Running(["bench", "--duration", "60", "--target-hz", "100", "--warmup", "1"] + kernel)
+        let killed = try Running(["bench", "--duration", "30", "--target-hz", "100", "--warmup", "1"] + kernel)
         XCTAssertTrue(killed.waitFor { $0.stderrSoFar.contains("bench: 10 %") }, killed.stderrSoFar)
         let staging = parent + "/.report.framepipe-new-\(killed.process.processIdentifier)"
-        let csv = staging + "/frames.csv"
+        // The run streams its rows under the temporary name; frames.csv is that file renamed once the run ends.
+        let csv = staging + "/.frames.csv.tmp-\(killed.process.processIdentifier)"
         XCTAssertTrue(
             killed.waitFor { _ in ((try? FileManager.default.attributesOfItem(atPath: csv)[.size]) as? Int ?? 0) > 4_000 },
             "frames.csv grows in the staging folder during the run")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staging + "/frames.csv"), "killed before the run ended")
         kill(killed.process.processIdentifier, SIGKILL)
         XCTAssertEqual(killed.wait().status, SIGKILL)
         XCTAssertEqual(

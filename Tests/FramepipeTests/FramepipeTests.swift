@@ -2,6 +2,7 @@ import EngineTestSupport
 import Foundation
 import FrameTiming
 import KernelRuntime
+import Synchronization
 import XCTest
 
 @testable import Framepipe
@@ -27,7 +28,7 @@ func prepareEnvironment() {
 }
 
 /// What a finished process printed and returned.
-struct ProcessOutcome {
+struct ProcessOutcome: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
@@ -61,6 +62,17 @@ func runProcess(
     return ProcessOutcome(
         status: status, stdout: String(decoding: stdout, as: UTF8.self),
         stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// `body(0..<count)` on every core at once, results in index order; the first error is rethrown.
+/// For tests that start many short processes of their own (each `body` waits for its process).
+func concurrently<Result: Sendable>(_ count: Int, _ body: @Sendable (Int) throws -> Result) throws -> [Result] {
+    let results = Mutex<[Int: Swift.Result<Result, any Error>]>([:])
+    DispatchQueue.concurrentPerform(iterations: count) { index in
+        let result = Swift.Result { try body(index) }
+        results.withLock { $0[index] = result }
+    }
+    return try results.withLock { all in try (0..<count).map { index in try all[index]!.get() } }
 }
 
 /// The built `framepipe` executable: the test bundle sits in the same products directory.
