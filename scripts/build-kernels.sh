@@ -112,7 +112,7 @@ CFLAGS=(
     -Wl,--no-entry -Wl,--stack-first
 )
 # Kernels that also get NAME.simd.wasm: CFLAGS plus simd128 (still MVP + bulk memory otherwise).
-# Chosen by scripts/simd-check.py (wasmtime, 512x512): plasma 0.34x, grayscott 0.36x, life 0.31x,
+# Chosen by scripts/simd-check.py (wasmtime, 512x512): plasma 0.34x, grayscott 0.36x, life 0.20x,
 # particles 0.87x the MVP build's time. Left out: mandelbrot (clang emits no SIMD: the same bytes).
 SIMD_KERNELS=(plasma particles grayscott life)
 SIMD_CFLAGS=("${CFLAGS[@]}" -msimd128)
