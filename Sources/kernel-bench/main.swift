@@ -130,7 +130,6 @@ let benchLimits = KernelLimits(
     fuelPerTile: 1_000_000_000_000, maxMemoryBytes: 4 << 30, tileTimeoutNanos: 600_000_000_000)
 
 /// Median and 90th percentile (nearest rank) of per-frame milliseconds.
-
 struct Distribution {
     let median: Double
     let p90: Double
