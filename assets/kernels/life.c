@@ -40,6 +40,17 @@ _Static_assert(LIFE_CELL_PX == 2, "fp_frame draws two pixels per cell (g_rgba2)"
 #define TRAIL_START 160u
 #define TRAIL_DECAY 8u
 
+/* Colours: a live cell's, and a dead one's from its trail byte (a dark background plus a blue
+ * glow), written once for the colour table (fp_init) and draw16, which computes them 16 cells at
+ * a time: CELL is a cell byte, or a vector of them in u16 lanes. cell * 171 / 512 is cell / 3 for
+ * every byte. */
+#define ALIVE_R 240
+#define ALIVE_G 240
+#define ALIVE_B 225
+#define DEAD_R(cell) (10 + (cell) / 8)
+#define DEAD_G(cell) (12 + (cell) * 171 / 512)
+#define DEAD_B(cell) (20 + (cell) * 3 / 4)
+
 /* The Gosper glider gun (36 x 9 cells), the first known infinite-growth pattern. */
 #define GUN_W 36
 #define GUN_H 9
@@ -108,13 +119,13 @@ FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
     for (uint32_t cell = 0; cell < 256u; cell++) {
         uint8_t *rgba = g_rgba2[cell];
         if (cell == ALIVE) {
-            rgba[0] = 240;
-            rgba[1] = 240;
-            rgba[2] = 225;
-        } else { /* dark background plus a blue glow for the trail */
-            rgba[0] = (uint8_t)(10u + cell / 8u);
-            rgba[1] = (uint8_t)(12u + cell / 3u);
-            rgba[2] = (uint8_t)(20u + cell * 3u / 4u);
+            rgba[0] = ALIVE_R;
+            rgba[1] = ALIVE_G;
+            rgba[2] = ALIVE_B;
+        } else {
+            rgba[0] = (uint8_t)DEAD_R(cell);
+            rgba[1] = (uint8_t)DEAD_G(cell);
+            rgba[2] = (uint8_t)DEAD_B(cell);
         }
         rgba[3] = 255;
         __builtin_memcpy(rgba + 4, rgba, 4);
@@ -233,17 +244,14 @@ static inline u8x16 narrow(u16x8 low, u16x8 high) {
         store16(bottom + (offset), pair_);                                                              \
     } while (0)
 
-/* 16 cells -> their 32 RGBA pixels (two per cell) in both pixel rows: g_rgba2's colours
- * (fp_init), computed 16 at a time instead of looked up. */
+/* 16 cells -> their 32 RGBA pixels (two per cell) in both pixel rows: g_rgba2's colours,
+ * computed 16 at a time instead of looked up. */
 static inline void draw16(u8x16 cells, uint8_t *top, uint8_t *bottom) {
     const u16x8 low = widen_low(cells), high = widen_high(cells);
     const u8x16 alive = (u8x16)(cells == (u8x16){0} + (uint8_t)ALIVE);
-    const u8x16 dead_r = narrow(10 + low / 8, 10 + high / 8);
-    const u8x16 dead_g = narrow(12 + low * 171 / 512, 12 + high * 171 / 512); /* cell / 3 for every byte */
-    const u8x16 dead_b = narrow(20 + low * 3 / 4, 20 + high * 3 / 4);
-    const u8x16 r = (alive & 240) | (~alive & dead_r);
-    const u8x16 g = (alive & 240) | (~alive & dead_g);
-    const u8x16 b = (alive & 225) | (~alive & dead_b);
+    const u8x16 r = (alive & ALIVE_R) | (~alive & narrow(DEAD_R(low), DEAD_R(high)));
+    const u8x16 g = (alive & ALIVE_G) | (~alive & narrow(DEAD_G(low), DEAD_G(high)));
+    const u8x16 b = (alive & ALIVE_B) | (~alive & narrow(DEAD_B(low), DEAD_B(high)));
     const u8x16 a = (u8x16){0} + (uint8_t)255;
     /* Interleave to RGBA: r g pairs and b a pairs, then pixels 0-3, 4-7, 8-11, 12-15. */
     const u8x16 rg_low = __builtin_shufflevector(r, g, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
