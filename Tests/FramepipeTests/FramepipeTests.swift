@@ -34,8 +34,6 @@ struct ProcessOutcome: Sendable {
     var stderr: String
 }
 
-/// Runs `executable ARGUMENTS` in the repository root (or `directory`) to completion and collects
-/// what it printed. stdout is read to its end first; fine for tools whose stderr stays small (error lines).
 /// `bench` measures 5 runs by default; a test that is not about repeated runs measures one (`--runs 1` is added
 /// unless the arguments give `--runs` or ask for help), so the suite's benches take one run's time.
 func oneRunUnlessAsked(_ arguments: [String]) -> [String] {
@@ -43,6 +41,9 @@ func oneRunUnlessAsked(_ arguments: [String]) -> [String] {
     return ["bench", "--runs", "1"] + arguments.dropFirst()
 }
 
+/// Runs `executable ARGUMENTS` in the repository root (or `directory`) to completion and collects
+/// what it printed. Both pipes are drained at once: read one after the other, a child that fills the second
+/// (64 KiB) before closing the first would block forever, and so would the test.
 func runProcess(
     _ executable: URL, _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String]? = nil
 ) throws -> ProcessOutcome {
@@ -56,12 +57,32 @@ func runProcess(
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let stderr = PipeDrain(err.fileHandleForReading)
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
     let status = ChildProcess.waitForExit(process)
     return ProcessOutcome(
         status: status, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+        stderr: String(decoding: stderr.wait(), as: UTF8.self))
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class PipeDrain: Sendable {
+    private let data = Mutex(Data())
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        DispatchQueue.global().async { [self] in
+            let all = handle.readDataToEndOfFile()
+            data.withLock { $0 = all }
+            done.signal()
+        }
+    }
+
+    /// Everything the pipe carried, once its writers have closed it.
+    func wait() -> Data {
+        done.wait()
+        return data.withLock { $0 }
+    }
 }
 
 /// `body(0..<count)` on every core at once, results in index order; the first error is rethrown.
@@ -87,6 +108,30 @@ func temporaryDirectory() throws -> String {
     let path = NSTemporaryDirectory() + "framepipe-test-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+final class RunProcessTests: XCTestCase {
+    /// A child that writes more than a pipe holds to stderr before it closes stdout: read one pipe after the other,
+    /// both processes would wait on each other forever. Run on a thread of its own, so that the old behaviour fails
+    /// the test (after a generous timeout) instead of hanging the suite.
+    func testBothPipesAreDrainedAtOnce() throws {
+        let bytes = 300_000
+        let script = "head -c \(bytes) /dev/zero | tr '\\0' e >&2; head -c \(bytes) /dev/zero | tr '\\0' o; exit 3"
+        let outcome = Mutex<Result<ProcessOutcome, any Error>?>(nil)
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let result = Result { try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", script]) }
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        guard finished.wait(timeout: .now() + 120) == .success else {
+            return XCTFail("runProcess did not return: a full pipe blocked the child")
+        }
+        let result = try XCTUnwrap(outcome.withLock { $0 }).get()
+        XCTAssertEqual(result.status, 3)
+        XCTAssertEqual(result.stderr, String(repeating: "e", count: bytes))
+        XCTAssertEqual(result.stdout, String(repeating: "o", count: bytes))
+    }
 }
 
 final class GoldenCaptureTests: XCTestCase {
