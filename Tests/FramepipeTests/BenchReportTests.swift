@@ -14,61 +14,10 @@ final class BenchReportTests: XCTestCase {
             "framepipe not built at \(framepipeExecutable.path)")
     }
 
-    /// Starts `framepipe ARGS` in the repository root; stdout and stderr are collected by reader threads of their own
-    /// (so a chatty process never blocks on a full pipe), each reading to end of file; `wait` joins them, so no output
-    /// read from a pipe is lost on the way to the outcome.
-    final class Running: @unchecked Sendable {
-        // @unchecked: the collected bytes are only touched under `lock`; the rest is set up in init.
-        let process = Process()
-        private let out = Pipe()
-        private let err = Pipe()
-        private let lock = NSLock()
-        private var stdoutData = Data()
-        private var stderrData = Data()
-        private let readers = DispatchGroup()
+    func framepipe(_ arguments: [String]) throws -> ProcessOutcome { try start(arguments).wait() }
 
-        init(_ arguments: [String]) throws {
-            process.executableURL = framepipeExecutable
-            process.arguments = oneRunUnlessAsked(arguments)
-            process.currentDirectoryURL = repositoryRoot
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            for isStdout in [true, false] {
-                let handle = (isStdout ? out : err).fileHandleForReading
-                readers.enter()
-                Thread { [self] in
-                    while case let data = handle.availableData, !data.isEmpty {
-                        lock.withLock { if isStdout { stdoutData.append(data) } else { stderrData.append(data) } }
-                    }
-                    readers.leave()
-                }.start()
-            }
-        }
-
-        var stderrSoFar: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
-        var stdoutSoFar: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
-
-        /// Waits (up to `seconds`) until `condition` holds or the process has ended; whether it held.
-        func waitFor(seconds: Double = 120, _ condition: (Running) -> Bool) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while !condition(self), Date() < deadline, process.isRunning { usleep(20_000) }
-            return condition(self)
-        }
-
-        func wait() -> ProcessOutcome {
-            let status = ChildProcess.waitForExit(process)
-            // End of file on both pipes once the process is gone (generous: only a leaked grandchild could hold one).
-            _ = readers.wait(timeout: .now() + 120)
-            return lock.withLock {
-                ProcessOutcome(
-                    status: status, stdout: String(decoding: stdoutData, as: UTF8.self),
-                    stderr: String(decoding: stderrData, as: UTF8.self))
-            }
-        }
-    }
-
-    func framepipe(_ arguments: [String]) throws -> ProcessOutcome { try Running(arguments).wait() }
+    /// `framepipe ARGS`, running.
+    func start(_ arguments: [String]) throws -> RunningProcess { try RunningProcess(framepipeExecutable, arguments) }
 
     func json(_ path: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -394,7 +343,7 @@ final class BenchReportTests: XCTestCase {
     func testInterruptWritesCompleteReports() throws {
         try TestEngines.forEach { which in
             let directory = try temporaryDirectory() + "/interrupted"
-            let running = try Running(
+            let running = try start(
                 [
                     "bench", "assets/kernels/plasma.wasm", "--frames", "1000", "--target-hz", "100", "--warmup", "1",
                     "--size", "16x16", "--out", directory,
@@ -429,7 +378,7 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(first.status, 0, first.stderr)
         let firstSummary = try Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json"))
 
-        let killed = try Running(["bench", "--duration", "30", "--target-hz", "100", "--warmup", "1"] + kernel)
+        let killed = try start(["bench", "--duration", "30", "--target-hz", "100", "--warmup", "1"] + kernel)
         XCTAssertTrue(killed.waitFor { $0.stderrSoFar.contains("bench: 10 %") }, killed.stderrSoFar)
         let staging = parent + "/.report.framepipe-new-\(killed.process.processIdentifier)"
         // The run streams its rows under the temporary name; frames.csv is that file renamed once the run ends.
@@ -501,13 +450,13 @@ final class BenchReportTests: XCTestCase {
         #else
             let size = "2048x2048"
         #endif
-        let started: [(String, (BenchReportTests.Running) -> Bool)] = [
+        let started: [(String, (RunningProcess) -> Bool)] = [
             ("during set-up", { $0.stdoutSoFar.contains("framepipe bench:") }),
             ("computing the first frame", { $0.stderrSoFar.components(separatedBy: "plasma: \(size)").count > 2 }),
         ]
         for (when, condition) in started {
             let directory = try temporaryDirectory() + "/never"
-            let running = try Running(
+            let running = try start(
                 [
                     "bench", "assets/kernels/plasma.wasm", "--frames", "2", "--warmup", "0", "--size", size, "--engine",
                     "wasmkit", "--workers", "1", "--no-progress", "--out", directory,

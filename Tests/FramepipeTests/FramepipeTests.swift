@@ -41,47 +41,68 @@ func oneRunUnlessAsked(_ arguments: [String]) -> [String] {
     return ["bench", "--runs", "1"] + arguments.dropFirst()
 }
 
-/// Runs `executable ARGUMENTS` in the repository root (or `directory`) to completion and collects
-/// what it printed. Both pipes are drained at once: read one after the other, a child that fills the second
-/// (64 KiB) before closing the first would block forever, and so would the test.
+/// Runs `executable ARGUMENTS` in the repository root (or `directory`) to completion and collects what it printed
+/// (RunningProcess: both pipes drained at once, so a child that fills one before closing the other cannot block).
 func runProcess(
     _ executable: URL, _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String]? = nil
 ) throws -> ProcessOutcome {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = oneRunUnlessAsked(arguments)
-    process.currentDirectoryURL = directory
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stderr = PipeDrain(err.fileHandleForReading)
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let status = ChildProcess.waitForExit(process)
-    return ProcessOutcome(
-        status: status, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr.wait(), as: UTF8.self))
+    try RunningProcess(executable, arguments, in: directory, environment: environment).wait()
 }
 
-/// Reads a pipe to its end on a thread of its own.
-final class PipeDrain: Sendable {
-    private let data = Mutex(Data())
-    private let done = DispatchSemaphore(value: 0)
+/// Starts `executable ARGUMENTS` in the repository root (or `directory`); stdout and stderr are collected by reader
+/// threads of their own (so a chatty process never blocks on a full pipe), each reading to end of file; `wait` joins
+/// them, so no output read from a pipe is lost on the way to the outcome.
+final class RunningProcess: @unchecked Sendable {
+    // @unchecked: the collected bytes are only touched under `lock`; the rest is set up in init.
+    let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+    private let lock = NSLock()
+    private var stdoutData = Data()
+    private var stderrData = Data()
+    private let readers = DispatchGroup()
 
-    init(_ handle: FileHandle) {
-        DispatchQueue.global().async { [self] in
-            let all = handle.readDataToEndOfFile()
-            data.withLock { $0 = all }
-            done.signal()
+    init(
+        _ executable: URL, _ arguments: [String], in directory: URL = repositoryRoot, environment: [String: String]? = nil
+    ) throws {
+        process.executableURL = executable
+        process.arguments = oneRunUnlessAsked(arguments)
+        process.currentDirectoryURL = directory
+        if let environment { process.environment = environment }
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        for isStdout in [true, false] {
+            let handle = (isStdout ? out : err).fileHandleForReading
+            readers.enter()
+            Thread { [self] in
+                while case let data = handle.availableData, !data.isEmpty {
+                    lock.withLock { if isStdout { stdoutData.append(data) } else { stderrData.append(data) } }
+                }
+                readers.leave()
+            }.start()
         }
     }
 
-    /// Everything the pipe carried, once its writers have closed it.
-    func wait() -> Data {
-        done.wait()
-        return data.withLock { $0 }
+    var stderrSoFar: String { lock.withLock { String(decoding: stderrData, as: UTF8.self) } }
+    var stdoutSoFar: String { lock.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+
+    /// Waits (up to `seconds`) until `condition` holds or the process has ended; whether it held.
+    func waitFor(seconds: Double = 120, _ condition: (RunningProcess) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition(self), Date() < deadline, process.isRunning { usleep(20_000) }
+        return condition(self)
+    }
+
+    func wait() -> ProcessOutcome {
+        let status = ChildProcess.waitForExit(process)
+        // End of file on both pipes once the process is gone (generous: only a leaked grandchild could hold one).
+        _ = readers.wait(timeout: .now() + 120)
+        return lock.withLock {
+            ProcessOutcome(
+                status: status, stdout: String(decoding: stdoutData, as: UTF8.self),
+                stderr: String(decoding: stderrData, as: UTF8.self))
+        }
     }
 }
 
