@@ -16,6 +16,12 @@
  * GS_CELLS_PER_SEED pixels. Everything is f32 add/mul: wasm and native agree bit
  * for bit.
  *
+ * The state interleaves the chemicals (cell i's U at [2i], its V at [2i + 1]): a row is one
+ * pointer, not two, and a vector holds two whole cells. That and the stencil's constant offsets
+ * from one pointer per row (next_block) are for wasmtime's code: with U and V apart, Cranelift
+ * reloaded 8 row pointers and 6 vector constants from the stack and computed an address per load,
+ * 1.4-1.7x native; now 1.2x (assets/kernels/README.md, "SIMD builds"; docs/performance.md).
+ *
  * Parameters: feed (F) and kill (k), read at the start of each fp_frame: moving them
  * while it runs turns coral into spots, stripes or waves (Pearson's map of the regimes).
  */
@@ -41,9 +47,9 @@ enum {
 #define GS_FIELD_SCALE 2.25f /* V peaks near 0.44 in this regime: stretch it over 0..1 */
 
 static int32_t g_width, g_height;
-static float *g_u, *g_v;           /* current state */
-static float *g_u_next, *g_v_next; /* the step being computed */
-static float *g_out;               /* the field, width * height f32 */
+static float *g_uv;      /* current state, U and V interleaved */
+static float *g_uv_next; /* the step being computed */
+static float *g_out;     /* the field, width * height f32 */
 
 FP_EXPORT(fp_abi_version) int32_t fp_abi_version(void) { return FP_ABI_VERSION; }
 
@@ -57,8 +63,8 @@ static void seed(void) {
     const int32_t w = g_width, h = g_height;
     const uint32_t cells = (uint32_t)w * (uint32_t)h;
     for (uint32_t i = 0; i < cells; i++) {
-        g_u[i] = 1.0f;
-        g_v[i] = 0.0f;
+        g_uv[2u * i] = 1.0f;
+        g_uv[2u * i + 1u] = 0.0f;
     }
     const uint32_t seeds = 1u + cells / GS_CELLS_PER_SEED;
     for (uint32_t s = 0; s < seeds; s++) {
@@ -69,8 +75,8 @@ static void seed(void) {
                 /* Wrap onto the torus (the seed may straddle an edge; w, h may be tiny). */
                 const int32_t x = ((cx + dx) % w + w) % w, y = ((cy + dy) % h + h) % h;
                 const uint32_t i = (uint32_t)y * (uint32_t)w + (uint32_t)x;
-                g_u[i] = 0.5f;
-                g_v[i] = 0.25f + 0.02f * fp_hash_unitf(i ^ GS_SEED);
+                g_uv[2u * i] = 0.5f;
+                g_uv[2u * i + 1u] = 0.25f + 0.02f * fp_hash_unitf(i ^ GS_SEED);
             }
         }
     }
@@ -81,10 +87,8 @@ FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
     const uint64_t cells = (uint64_t)width * (uint64_t)height;
     float *heap = (float *)fp_heap_reserve(5u * cells * sizeof(float));
     if (heap == 0) return GS_ERR_GROW;
-    g_u = heap;
-    g_v = heap + cells;
-    g_u_next = heap + 2u * cells;
-    g_v_next = heap + 3u * cells;
+    g_uv = heap;
+    g_uv_next = heap + 2u * cells;
     g_out = heap + 4u * cells;
     g_width = width;
     g_height = height;
@@ -92,8 +96,6 @@ FP_EXPORT(fp_init) int32_t fp_init(int32_t width, int32_t height) {
     return GS_OK;
 }
 
-/* One cell of one step: column c of the row `mid` (rows up and down above and below it, columns
- * l and r beside it) into u_next[c], v_next[c]. The one formula for every cell, edges included. */
 enum { PARAM_FEED, PARAM_KILL };
 FP_PARAMS({"feed", 0.01f, 0.1f, 0.0545f},  /* F: 0.0545 with k 0.062 grows coral */
           {"kill", 0.03f, 0.075f, 0.062f}) /* k */
@@ -101,56 +103,130 @@ FP_PARAMS({"feed", 0.01f, 0.1f, 0.0545f},  /* F: 0.0545 with k 0.062 grows coral
 /* This step's F and k (fp_frame reads them once per call). */
 static float g_feed, g_kill;
 
-static inline void cell(const float *restrict u_up, const float *restrict u_mid, const float *restrict u_down,
-                        const float *restrict v_up, const float *restrict v_mid, const float *restrict v_down,
-                        float *restrict u_next, float *restrict v_next, uint32_t l, uint32_t c, uint32_t r,
-                        float feed, float feed_kill) {
-    const float u = u_mid[c], v = v_mid[c];
-    const float lap_u = 0.2f * (u_up[c] + u_down[c] + u_mid[l] + u_mid[r])
-                      + 0.05f * (u_up[l] + u_up[r] + u_down[l] + u_down[r]) - u;
-    const float lap_v = 0.2f * (v_up[c] + v_down[c] + v_mid[l] + v_mid[r])
-                      + 0.05f * (v_up[l] + v_up[r] + v_down[l] + v_down[r]) - v;
+/* One cell of one step: column c of the row `mid` (rows up and down above and below it, columns
+ * l and r beside it) into next. The one formula for every cell; the first and last columns use it
+ * with their wrapped neighbours, the interior its copies below. */
+static inline void cell(const float *restrict up, const float *restrict mid, const float *restrict down,
+                        float *restrict next, uint32_t l, uint32_t c, uint32_t r, float feed, float feed_kill) {
+    const uint32_t cu = 2u * c, lu = 2u * l, ru = 2u * r; /* U of each; V one after */
+    const float u = mid[cu], v = mid[cu + 1u];
+    const float lap_u = 0.2f * (up[cu] + down[cu] + mid[lu] + mid[ru])
+                      + 0.05f * (up[lu] + up[ru] + down[lu] + down[ru]) - u;
+    const float lap_v = 0.2f * (up[cu + 1u] + down[cu + 1u] + mid[lu + 1u] + mid[ru + 1u])
+                      + 0.05f * (up[lu + 1u] + up[ru + 1u] + down[lu + 1u] + down[ru + 1u]) - v;
     const float uvv = u * v * v;
-    u_next[c] = u + (GS_DIFFUSION_U * lap_u - uvv + feed * (1.0f - u));
-    v_next[c] = v + (GS_DIFFUSION_V * lap_v + uvv - feed_kill * v);
+    next[cu] = u + (GS_DIFFUSION_U * lap_u - uvv + feed * (1.0f - u));
+    next[cu + 1u] = v + (GS_DIFFUSION_V * lap_v + uvv - feed_kill * v);
 }
 
-/* One explicit-Euler step of both chemicals over the whole torus, then swap.
- * Each row is split into its first column, the interior and its last column, so that the
- * interior loop has no wraparound selects: clang vectorises it (SSE natively, simd128 in the
- * SIMD build; restrict tells it the next-step rows do not overlap the current ones). Lanes
- * compute the same expression per cell in the same order, so the bits do not change.
- * The interior loop is also unrolled 8x (8 vectors, 32 cells per pass) for wasmtime's deadline
- * guard: its epoch check at each loop back-edge may call out, so Cranelift spills the loop's
- * live vectors around it; once per 32 cells that costs ~4%, once per 4 cells ~20%.
- * vectorize(enable) is needed with it: an unroll count alone makes clang skip vectorising
- * natively. noinline: inlined into fp_frame's step loop, this loop pragma crashes clang 21
- * when it emits debug info (-g, as SwiftPM builds NativeKernels). */
+#if defined(__wasm_simd128__) || !defined(__wasm__)
+#define GS_VECTORS 1
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef uint32_t u32x4 __attribute__((vector_size(16)));
+
+static inline f32x4 load4(const float *p) {
+    f32x4 v;
+    __builtin_memcpy(&v, p, 16);
+    return v;
+}
+
+static inline void store4(float *p, f32x4 v) { __builtin_memcpy(p, &v, 16); }
+#else
+#define GS_VECTORS 0
+#endif
+
+/* What the interior's cells need besides the rows: F and F + k, and as vectors (lanes U, V, U, V)
+ * where there are vectors. */
+typedef struct {
+    float feed, feed_kill;
+#if GS_VECTORS
+    f32x4 diffusion; /* Du, Dv */
+    u32x4 uvv_sign;  /* the sign bit where uvv is subtracted (U) */
+    f32x4 rate;      /* F, F + k */
+    f32x4 rate_from; /* 1, -0 */
+#endif
+} step_constants;
+
+/* Cells c and c + 1 of cell(), from floats 2c - 2 .. 2c + 5 of each row: up, mid and down point at
+ * cell c - 1 (the left neighbours), next at cell c. Every offset from them is a constant >= 0, which
+ * clang folds into the loads and stores (one address per row and block, not one per access).
+ * The vector is bit for bit cell(): U lanes u + ((Du * lap_u + (-uvv)) + F * (1 - u)), a + (-b)
+ * being a - b; V lanes v + ((Dv * lap_v + uvv) + (F + k) * (-0 - v)), (F + k) * (-0 - v) being
+ * -((F + k) * v); u * v * v is (u * v) * v in both (v * u == u * v). */
+static inline void two_cells(const float *up, const float *mid, const float *down, float *next,
+                             const step_constants k) {
+#if GS_VECTORS
+    const f32x4 x = load4(mid + 2);
+    const f32x4 lap = 0.2f * (load4(up + 2) + load4(down + 2) + load4(mid) + load4(mid + 4))
+                    + 0.05f * (load4(up) + load4(up + 4) + load4(down) + load4(down + 4)) - x;
+    const f32x4 uv = x * __builtin_shufflevector(x, x, 1, 0, 3, 2);
+    const f32x4 uvv = uv * __builtin_shufflevector(x, x, 1, 1, 3, 3);
+    store4(next, x + ((k.diffusion * lap + (f32x4)((u32x4)uvv ^ k.uvv_sign)) + k.rate * (k.rate_from - x)));
+#else
+    cell(up, mid, down, next - 2, 0u, 1u, 2u, k.feed, k.feed_kill);
+    cell(up + 2, mid + 2, down + 2, next, 0u, 1u, 2u, k.feed, k.feed_kill);
+#endif
+}
+
+/* Cells per next_block: 16 two_cells, i.e. 16 vectors in the SIMD build. */
+#define GS_BLOCK 32u
+
+/* GS_BLOCK cells from cell c (up, mid, down at c - 1, next at c, as two_cells). A function of its
+ * own, unrolled: inside it every access is a constant offset from four pointers (in a loop clang's
+ * strength reduction turns them back into one address per access), and wasmtime's epoch check
+ * (README.md, "The deadline guard") runs once per block, at its entry. */
+__attribute__((noinline)) static void next_block(const float *restrict up, const float *restrict mid,
+                                                 const float *restrict down, float *restrict next,
+                                                 const step_constants *restrict constants) {
+    const step_constants k = *constants; /* read once: as far as clang knows, the stores could alias it */
+#pragma clang loop unroll(full)
+    for (uint32_t j = 0; j < GS_BLOCK / 2u; j++) two_cells(up + 4u * j, mid + 4u * j, down + 4u * j, next + 4u * j, k);
+}
+
+/* One explicit-Euler step of both chemicals over the whole torus, then swap. Each row is split
+ * into its first column, the interior and its last column, so that the interior has no
+ * wraparound selects: GS_BLOCK cells at a time, then pairs, then the odd one. */
 __attribute__((noinline)) static void step(void) {
     const int32_t w = g_width, h = g_height;
     const float feed = g_feed, feed_kill = g_feed + g_kill;
+    const step_constants k = {
+        .feed = feed,
+        .feed_kill = feed_kill,
+#if GS_VECTORS
+        .diffusion = {GS_DIFFUSION_U, GS_DIFFUSION_V, GS_DIFFUSION_U, GS_DIFFUSION_V},
+        .uvv_sign = {0x80000000u, 0u, 0x80000000u, 0u},
+        .rate = {feed, feed_kill, feed, feed_kill},
+        .rate_from = {1.0f, -0.0f, 1.0f, -0.0f},
+#endif
+    };
+    const uint32_t row = 2u * (uint32_t)w; /* floats */
     for (int32_t y = 0; y < h; y++) {
-        const uint32_t up = (uint32_t)(y == 0 ? h - 1 : y - 1) * (uint32_t)w;
-        const uint32_t mid = (uint32_t)y * (uint32_t)w;
-        const uint32_t down = (uint32_t)(y == h - 1 ? 0 : y + 1) * (uint32_t)w;
-        const float *restrict u_up = g_u + up, *restrict u_mid = g_u + mid, *restrict u_down = g_u + down;
-        const float *restrict v_up = g_v + up, *restrict v_mid = g_v + mid, *restrict v_down = g_v + down;
-        float *restrict u_next = g_u_next + mid, *restrict v_next = g_v_next + mid;
+        const float *up = g_uv + (uint32_t)(y == 0 ? h - 1 : y - 1) * row;
+        const float *mid = g_uv + (uint32_t)y * row;
+        const float *down = g_uv + (uint32_t)(y == h - 1 ? 0 : y + 1) * row;
+        float *next = g_uv_next + (uint32_t)y * row;
         const uint32_t last = (uint32_t)w - 1u;
         /* x = 0: the left neighbour wraps to the last column (itself when w == 1). */
-        cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last, 0u, w == 1 ? 0u : 1u, feed, feed_kill);
-#pragma clang loop vectorize(enable) unroll_count(8)
-        for (uint32_t x = 1; x < last; x++)
-            cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, x - 1u, x, x + 1u, feed, feed_kill);
+        cell(up, mid, down, next, last, 0u, w == 1 ? 0u : 1u, feed, feed_kill);
+        /* The interior, 1 .. last - 1; left neighbour at float 2x - 2. */
+        uint32_t x = 1;
+        for (; x + GS_BLOCK <= last; x += GS_BLOCK)
+            next_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
+        if (x < last && last > GS_BLOCK) {
+            /* The rest as one block ending at the last interior cell: it overlaps cells done
+             * already, which get the same values again (next is not read here). */
+            const uint32_t c = last - GS_BLOCK;
+            next_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
+            x = last;
+        }
+        for (; x + 2u <= last; x += 2u) two_cells(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, k);
+        if (x < last) cell(up, mid, down, next, x - 1u, x, x + 1u, feed, feed_kill);
         /* x = w - 1 (w >= 2): the right neighbour wraps to column 0. */
-        if (w >= 2) cell(u_up, u_mid, u_down, v_up, v_mid, v_down, u_next, v_next, last - 1u, last, 0u, feed, feed_kill);
+        if (w >= 2) cell(up, mid, down, next, last - 1u, last, 0u, feed, feed_kill);
     }
-    float *swap = g_u;
-    g_u = g_u_next;
-    g_u_next = swap;
-    swap = g_v;
-    g_v = g_v_next;
-    g_v_next = swap;
+    float *swap = g_uv;
+    g_uv = g_uv_next;
+    g_uv_next = swap;
 }
 
 FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
@@ -164,6 +240,6 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     for (int32_t s = 0; s < GS_STEPS_PER_FRAME; s++) step();
 
     const uint32_t cells = (uint32_t)g_width * (uint32_t)g_height;
-    for (uint32_t i = 0; i < cells; i++) g_out[i] = fp_clampf(g_v[i] * GS_FIELD_SCALE, 0.0f, 1.0f);
+    for (uint32_t i = 0; i < cells; i++) g_out[i] = fp_clampf(g_uv[2u * i + 1u] * GS_FIELD_SCALE, 0.0f, 1.0f);
     return GS_OK;
 }
