@@ -410,6 +410,28 @@ static inline float fp_hash_unitf(uint32_t x) {
     return (float)(fp_hash_u32(x) >> 8) * (1.0f / 16777216.0f);
 }
 
+/* ---- 16-byte vectors (clang's vector extensions) ----
+ * FP_V128 is 1 where they compile to 16-byte vector instructions: the SIMD build (-msimd128,
+ * NAME.simd.wasm) and native builds (SSE2 on x86-64); 0 in MVP builds, where the same code is
+ * scalarised and runs slower than plain loops (assets/kernels/README.md, "SIMD builds"). fp_v128 is
+ * 16 bytes; cast it to a vector type of the same size for other lanes, e.g.
+ * `typedef float f32x4 __attribute__((vector_size(16)));  f32x4 x = (f32x4)fp_load_v128(p);`.
+ * The load and store take any alignment. */
+#if defined(__wasm_simd128__) || (!defined(__wasm__) && (defined(__clang__) || defined(__GNUC__)))
+#define FP_V128 1
+typedef uint8_t fp_v128 __attribute__((vector_size(16)));
+
+static inline fp_v128 fp_load_v128(const void *p) {
+    fp_v128 v;
+    __builtin_memcpy(&v, p, 16);
+    return v;
+}
+
+static inline void fp_store_v128(void *p, fp_v128 v) { __builtin_memcpy(p, &v, 16); }
+#else
+#define FP_V128 0
+#endif
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -119,20 +119,13 @@ static inline void cell(const float *restrict up, const float *restrict mid, con
     next[cu + 1u] = v + (GS_DIFFUSION_V * lap_v + uvv - feed_kill * v);
 }
 
-#if defined(__wasm_simd128__) || !defined(__wasm__)
-#define GS_VECTORS 1
+#define GS_VECTORS FP_V128
+#if GS_VECTORS
 typedef float f32x4 __attribute__((vector_size(16)));
 typedef uint32_t u32x4 __attribute__((vector_size(16)));
 
-static inline f32x4 load4(const float *p) {
-    f32x4 v;
-    __builtin_memcpy(&v, p, 16);
-    return v;
-}
-
-static inline void store4(float *p, f32x4 v) { __builtin_memcpy(p, &v, 16); }
-#else
-#define GS_VECTORS 0
+static inline f32x4 load4(const float *p) { return (f32x4)fp_load_v128(p); }
+static inline void store4(float *p, f32x4 v) { fp_store_v128(p, (fp_v128)v); }
 #endif
 
 /* What the interior's cells need besides the rows: F and F + k, and as vectors (lanes U, V, U, V)

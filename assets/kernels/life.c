@@ -154,8 +154,8 @@ static inline uint8_t next_cell(const uint8_t *up, const uint8_t *mid, const uin
     return neighbours == 3 || (neighbours == 2 && self == ALIVE) ? (uint8_t)ALIVE : dead;
 }
 
-#if defined(__wasm_simd128__) || !defined(__wasm__)
-#define LIFE_VECTORS 1
+#define LIFE_VECTORS FP_V128
+#if LIFE_VECTORS
 
 /* Two vectors per pass of the vector loops in the SIMD build, for wasmtime's deadline guard (README.md, "The
  * deadline guard"); the native loops are left as they are. */
@@ -165,16 +165,11 @@ static inline uint8_t next_cell(const uint8_t *up, const uint8_t *mid, const uin
 #define LIFE_TWO_VECTORS_PER_PASS
 #endif
 
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef fp_v128 u8x16;
 typedef uint16_t u16x8 __attribute__((vector_size(16)));
 
-static inline u8x16 load16(const uint8_t *p) {
-    u8x16 v;
-    __builtin_memcpy(&v, p, 16);
-    return v;
-}
-
-static inline void store16(uint8_t *p, u8x16 v) { __builtin_memcpy(p, &v, 16); }
+static inline u8x16 load16(const uint8_t *p) { return fp_load_v128(p); }
+static inline void store16(uint8_t *p, u8x16 v) { fp_store_v128(p, v); }
 
 /* next_cell of the 16 cells from column c of row `mid` (c >= 1, c + 16 <= cols - 1): a live
  * neighbour is a byte equal to ALIVE, whose mask is 0xFF (-1), so the masks' sum is minus the
@@ -192,8 +187,6 @@ static inline u8x16 next16(const uint8_t *up, const uint8_t *mid, const uint8_t 
     const u8x16 dead = (self_alive & (uint8_t)TRAIL_START) | (~self_alive & faded);
     return lives | (~lives & dead);
 }
-#else
-#define LIFE_VECTORS 0
 #endif
 
 /* One generation: g_cells -> g_next (B3/S23 on a torus), then swap. Each row is split into its
