@@ -327,7 +327,7 @@ extension CommandLineTests {
             let outcome = try run(
                 [
                     "bench", badModules.appendingPathComponent("frame-tail-call-cycle.wasm").path, "--size", "8x8",
-                    "--tile-timeout", "200", "--workers", "1", "--no-progress", "--out", directory,
+                    "--tile-timeout", "50", "--workers", "1", "--no-progress", "--out", directory,
                 ] + which.arguments)
             XCTAssertEqual(outcome.status, 5, "\(which): \(outcome.stderr)")
             let faults = outcome.stderr.split(separator: "\n").filter { $0.contains("failed [timeout]") }
