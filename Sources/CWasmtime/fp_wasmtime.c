@@ -17,6 +17,7 @@ static_assert(sizeof(wasmtime_extern_t) == 32, "wasmtime_extern_t is 32 bytes in
 static_assert(offsetof(wasmtime_extern_t, of) == 8, "wasmtime_extern_t's union starts at 8");
 static_assert(sizeof(wasmtime_val_t) == 32, "wasmtime_val_t is 32 bytes in this build (GC feature)");
 static_assert(offsetof(wasmtime_val_t, of) == 8, "wasmtime_val_t's union starts at 8");
+static_assert(sizeof(wasmtime_val_raw_t) == 16 && _Alignof(wasmtime_val_raw_t) == 8, "wasmtime_val_raw_t is 16 bytes");
 static_assert(sizeof(wasmtime_linear_memory_t) == 4 * sizeof(void *), "wasmtime_linear_memory_t is four pointers");
 static_assert(sizeof(wasmtime_memory_creator_t) == 3 * sizeof(void *), "wasmtime_memory_creator_t is three pointers");
 
@@ -103,7 +104,7 @@ const fp_wasmtime_api *fp_wasmtime_api_load(const char *path, char *error, size_
     FP_LOAD(wasmtime_linker_instantiate);
     FP_LOAD(wasmtime_instance_export_get);
     FP_LOAD(wasmtime_func_type);
-    FP_LOAD(wasmtime_func_call);
+    FP_LOAD(wasmtime_func_call_unchecked);
     FP_LOAD(wasmtime_memory_data);
     FP_LOAD(wasmtime_memory_data_size);
     FP_LOAD(wasmtime_caller_export_get);

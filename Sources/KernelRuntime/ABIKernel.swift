@@ -320,13 +320,13 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
     }
 
     /// The output region must lie inside linear memory; checked after every call that may move it.
-    private func checkOutputRegion(after call: String? = nil) throws(KernelError) {
+    private func checkOutputRegion(after call: @autoclosure () -> String? = nil) throws(KernelError) {
         let end = outputOffset + outputByteCount
         let memoryBytes = raw.memoryByteCount
         guard end <= memoryBytes else {
             throw KernelError(
                 .runtimeFault,
-                "\(kernel.path): \(call.map { "after \($0), " } ?? "")output region \(outputOffset)..<\(end) (\(outputByteCount) bytes for \(unitCount) \(format.unitName)) lies outside the kernel's \(memoryBytes)-byte memory",
+                "\(kernel.path): \(call().map { "after \($0), " } ?? "")output region \(outputOffset)..<\(end) (\(outputByteCount) bytes for \(unitCount) \(format.unitName)) lies outside the kernel's \(memoryBytes)-byte memory",
                 fault: .outputOutsideMemory)
         }
     }
@@ -339,7 +339,8 @@ public final class ABIInstance: KernelInstance, @unchecked Sendable {
         guard units.lowerBound >= 0, units.upperBound <= unitCount, !units.isEmpty else {
             throw KernelError(.runtimeFault, "units \(units) are outside 0..<\(unitCount)")
         }
-        let call = "fp_frame(frame \(frame), \(format.unitName) \(units.lowerBound)..<\(units.upperBound))"
+        // Written only on the way to an error: formatting it on every call cost more than the call into wasmtime.
+        var call: String { "fp_frame(frame \(frame), \(format.unitName) \(units.lowerBound)..<\(units.upperBound))" }
         let budget = limits.tileBudget
         imports.beginFrame(frame, time: time, firstUnit: Int32(units.lowerBound))
         let code: Int32

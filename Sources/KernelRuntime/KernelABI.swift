@@ -57,6 +57,23 @@ public enum ABIFunction: String, Sendable, CaseIterable {
     /// `KernelABI.reactorInitializer`: optional; returns nothing (engines answer 0 for it).
     case reactorInitialize = "_initialize"
 
+    /// Position in `allCases`: engines index per-instance tables by it on every call, where a dictionary
+    /// would hash the raw-value string each time.
+    public var ordinal: Int {
+        switch self {
+        case .abiVersion: return 0
+        case .initialize: return 1
+        case .format: return 2
+        case .output: return 3
+        case .frame: return 4
+        case .points: return 5
+        case .stateful: return 6
+        case .parameterCount: return 7
+        case .parameterTable: return 8
+        case .reactorInitialize: return 9
+        }
+    }
+
     public var type: WasmFunctionType {
         switch self {
         case .abiVersion, .format, .output, .points, .stateful, .parameterCount, .parameterTable:

@@ -1,3 +1,10 @@
+// One wasmtime instance. Its unsafe pointer code keeps these invariants:
+//  1. `slots` holds 4 values, allocated once per instance and freed in deinit: no ABI function takes more than 4
+//     arguments or returns more than 1 result (KernelABI.swift, `ABIFunction.type`), and
+//     wasmtime_func_call_unchecked reads the arguments from, and writes the results to, the same slots.
+//  2. An export is called unchecked only if its type, read from wasmtime at instantiation, equals the ABI's
+//     (`Export.hasABIType`, checked on every call) and the arguments given are that many (precondition): the
+//     unchecked call then reads and writes exactly what the checked one would, without its per-call type check.
 import CWasmtime
 import Foundation
 
@@ -9,15 +16,22 @@ final class WasmtimeInstance: EngineInstance {
     private let store: OpaquePointer
     private let context: OpaquePointer
     private var memory: wasmtime_memory_t
-    private var functions: [ABIFunction: wasmtime_func_t]
-    private var types: [ABIFunction: WasmFunctionType]
+    /// An ABI function the module exports, with what an unchecked call of it needs.
+    private struct Export {
+        var function: wasmtime_func_t
+        let type: WasmFunctionType
+        let hasABIType: Bool
+        let parameterCount: Int
+        let resultCount: Int
+    }
+    /// Indexed by `ABIFunction.ordinal`; nil where the module does not export the function.
+    private var exports: [Export?]
     private let growth: GrowthRecord
     private let host: Unmanaged<HostImports>
     /// The environments of the linked WASI functions, released in deinit.
     private var wasiImports: [Unmanaged<WASIImport>] = []
-    /// Argument and result slots of a call, allocated once (every ABI call has at most 4 arguments).
-    private let arguments = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 4)
-    private let results = UnsafeMutablePointer<wasmtime_val_t>.allocate(capacity: 1)
+    /// Argument and result slots of a call (invariant 1).
+    private let slots = UnsafeMutablePointer<wasmtime_val_raw_t>.allocate(capacity: 4)
     private let meterFuel: Bool
     private let deadline: Bool
 
@@ -56,11 +70,9 @@ final class WasmtimeInstance: EngineInstance {
         growth = GrowthRecord(limitBytes: limits.maxMemoryBytes)
         host = Unmanaged.passRetained(HostImports(imports: imports, api: api))
         memory = wasmtime_memory_t()
-        var functions: [ABIFunction: wasmtime_func_t] = [:]
-        var types: [ABIFunction: WasmFunctionType] = [:]
+        var exports = [Export?](repeating: nil, count: ABIFunction.allCases.count)
         // From here on deinit cleans up whatever init leaves.
-        self.functions = [:]
-        self.types = [:]
+        self.exports = exports
 
         let linker = api.wasmtime_linker_new(module.engine.engine)
         defer { api.wasmtime_linker_delete(linker) }
@@ -102,22 +114,23 @@ final class WasmtimeInstance: EngineInstance {
                 Int(export.kind) == FP_WASMTIME_EXTERN_FUNC
             else { continue }
             var function_ = export.of.func
-            functions[function] = function_
-            let type = api.wasmtime_func_type(context, &function_)
-            types[function] = WasmFunctionType(
-                Self.valueTypes(api.wasm_functype_params(type), api: api), Self.valueTypes(api.wasm_functype_results(type), api: api))
-            api.wasm_functype_delete(type)
+            let wasmtimeType = api.wasmtime_func_type(context, &function_)
+            let type = WasmFunctionType(
+                Self.valueTypes(api.wasm_functype_params(wasmtimeType), api: api),
+                Self.valueTypes(api.wasm_functype_results(wasmtimeType), api: api))
+            api.wasm_functype_delete(wasmtimeType)
+            exports[function.ordinal] = Export(
+                function: function_, type: type, hasABIType: type == function.type, parameterCount: type.parameters.count,
+                resultCount: type.results.count)
         }
-        self.functions = functions
-        self.types = types
+        self.exports = exports
     }
 
     deinit {
         api.wasmtime_store_delete(store)  // finalizes the memories (WasmtimeMemory.swift, invariant 4)
         host.release()
         for box in wasiImports { box.release() }
-        arguments.deallocate()
-        results.deallocate()
+        slots.deallocate()
     }
 
     private func define(
@@ -226,7 +239,7 @@ final class WasmtimeInstance: EngineInstance {
     }
 
     func functionType(ofExport name: String) -> WasmFunctionType? {
-        ABIFunction(rawValue: name).flatMap { types[$0] }
+        ABIFunction(rawValue: name).flatMap { exports[$0.ordinal]?.type }
     }
 
     private(set) var fuelUsedByLastCall: UInt64?
@@ -239,31 +252,29 @@ final class WasmtimeInstance: EngineInstance {
     }
 
     func call(_ function: ABIFunction, _ arguments: ABIArguments, budget: CallBudget) throws(EngineFailure) -> Int32 {
-        guard var callee = functions[function] else { throw .engine("kernel has no export `\(function.rawValue)`") }
-        func set(_ index: Int, i32 value: Int32) {
-            self.arguments[index].kind = UInt8(FP_WASMTIME_I32)
-            self.arguments[index].of.i32 = value
+        guard var export = exports[function.ordinal] else { throw .engine("kernel has no export `\(function.rawValue)`") }
+        guard export.hasABIType else {
+            throw .engine("export `\(function.rawValue)` has type \(export.type), expected \(function.type)")
         }
         let count: Int
         switch arguments {
         case .none:
             count = 0
         case .size(let width, let height):
-            set(0, i32: width)
-            set(1, i32: height)
+            slots[0].i32 = width
+            slots[1].i32 = height
             count = 2
         case .frame(let frame, let time, let begin, let end):
-            set(0, i32: frame)
-            self.arguments[1].kind = UInt8(FP_WASMTIME_F64)
-            self.arguments[1].of.f64 = time
-            set(2, i32: begin)
-            set(3, i32: end)
+            slots[0].i32 = frame
+            slots[1].f64 = time
+            slots[2].i32 = begin
+            slots[3].i32 = end
             count = 4
         }
+        precondition(count == export.parameterCount, "\(function.rawValue) takes \(export.parameterCount) arguments")  // invariant 2
         try setBudget(budget)
         var trap: OpaquePointer?
-        let resultCount = function.type.results.count
-        let error = api.wasmtime_func_call(context, &callee, self.arguments, count, results, resultCount, &trap)
+        let error = api.wasmtime_func_call_unchecked(context, &export.function, slots, 4, &trap)
         if error != nil || trap != nil { throw Self.failure(error: error, trap: trap, api: api) }
         if meterFuel {
             var remaining: UInt64 = 0
@@ -273,9 +284,8 @@ final class WasmtimeInstance: EngineInstance {
                 fuelUsedByLastCall = budget.fuel - min(remaining, budget.fuel)
             }
         }
-        if resultCount == 0 { return 0 }
-        guard Int(results[0].kind) == FP_WASMTIME_I32 else { throw .engine("\(function.rawValue) returned no i32") }
-        return results[0].of.i32
+        // The ABI's results are one i32 or none (`hasABIType`).
+        return export.resultCount == 0 ? 0 : slots[0].i32
     }
 
     var memoryByteCount: Int {

@@ -101,6 +101,17 @@ typedef union wasmtime_valunion {
 } wasmtime_valunion_t;
 typedef struct wasmtime_val { uint8_t kind; wasmtime_valunion_t of; } wasmtime_val_t;
 
+// wasmtime_val_raw_t: a value without its kind, for wasmtime_func_call_unchecked (16 bytes: the largest member is a
+// v128; scalars are stored little-endian).
+typedef union wasmtime_val_raw {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+    uint8_t v128[16];
+    void *funcref;
+} wasmtime_val_raw_t;
+
 // Host functions (wasmtime/func.h). Returning non-NULL traps the caller.
 typedef wasm_trap_t *(*wasmtime_func_callback_t)(
     void *env, wasmtime_caller_t *caller, const wasmtime_val_t *args, size_t nargs, wasmtime_val_t *results,
@@ -201,9 +212,9 @@ typedef struct fp_wasmtime_api {
     bool (*_Nonnull wasmtime_instance_export_get)(
         wasmtime_context_t *, const wasmtime_instance_t *, const char *, size_t, wasmtime_extern_t *);
     wasm_functype_t *_Nonnull (*_Nonnull wasmtime_func_type)(const wasmtime_context_t *, const wasmtime_func_t *);
-    wasmtime_error_t *_Nullable (*_Nonnull wasmtime_func_call)(
-        wasmtime_context_t *, const wasmtime_func_t *, const wasmtime_val_t *, size_t, wasmtime_val_t *, size_t,
-        wasm_trap_t *_Nullable *);
+    // Arguments from index 0 in, results from index 0 out; the caller guarantees the function's type (no check).
+    wasmtime_error_t *_Nullable (*_Nonnull wasmtime_func_call_unchecked)(
+        wasmtime_context_t *, const wasmtime_func_t *, wasmtime_val_raw_t *, size_t, wasm_trap_t *_Nullable *);
     uint8_t *_Nonnull (*_Nonnull wasmtime_memory_data)(const wasmtime_context_t *, const wasmtime_memory_t *);
     size_t (*_Nonnull wasmtime_memory_data_size)(const wasmtime_context_t *, const wasmtime_memory_t *);
     bool (*_Nonnull wasmtime_caller_export_get)(wasmtime_caller_t *, const char *, size_t, wasmtime_extern_t *);
