@@ -306,8 +306,16 @@ static inline float fp_fractf(float x) { return x - fp_floorf(x); }
  * (fp_fract(time * hz)), which f32 would round off after a few minutes. */
 static inline double fp_fract(double x) { return x - fp_floor(x); }
 
-/* Square root; compiles to f32.sqrt (IEEE exact). Negative input gives NaN. */
-static inline float fp_sqrtf(float x) { return __builtin_sqrtf(x); }
+/* Square root; compiles to f32.sqrt (IEEE exact). Negative input gives NaN. Natively it does
+ * not set errno either (the builtin would, for negative input: a branch that keeps clang from
+ * vectorising a loop over values it cannot prove non-negative). */
+static inline float fp_sqrtf(float x) {
+#if !defined(__wasm__) && defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)
+    return __builtin_elementwise_sqrt(x);
+#else
+    return __builtin_sqrtf(x);
+#endif
+}
 
 /* x limited to [lo, hi]; NaN gives lo. */
 static inline float fp_clampf(float x, float lo, float hi) {
