@@ -339,7 +339,9 @@ def framepipe_argv(ctx, command, engine, module, workdir):
     if command == "capture":
         argv += ["--frame", "2", "--size", ctx.size, "--out", os.path.join(workdir, f"capture-{engine}.png")]
     elif command == "bench":
-        argv += ["--headless", "--frames", "3", "--size", ctx.size, "--no-progress",
+        # One run of 1 + 3 frames: the pipeline's paths, not --runs' statistics (5 runs of 5 + 3 took a slow
+        # mutated module on WasmKit's debug build past the 20 s limit on a loaded machine).
+        argv += ["--headless", "--frames", "3", "--warmup", "1", "--runs", "1", "--size", ctx.size, "--no-progress",
                  "--out", os.path.join(workdir, f"bench-{engine}")]
     if engine == "wasmtime" and ctx.wasmtime_lib:
         argv += ["--wasmtime-lib", ctx.wasmtime_lib]
