@@ -34,6 +34,8 @@ public struct BenchOptions: Sendable {
     /// Compute worker threads (each with its own instance).
     public var workers = ThreadPlacement.defaultWorkerCount
     public var placement = ThreadPlacement.automatic()
+    /// `--cpu-dma-latency US`: hold this PM QoS request for the whole bench (CPUWakeLatency.swift); nil: none.
+    public var cpuDMALatencyMicroseconds: Int?
     public var maxConsecutiveFailures = 3
     public var slotCount = 3
     public var policy: HandoffPolicy = .latest
@@ -196,6 +198,12 @@ public enum Bench {
         let folder = try ReportFolder(destination: options.outputDirectory, reportNames: BenchReports.names)
         var committed = false
         defer { if !committed { folder.discard() } }
+
+        // Held over every run and released when bench returns, whichever way.
+        let wakeLatency = try options.cpuDMALatencyMicroseconds.map { value throws(FramepipeError) in
+            try CPUWakeLatencyRequest(microseconds: value)
+        }
+        defer { wakeLatency?.release() }
 
         // --runs N: each run is measured on its own engine instance, pool and renderer (BenchRuns.method); the
         // reports are the last run's, and summary.json's `runs` has every compared figure over the runs.

@@ -57,7 +57,7 @@ extension BenchSummary {
             tiles_per_frame: pool.tilesPerFrame,
             placement: .init(
                 compute_cpus: report.workerCPUs, render_cpus: options.placement.renderCPUs,
-                warnings: report.placementWarnings),
+                warnings: report.placementWarnings, cpu_dma_latency_us: options.cpuDMALatencyMicroseconds),
             limits: .init(
                 fuel_per_tile: options.limits.fuelPerTile, max_memory_mib: options.limits.maxMemoryBytes >> 20,
                 max_failures: options.maxConsecutiveFailures,

@@ -42,6 +42,8 @@ public struct BenchSummary: Codable, Sendable {
         public var compute_cpus: [[Int32]]
         public var render_cpus: [Int32]
         public var warnings: [String]
+        /// `--cpu-dma-latency`: the PM QoS request held during the run (µs), absent when none was.
+        public var cpu_dma_latency_us: Int?
     }
     public struct Limits: Codable, Sendable {
         public var fuel_per_tile: UInt64

@@ -11,6 +11,7 @@ public enum OptionRules {
         "--target-hz": "frames per second, more than 0 and at most 10000",
         "--fail-on-regression": "a percentage, 0 or more",
         "--gpu": "a device index from `framepipe devices`, 0 or more",
+        "--cpu-dma-latency": "microseconds, an integer 0...2000000000",
         "--slots": "an integer, 3...8",
         "--workers": "an integer, 1...256",
         "--max-failures": "an integer, at least 1",
@@ -44,6 +45,9 @@ extension BenchOptions {
         }
         guard (3...8).contains(slotCount) else { throw refuse("--slots") }
         if let deviceIndex { guard deviceIndex >= 0 else { throw refuse("--gpu") } }
+        if let cpuDMALatencyMicroseconds {
+            guard CPUWakeLatencyRequest.allowed.contains(cpuDMALatencyMicroseconds) else { throw refuse("--cpu-dma-latency") }
+        }
     }
 }
 

@@ -91,7 +91,8 @@ final class BenchConsole: @unchecked Sendable {
         let placement = summary.placement
         lines.append(
             "  threads render on \(ThreadPlacement.describe(placement.render_cpus)); workers on "
-                + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | "))
+                + placement.compute_cpus.map { ThreadPlacement.describe($0) }.joined(separator: " | ")
+                + (placement.cpu_dma_latency_us.map { "; idle CPUs wake within \($0) µs (/dev/cpu_dma_latency)" } ?? ""))
         for warning in placement.warnings { lines.append("  warning \(warning)") }
         var lows: [String] = []
         if let low = summary.fps_1_percent_low { lows.append(String(format: "1 %% low %.1f", low)) }

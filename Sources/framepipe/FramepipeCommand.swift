@@ -237,6 +237,12 @@ struct BenchCommand: ParsableCommand {
     var computeCPUs: CPUList?
     @Option(name: .customLong("render-cpus"), help: "Pin the render thread to these CPUs, e.g. 3.")
     var renderCPUs: CPUList?
+    @Option(
+        name: .customLong("cpu-dma-latency"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Hold a PM QoS request on /dev/cpu_dma_latency for the run: idle CPUs wake within US microseconds (0: they poll instead of sleeping). Steadier paced runs, more power; needs root.",
+            valueName: "us"))
+    var cpuDMALatency: Int?
     @Option(parsing: .unconditional, help: "Slots in the frame ring (3...8).") var slots = 3
     @Option(help: "Handoff policy: latest (drop unread frames, never block compute) or fifo (every frame, backpressure).")
     var policy: HandoffPolicy = .latest
@@ -303,6 +309,7 @@ struct BenchCommand: ParsableCommand {
             options.engine = pool.limits.engineRequest
             options.workers = pool.workers
             options.placement = placement
+            options.cpuDMALatencyMicroseconds = cpuDMALatency
             options.maxConsecutiveFailures = pool.maxFailures
             options.watch = pool.watch
             options.colormap = pool.colormap

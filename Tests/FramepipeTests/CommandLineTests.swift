@@ -243,6 +243,7 @@ final class CommandLineTests: XCTestCase {
             (["bench", kernel], "--target-hz", "at most 10000", ["-60", "fast"]),
             (["bench", kernel, "--baseline", baseline], "--fail-on-regression", "0 or more", ["-5", "x"]),
             (["bench", kernel], "--gpu", "0 or more", ["-1", "first"]),
+            (["bench", kernel], "--cpu-dma-latency", "0...2000000000", ["-1", "3000000000", "idle"]),
             (["bench", kernel], "--slots", "3...8", ["-1", "2", "x"]),
             (["bench", kernel], "--workers", "1...256", ["-1", "0", "x"]),
             (["bench", kernel], "--max-failures", "at least 1", ["-1", "x"]),
@@ -280,6 +281,49 @@ final class CommandLineTests: XCTestCase {
         let help = try run(["bench", "--help"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.contains("--frames"))
+    }
+
+    /// `--cpu-dma-latency US`: while bench runs, the kernel's PM QoS constraint is that request (read back from
+    /// /dev/cpu_dma_latency by polling, with a deadline); after it, the constraint is what it was; summary.json and the
+    /// console say it was held. Without the right to open the file: exit 1 and one line that says what to do.
+    func testCPUDMALatencyIsHeldForTheRunAndRecorded() throws {
+        let path = CPUWakeLatencyRequest.path
+        guard let before = CPUWakeLatencyRequest.current() else { throw XCTSkip("\(path) cannot be read here") }
+        let directory = try temporaryDirectory()
+        let request = 7  // a value no other request on this machine holds, so that reading it back means ours
+        let arguments = [
+            "bench", "assets/kernels/plasma.wasm", "--size", "16x16", "--target-hz", "30", "--frames", "90", "--out",
+            directory, "--no-progress", "--cpu-dma-latency", String(request),
+        ]
+        guard access(path, W_OK) == 0 else {
+            let refused = try run(arguments)
+            XCTAssertEqual(refused.status, 1, refused.stderr)
+            XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("--cpu-dma-latency: cannot open \(path)"), refused.stderr)
+            return
+        }
+        guard before > request else { throw XCTSkip("another PM QoS request (\(before) µs) is lower than the test's") }
+        let bench = try RunningProcess(executable, arguments)
+        // 90 frames at 30 Hz: the request stands for 3 s at least, well over the wait's 20 ms polling step.
+        let seen = bench.waitFor { _ in CPUWakeLatencyRequest.current() == request }
+        let outcome = bench.wait()
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(seen, "the constraint never read \(request) µs while bench ran")
+        XCTAssertEqual(CPUWakeLatencyRequest.current(), before, "the request outlived the run")
+        let summary = try JSONDecoder().decode(
+            BenchSummary.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/summary.json")))
+        XCTAssertEqual(summary.placement.cpu_dma_latency_us, request)
+        XCTAssertTrue(outcome.stdout.contains("idle CPUs wake within \(request) µs"), outcome.stdout)
+    }
+
+    func testAPMQoSRequestIsRefusedInOneLineWhereThereIsNoInterface() throws {
+        XCTAssertThrowsError(try CPUWakeLatencyRequest(microseconds: 0, path: "/nonexistent/cpu_dma_latency")) { error in
+            let failure = error as? FramepipeError
+            XCTAssertEqual(failure?.exitCode, .failure)
+            XCTAssertEqual(
+                failure?.message,
+                "--cpu-dma-latency: cannot open /nonexistent/cpu_dma_latency: No such file or directory (this kernel has no PM QoS interface; leave out --cpu-dma-latency)")
+        }
     }
 
     func testBadArgumentsAndMissingFilesHaveDistinctExitCodes() throws {
