@@ -222,6 +222,15 @@ __attribute__((noinline)) static void step(void) {
     g_uv_next = swap;
 }
 
+/* The field's copy to the output, 16 cells per pass in the SIMD build: clang's own choice, 4, left Cranelift an epoch
+ * check (the deadline guard) and three vector constants spilled and reloaded around it every 4 cells, ~5 % of the
+ * frame. MVP and native builds are left as clang makes them. */
+#if defined(__wasm_simd128__)
+#define GS_OUTPUT_LOOP _Pragma("clang loop vectorize_width(4) interleave_count(4)")
+#else
+#define GS_OUTPUT_LOOP
+#endif
+
 FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
     (void)frame; /* GS_STEPS_PER_FRAME steps per call, whatever the frame number */
     (void)time;
@@ -233,6 +242,7 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
     for (int32_t s = 0; s < GS_STEPS_PER_FRAME; s++) step();
 
     const uint32_t cells = (uint32_t)g_width * (uint32_t)g_height;
+    GS_OUTPUT_LOOP
     for (uint32_t i = 0; i < cells; i++) g_out[i] = fp_clampf(g_uv[2u * i + 1u] * GS_FIELD_SCALE, 0.0f, 1.0f);
     return GS_OK;
 }
