@@ -127,7 +127,8 @@ final class ViewerTests: XCTestCase {
     read_screen() {
       import -window root "$shots/$1.png" || fail "import failed"
       convert "$shots/$1.png" -crop 512x512+0+0 -scale 300% "$shots/$1.big.png" || fail "convert failed"
-      echo "ocr-$1: $(tesseract "$shots/$1.big.png" - 2>/dev/null | tr '\n' ' ')"
+      # One thread: tesseract's OpenMP threads spin against the viewer on 2 cores (10 s a read, against 1.3 s).
+      echo "ocr-$1: $(OMP_THREAD_LIMIT=1 tesseract "$shots/$1.big.png" - 2>/dev/null | tr '\n' ' ')"
     }
     """#
 
