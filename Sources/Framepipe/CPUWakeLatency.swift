@@ -11,7 +11,6 @@ final class CPUWakeLatencyRequest {
     /// The largest request the kernel accepts (PM_QOS_DEFAULT_VALUE is 2·10⁹ µs, "no constraint").
     static let allowed = 0...2_000_000_000
 
-    let microseconds: Int
     private var descriptor: Int32
 
     init(microseconds: Int, path: String = CPUWakeLatencyRequest.path) throws(FramepipeError) {
@@ -32,7 +31,6 @@ final class CPUWakeLatencyRequest {
             close(descriptor)
             throw FramepipeError(.failure, "--cpu-dma-latency: cannot write \(path): \(reason)")
         }
-        self.microseconds = microseconds
         self.descriptor = descriptor
     }
 

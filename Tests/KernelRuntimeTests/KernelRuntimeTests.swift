@@ -99,6 +99,11 @@ final class BadModuleTests: XCTestCase {
         }
     }
 
+    /// Engines index their export tables by `ordinal`: it must be each function's position in `allCases`.
+    func testABIFunctionOrdinalsAreTheirPositionsInAllCases() {
+        for (index, function) in ABIFunction.allCases.enumerated() { XCTAssertEqual(function.ordinal, index, "\(function)") }
+    }
+
     func testMissingFileSaysSo() throws {
         try TestEngines.forEach { which in
             XCTAssertThrowsError(try which.make().load(path: "/nonexistent/kernel.wasm"), "\(which)") { error in
