@@ -20,7 +20,8 @@
  * pointer, not two, and a vector holds two whole cells. That and the stencil's constant offsets
  * from one pointer per row (next_block) are for wasmtime's code: with U and V apart, Cranelift
  * reloaded 8 row pointers and 6 vector constants from the stack and computed an address per load,
- * 1.4-1.7x native; now 1.2x (assets/kernels/README.md, "SIMD builds"; docs/performance.md).
+ * 1.4-1.7x native; now 1.1x with 128 cells per next_block (assets/kernels/README.md, "SIMD builds";
+ * docs/performance.md).
  *
  * Parameters: feed (F) and kill (k), read at the start of each fp_frame: moving them
  * while it runs turns coral into spots, stripes or waves (Pearson's map of the regimes).
@@ -161,8 +162,14 @@ static inline void two_cells(const float *up, const float *mid, const float *dow
 #endif
 }
 
-/* Cells per next_block: 16 two_cells, i.e. 16 vectors in the SIMD build. */
+/* Cells per next_block, two per two_cells. 128 where there are vectors (64 vectors): at 32, the entry of each call in
+ * wasmtime (stack and epoch checks, five saved registers) was ~10 % of the SIMD build's time; natively the same
+ * either way. 32 in the MVP build, which wasmtime ran 15 % slower at 128 (docs/performance.md). */
+#if GS_VECTORS
+#define GS_BLOCK 128u
+#else
 #define GS_BLOCK 32u
+#endif
 
 /* GS_BLOCK cells from cell c (up, mid, down at c - 1, next at c, as two_cells). A function of its
  * own, unrolled: inside it every access is a constant offset from four pointers (in a loop clang's

@@ -157,12 +157,16 @@ static inline uint8_t next_cell(const uint8_t *up, const uint8_t *mid, const uin
 #define LIFE_VECTORS FP_V128
 #if LIFE_VECTORS
 
-/* Two vectors per pass of the vector loops in the SIMD build, for wasmtime's deadline guard (README.md, "The
- * deadline guard"); the native loops are left as they are. */
+/* The SIMD build steps and draws rows at least LIFE_BLOCK_CELLS wide in blocks of that many cells, eight vectors
+ * unrolled per loop back-edge, for wasmtime's deadline guard (README.md, "The deadline guard"); a row's last block
+ * overlaps the one before it (those cells get the same values again: the step's output is not read while it is
+ * written, the draw writes the same pixels), so there is no remainder loop, whose back-edge per vector cost as
+ * much as the blocks. The native loops are left as they are. */
 #if defined(__wasm__)
-#define LIFE_TWO_VECTORS_PER_PASS _Pragma("clang loop unroll_count(2)")
+#define LIFE_BLOCKS 1
+#define LIFE_BLOCK_CELLS 128
 #else
-#define LIFE_TWO_VECTORS_PER_PASS
+#define LIFE_BLOCKS 0
 #endif
 
 typedef fp_v128 u8x16;
@@ -204,7 +208,17 @@ static void step(void) {
         out[0] = next_cell(up, mid, down, last, 0, cols == 1 ? 0 : 1);
         int32_t c = 1;
 #if LIFE_VECTORS
-        LIFE_TWO_VECTORS_PER_PASS
+#if LIFE_BLOCKS
+        if (last - 1 >= LIFE_BLOCK_CELLS) {
+            while (c < last) {
+                const int32_t base = c + LIFE_BLOCK_CELLS <= last ? c : last - LIFE_BLOCK_CELLS;
+#pragma clang loop unroll(full)
+                for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16)
+                    store16(out + base + i, next16(up, mid, down, base + i));
+                c = base + LIFE_BLOCK_CELLS;
+            }
+        }
+#endif
         for (; c + 16 <= last; c += 16) store16(out + c, next16(up, mid, down, c));
         if (c < last && last > 16) {
             /* The rest as one vector ending at the last interior cell: it overlaps cells done
@@ -295,7 +309,17 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         uint8_t *bottom = y + 1 < g_height ? top + row_bytes : top;
         const uint8_t *cells = g_cells + (uint32_t)(y / LIFE_CELL_PX) * (uint32_t)g_cols;
         int32_t c = 0;
-        LIFE_TWO_VECTORS_PER_PASS
+#if LIFE_BLOCKS
+        if (pairs >= LIFE_BLOCK_CELLS) {
+            while (c < pairs) {
+                const int32_t base = c + LIFE_BLOCK_CELLS <= pairs ? c : pairs - LIFE_BLOCK_CELLS;
+#pragma clang loop unroll(full)
+                for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16)
+                    draw16(load16(cells + base + i), top + 8 * (base + i), bottom + 8 * (base + i));
+                c = base + LIFE_BLOCK_CELLS;
+            }
+        }
+#endif
         for (; c + 16 <= pairs; c += 16) draw16(load16(cells + c), top + 8 * c, bottom + 8 * c);
         for (; c < pairs; c++) {
             __builtin_memcpy(top + 8 * c, g_rgba2[cells[c]], 8);
