@@ -157,11 +157,11 @@ static inline uint8_t next_cell(const uint8_t *up, const uint8_t *mid, const uin
 #define LIFE_VECTORS FP_V128
 #if LIFE_VECTORS
 
-/* The SIMD build steps and draws rows at least LIFE_BLOCK_CELLS wide in blocks of that many cells, eight vectors
- * unrolled per loop back-edge, for wasmtime's deadline guard (README.md, "The deadline guard"); a row's last block
- * overlaps the one before it (those cells get the same values again: the step's output is not read while it is
- * written, the draw writes the same pixels), so there is no remainder loop, whose back-edge per vector cost as
- * much as the blocks. The native loops are left as they are. */
+/* For wasmtime's deadline guard (README.md, "The deadline guard"), the SIMD build steps and draws rows at least
+ * LIFE_BLOCK_CELLS wide in blocks of that many cells, eight vectors per call of step_block or draw_block; a row's
+ * last block overlaps the one before it (those cells get the same values again: the step's output is not read
+ * while it is written, the draw writes the same pixels), so there is no remainder loop, whose back-edge per vector
+ * cost as much as the blocks. The native loops are left as they are. */
 #if defined(__wasm__)
 #define LIFE_BLOCKS 1
 #define LIFE_BLOCK_CELLS 128
@@ -193,6 +193,17 @@ static inline u8x16 next16(const uint8_t *up, const uint8_t *mid, const uint8_t 
 }
 #endif
 
+#if LIFE_BLOCKS
+/* next16 of LIFE_BLOCK_CELLS cells, from the column the pointers point at (as next16's c): a function of its own
+ * without a loop, whose entry is its only epoch check, so Cranelift keeps the vector constants in registers instead
+ * of spilling and reloading them around the check of a loop it is inlined into. */
+__attribute__((noinline)) static void step_block(const uint8_t *restrict up, const uint8_t *restrict mid,
+                                                 const uint8_t *restrict down, uint8_t *restrict out) {
+#pragma clang loop unroll(full)
+    for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16) store16(out + i, next16(up, mid, down, i));
+}
+#endif
+
 /* One generation: g_cells -> g_next (B3/S23 on a torus), then swap. Each row is split into its
  * first column, the interior and its last column, so that the interior has no wraparound
  * selects: 16 cells at a time where there are vectors (next16), the rest one by one. */
@@ -212,9 +223,7 @@ static void step(void) {
         if (last - 1 >= LIFE_BLOCK_CELLS) {
             while (c < last) {
                 const int32_t base = c + LIFE_BLOCK_CELLS <= last ? c : last - LIFE_BLOCK_CELLS;
-#pragma clang loop unroll(full)
-                for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16)
-                    store16(out + base + i, next16(up, mid, down, base + i));
+                step_block(up + base, mid + base, down + base, out + base);
                 c = base + LIFE_BLOCK_CELLS;
             }
         }
@@ -289,6 +298,14 @@ static inline void draw16(u8x16 cells, uint8_t *top, uint8_t *bottom) {
 }
 #endif
 
+#if LIFE_BLOCKS
+/* draw16 of LIFE_BLOCK_CELLS cells from the one `cells` points at, in a function of its own as step_block. */
+__attribute__((noinline)) static void draw_block(const uint8_t *restrict cells, uint8_t *top, uint8_t *bottom) {
+#pragma clang loop unroll(full)
+    for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16) draw16(load16(cells + i), top + 8 * i, bottom + 8 * i);
+}
+#endif
+
 FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
     (void)frame; /* one generation per call, whatever the frame number */
     (void)time;
@@ -313,9 +330,7 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         if (pairs >= LIFE_BLOCK_CELLS) {
             while (c < pairs) {
                 const int32_t base = c + LIFE_BLOCK_CELLS <= pairs ? c : pairs - LIFE_BLOCK_CELLS;
-#pragma clang loop unroll(full)
-                for (int32_t i = 0; i < LIFE_BLOCK_CELLS; i += 16)
-                    draw16(load16(cells + base + i), top + 8 * (base + i), bottom + 8 * (base + i));
+                draw_block(cells + base, top + 8 * base, bottom + 8 * base);
                 c = base + LIFE_BLOCK_CELLS;
             }
         }
