@@ -164,28 +164,46 @@ static inline void two_cells(const float *up, const float *mid, const float *dow
 
 /* Cells per next_block, two per two_cells. 128 where there are vectors (64 vectors): at 32, the entry of each call in
  * wasmtime (stack and epoch checks, five saved registers) was ~10 % of the SIMD build's time; natively the same
- * either way. 32 in the MVP build, which wasmtime ran 15 % slower at 128 (docs/performance.md). */
+ * either way. Rows too narrow for one such block take blocks of GS_NARROW_BLOCK (next_narrow_block) rather than
+ * pairs, which in wasmtime cost a back-edge's epoch check every two cells (1.7x native at 128x128, against 1.15x).
+ * 32 in the MVP build, which wasmtime ran 15 % slower at 128 (docs/performance.md). */
 #if GS_VECTORS
 #define GS_BLOCK 128u
+#define GS_NARROW_BLOCK 32u
 #else
 #define GS_BLOCK 32u
 #endif
 
-/* GS_BLOCK cells from cell c (up, mid, down at c - 1, next at c, as two_cells). A function of its
- * own, unrolled: inside it every access is a constant offset from four pointers (in a loop clang's
- * strength reduction turns them back into one address per access), and wasmtime's epoch check
- * (README.md, "The deadline guard") runs once per block, at its entry. */
+/* `cells` cells from cell c (up, mid, down at c - 1, next at c, as two_cells), unrolled where `cells` is a
+ * constant: inside it every access is a constant offset from four pointers (in a loop clang's strength reduction
+ * turns them back into one address per access). */
+static inline void block_cells(const float *restrict up, const float *restrict mid, const float *restrict down,
+                               float *restrict next, const step_constants *restrict constants, const uint32_t cells) {
+    const step_constants k = *constants; /* read once: as far as clang knows, the stores could alias it */
+#pragma clang loop unroll(full)
+    for (uint32_t j = 0; j < cells / 2u; j++) two_cells(up + 4u * j, mid + 4u * j, down + 4u * j, next + 4u * j, k);
+}
+
+/* GS_BLOCK cells (block_cells) in a function of its own without a loop: wasmtime's epoch check (README.md, "The
+ * deadline guard") runs once per block, at its entry. */
 __attribute__((noinline)) static void next_block(const float *restrict up, const float *restrict mid,
                                                  const float *restrict down, float *restrict next,
                                                  const step_constants *restrict constants) {
-    const step_constants k = *constants; /* read once: as far as clang knows, the stores could alias it */
-#pragma clang loop unroll(full)
-    for (uint32_t j = 0; j < GS_BLOCK / 2u; j++) two_cells(up + 4u * j, mid + 4u * j, down + 4u * j, next + 4u * j, k);
+    block_cells(up, mid, down, next, constants, GS_BLOCK);
 }
+
+#if GS_VECTORS
+/* GS_NARROW_BLOCK cells, as next_block. */
+__attribute__((noinline)) static void next_narrow_block(const float *restrict up, const float *restrict mid,
+                                                        const float *restrict down, float *restrict next,
+                                                        const step_constants *restrict constants) {
+    block_cells(up, mid, down, next, constants, GS_NARROW_BLOCK);
+}
+#endif
 
 /* One explicit-Euler step of both chemicals over the whole torus, then swap. Each row is split
  * into its first column, the interior and its last column, so that the interior has no
- * wraparound selects: GS_BLOCK cells at a time, then pairs, then the odd one. */
+ * wraparound selects: GS_BLOCK (or GS_NARROW_BLOCK) cells at a time, then pairs, then the odd one. */
 __attribute__((noinline)) static void step(void) {
     const int32_t w = g_width, h = g_height;
     const float feed = g_feed, feed_kill = g_feed + g_kill;
@@ -210,15 +228,28 @@ __attribute__((noinline)) static void step(void) {
         cell(up, mid, down, next, last, 0u, w == 1 ? 0u : 1u, feed, feed_kill);
         /* The interior, 1 .. last - 1; left neighbour at float 2x - 2. */
         uint32_t x = 1;
-        for (; x + GS_BLOCK <= last; x += GS_BLOCK)
-            next_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
-        if (x < last && last > GS_BLOCK) {
-            /* The rest as one block ending at the last interior cell: it overlaps cells done
-             * already, which get the same values again (next is not read here). */
-            const uint32_t c = last - GS_BLOCK;
-            next_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
-            x = last;
+        if (last > GS_BLOCK) {
+            for (; x + GS_BLOCK <= last; x += GS_BLOCK)
+                next_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
+            if (x < last) {
+                /* The rest as one block ending at the last interior cell: it overlaps cells done
+                 * already, which get the same values again (next is not read here). */
+                const uint32_t c = last - GS_BLOCK;
+                next_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
+                x = last;
+            }
         }
+#if GS_VECTORS
+        else if (last > GS_NARROW_BLOCK) { /* the same with the narrow block */
+            for (; x + GS_NARROW_BLOCK <= last; x += GS_NARROW_BLOCK)
+                next_narrow_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
+            if (x < last) {
+                const uint32_t c = last - GS_NARROW_BLOCK;
+                next_narrow_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
+                x = last;
+            }
+        }
+#endif
         for (; x + 2u <= last; x += 2u) two_cells(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, k);
         if (x < last) cell(up, mid, down, next, x - 1u, x, x + 1u, feed, feed_kill);
         /* x = w - 1 (w >= 2): the right neighbour wraps to column 0. */
