@@ -201,6 +201,22 @@ __attribute__((noinline)) static void next_narrow_block(const float *restrict up
 }
 #endif
 
+/* The interior cells [1, last) of a row (up, mid, down and next at its cell 0) in blocks of `block` cells by
+ * `run_block` (next_block or next_narrow_block; both constants after inlining, so the call is direct;
+ * last - 1 >= block). The last block ends at the last interior cell: it overlaps cells done already, which get the
+ * same values again (next is not read here). */
+typedef void block_function(const float *restrict up, const float *restrict mid, const float *restrict down,
+                            float *restrict next, const step_constants *restrict constants);
+static inline void interior_blocks(const float *up, const float *mid, const float *down, float *next,
+                                   const step_constants *constants, uint32_t last, const uint32_t block,
+                                   block_function *run_block) {
+    for (uint32_t x = 1; x < last;) {
+        const uint32_t c = x + block <= last ? x : last - block; /* left neighbour at float 2c - 2 */
+        run_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, constants);
+        x = c + block;
+    }
+}
+
 /* One explicit-Euler step of both chemicals over the whole torus, then swap. Each row is split
  * into its first column, the interior and its last column, so that the interior has no
  * wraparound selects: GS_BLOCK (or GS_NARROW_BLOCK) cells at a time, then pairs, then the odd one. */
@@ -229,25 +245,13 @@ __attribute__((noinline)) static void step(void) {
         /* The interior, 1 .. last - 1; left neighbour at float 2x - 2. */
         uint32_t x = 1;
         if (last > GS_BLOCK) {
-            for (; x + GS_BLOCK <= last; x += GS_BLOCK)
-                next_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
-            if (x < last) {
-                /* The rest as one block ending at the last interior cell: it overlaps cells done
-                 * already, which get the same values again (next is not read here). */
-                const uint32_t c = last - GS_BLOCK;
-                next_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
-                x = last;
-            }
+            interior_blocks(up, mid, down, next, &k, last, GS_BLOCK, next_block);
+            x = last;
         }
 #if GS_VECTORS
-        else if (last > GS_NARROW_BLOCK) { /* the same with the narrow block */
-            for (; x + GS_NARROW_BLOCK <= last; x += GS_NARROW_BLOCK)
-                next_narrow_block(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, &k);
-            if (x < last) {
-                const uint32_t c = last - GS_NARROW_BLOCK;
-                next_narrow_block(up + 2u * c - 2u, mid + 2u * c - 2u, down + 2u * c - 2u, next + 2u * c, &k);
-                x = last;
-            }
+        else if (last > GS_NARROW_BLOCK) {
+            interior_blocks(up, mid, down, next, &k, last, GS_NARROW_BLOCK, next_narrow_block);
+            x = last;
         }
 #endif
         for (; x + 2u <= last; x += 2u) two_cells(up + 2u * x - 2u, mid + 2u * x - 2u, down + 2u * x - 2u, next + 2u * x, k);
