@@ -92,11 +92,11 @@ static uint8_t to_byte(float c) {
     return (uint8_t)bits;
 }
 
-/* The pixel loops below are vectorised 16 pixels per pass (four SIMD vectors) natively and in the
- * SIMD build: four independent dependency chains through the long sine polynomials keep the CPU
- * busy, where clang's own choice, one vector per pass, waits on latency (natively 1.4x slower,
- * in wasmtime 1.1x). In the MVP build there are no vectors and the width would only unroll,
- * which slows the WasmKit interpreter (1.2x). */
+/* The pixel loops below are vectorised 16 pixels per pass (four SIMD vectors) natively: four
+ * independent dependency chains through the long sine polynomials keep the CPU busy, where clang's
+ * own choice, one vector per pass, waits on latency (1.4x slower). The SIMD build does its 16-pixel
+ * passes with the written-out loops below and leaves these the last columns. In the MVP build there
+ * are no vectors and the width would only unroll, which slows the WasmKit interpreter (1.2x). */
 #if defined(__wasm__) && !defined(__wasm_simd128__)
 #define PLASMA_PIXEL_LOOP
 #else
@@ -106,6 +106,99 @@ static uint8_t to_byte(float c) {
 /* Pixels are stored as one little-endian 32-bit word (R in the low byte), which vectorises to
  * plain stores instead of byte shuffles. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "RGBA words assume little-endian memory");
+
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+
+/* The SIMD build's pixel loops, 16 pixels (four vectors) per pass, written out for wasmtime: the same
+ * operations in the same order as the loops in fp_frame, so the same bits. Cranelift places each
+ * computed value just before its first use, so clang's vectorised loops came out as one vector's
+ * chain of dependent operations after another, and the CPU, which overlaps only what is in its
+ * window, waited on each chain's latency. A store is a point Cranelift keeps in place: storing the
+ * four vectors to a scratch slot at three steps of every sine makes it emit the four chains in step
+ * (1.33x -> 0.89x native on an EPYC 7001: docs/performance.md, "Plasma's chains in step"). */
+static volatile v128_t g_checkpoint;
+static inline void checkpoint(const v128_t v[4]) {
+    for (int j = 0; j < 4; j++) g_checkpoint = v[j];
+}
+
+/* x[j] = fp_sinf(x[j]) for four vectors, operation for operation. */
+static inline void sin16(v128_t x[4]) {
+    v128_t z[4], p[4];
+    for (int j = 0; j < 4; j++) { /* fp_wrap_pi */
+        const v128_t turns = wasm_f32x4_floor(
+            wasm_f32x4_mul(wasm_f32x4_add(x[j], wasm_f32x4_splat(FP_PI)), wasm_f32x4_splat(1.0f / FP_TWO_PI)));
+        x[j] = wasm_f32x4_sub(x[j], wasm_f32x4_mul(wasm_f32x4_splat(FP_TWO_PI), turns));
+    }
+    checkpoint(x);
+    for (int j = 0; j < 4; j++) { /* the fold: copysign(min(pi - |x|, |x|), x); pmin(a, b) is b < a ? b : a */
+        const v128_t ax = wasm_f32x4_abs(x[j]);
+        const v128_t folded = wasm_f32x4_pmin(ax, wasm_f32x4_sub(wasm_f32x4_splat(FP_PI), ax));
+        x[j] = wasm_v128_bitselect(x[j], folded, wasm_u32x4_splat(0x80000000u));
+        z[j] = wasm_f32x4_mul(x[j], x[j]);
+        p[j] = wasm_f32x4_add(wasm_f32x4_mul(z[j], wasm_f32x4_splat(-1.0f / 39916800.0f)),
+                              wasm_f32x4_splat(1.0f / 362880.0f));
+    }
+    checkpoint(p);
+    for (int j = 0; j < 4; j++) {
+        p[j] = wasm_f32x4_add(wasm_f32x4_mul(z[j], p[j]), wasm_f32x4_splat(-1.0f / 5040.0f));
+        p[j] = wasm_f32x4_add(wasm_f32x4_mul(z[j], p[j]), wasm_f32x4_splat(1.0f / 120.0f));
+        p[j] = wasm_f32x4_add(wasm_f32x4_mul(z[j], p[j]), wasm_f32x4_splat(-1.0f / 6.0f));
+        p[j] = wasm_f32x4_mul(z[j], p[j]);
+    }
+    checkpoint(p);
+    for (int j = 0; j < 4; j++) x[j] = wasm_f32x4_mul(x[j], wasm_f32x4_add(p[j], wasm_f32x4_splat(1.0f)));
+}
+
+/* to_byte for a vector, in the low byte of each lane: pmax(0, pmin(1, c)) is max(min(c, 1), 0). */
+static inline v128_t to_bytes(v128_t c) {
+    const v128_t v = wasm_f32x4_pmax(wasm_f32x4_splat(0.0f),
+        wasm_f32x4_pmin(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(0.5f), wasm_f32x4_mul(wasm_f32x4_splat(0.5f), c))));
+    const v128_t shifted = wasm_f32x4_add(wasm_f32x4_mul(v, wasm_f32x4_splat(255.0f)), wasm_f32x4_splat(8388608.0f));
+    return wasm_v128_and(shifted, wasm_u32x4_splat(0xFFu));
+}
+
+/* The pattern value of 16 pixels from column x (the first loop of fp_frame's rows). */
+static inline void values16(float *value, const float *band_x, const float *turn_x, const float *ring_x, int32_t x,
+                            float band_y, float turn_y, float ring_y, float t) {
+    v128_t turn[4], ring[4];
+    for (int j = 0; j < 4; j++) {
+        turn[j] = wasm_f32x4_add(
+            wasm_f32x4_mul(wasm_f32x4_splat(0.7f), wasm_f32x4_add(wasm_v128_load(turn_x + x + 4 * j), wasm_f32x4_splat(turn_y))),
+            wasm_f32x4_splat(t * 0.7f));
+        ring[j] = wasm_f32x4_sub(
+            wasm_f32x4_mul(wasm_f32x4_splat(1.3f), wasm_f32x4_sqrt(wasm_f32x4_add(
+                wasm_f32x4_add(wasm_v128_load(ring_x + x + 4 * j), wasm_f32x4_splat(ring_y)), wasm_f32x4_splat(1.0f)))),
+            wasm_f32x4_splat(t));
+    }
+    sin16(turn);
+    sin16(ring);
+    for (int j = 0; j < 4; j++) {
+        const v128_t bands = wasm_f32x4_add(wasm_v128_load(band_x + x + 4 * j), wasm_f32x4_splat(band_y));
+        wasm_v128_store(value + x + 4 * j, wasm_f32x4_add(wasm_f32x4_add(bands, turn[j]), ring[j]));
+    }
+}
+
+/* The colours of 16 pixels from column x (the second loop). */
+static inline void colours16(uint8_t *row, const float *value, int32_t x, float t) {
+    v128_t red[4], green[4], blue[4];
+    for (int j = 0; j < 4; j++) {
+        const v128_t ph = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(value + x + 4 * j), wasm_f32x4_splat(FP_PI * 0.5f)),
+                                         wasm_f32x4_splat(t * 0.25f));
+        red[j] = ph;
+        green[j] = wasm_f32x4_add(ph, wasm_f32x4_splat(FP_TWO_PI / 3.0f));
+        blue[j] = wasm_f32x4_add(ph, wasm_f32x4_splat(2.0f * FP_TWO_PI / 3.0f));
+    }
+    sin16(red);
+    sin16(green);
+    sin16(blue);
+    for (int j = 0; j < 4; j++) {
+        const v128_t rgba = wasm_v128_or(wasm_v128_or(to_bytes(red[j]), wasm_i32x4_shl(to_bytes(green[j]), 8)),
+                                         wasm_v128_or(wasm_i32x4_shl(to_bytes(blue[j]), 16), wasm_u32x4_splat(0xFF000000u)));
+        wasm_v128_store(row + 4 * (x + 4 * j), rgba);
+    }
+}
+#endif
 
 FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, int32_t end) {
     (void)frame; /* animation follows time only */
@@ -142,14 +235,21 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         const float band_y = fp_sinf(0.5f * (py - t)); /* horizontal bands */
         const float turn_y = py * c3, dy = py - oy, ring_y = dy * dy;
         uint8_t *restrict row = g_out + (uint32_t)y * (uint32_t)w * 4u;
+        int32_t done = 0; /* columns the SIMD build's 16-pixel passes did; the loops below do the rest */
+#if defined(__wasm_simd128__)
+        for (; done + 16 <= w; done += 16) values16(value, band_x, turn_x, ring_x, done, band_y, turn_y, ring_y, t);
+#endif
         PLASMA_PIXEL_LOOP
-        for (int32_t x = 0; x < w; x++) {
+        for (int32_t x = done; x < w; x++) {
             value[x] = band_x[x] + band_y
                      + fp_sinf(0.7f * (turn_x[x] + turn_y) + t * 0.7f)          /* rotating bands */
                      + fp_sinf(1.3f * fp_sqrtf(ring_x[x] + ring_y + 1.0f) - t); /* rings */
         }
+#if defined(__wasm_simd128__)
+        for (int32_t x = 0; x + 16 <= w; x += 16) colours16(row, value, x, t);
+#endif
         PLASMA_PIXEL_LOOP
-        for (int32_t x = 0; x < w; x++) {
+        for (int32_t x = done; x < w; x++) {
             /* v in -4..4 -> phase; three phase-shifted sines give the palette. */
             const float ph = value[x] * (FP_PI * 0.5f) + t * 0.25f;
             const uint32_t rgba = (uint32_t)to_byte(fp_sinf(ph))
