@@ -20,7 +20,7 @@
  * pointer, not two, and a vector holds two whole cells. That and the stencil's constant offsets
  * from one pointer per row (next_block) are for wasmtime's code: with U and V apart, Cranelift
  * reloaded 8 row pointers and 6 vector constants from the stack and computed an address per load,
- * 1.4-1.7x native; now 1.1x with 128 cells per next_block (assets/kernels/README.md, "SIMD builds";
+ * 1.4-1.7x native; now 1.1-1.2x with 64 cells per next_block (assets/kernels/README.md, "SIMD builds";
  * docs/performance.md).
  *
  * Parameters: feed (F) and kill (k), read at the start of each fp_frame: moving them
@@ -162,12 +162,17 @@ static inline void two_cells(const float *up, const float *mid, const float *dow
 #endif
 }
 
-/* Cells per next_block, two per two_cells. 128 where there are vectors (64 vectors): at 32, the entry of each call in
- * wasmtime (stack and epoch checks, five saved registers) was ~10 % of the SIMD build's time; natively the same
- * either way. Rows too narrow for one such block take blocks of GS_NARROW_BLOCK (next_narrow_block) rather than
- * pairs, which in wasmtime cost a back-edge's epoch check every two cells (1.7x native at 128x128, against 1.15x).
- * 32 in the MVP build, which wasmtime ran 15 % slower at 128 (docs/performance.md). */
-#if GS_VECTORS
+/* Cells per next_block, two per two_cells. 64 in the SIMD build (32 vectors): at 32, the entry of each call in
+ * wasmtime (stack and epoch checks, five saved registers) was ~10 % of the build's time; at 128 (10.5 KB of machine
+ * code a block) an EPYC 7001 ran it 1.30-1.35x native against 1.15-1.21x at 64 (5.3 KB), most likely because the
+ * block no longer fits the CPU's cache of decoded instructions (docs/performance.md, "Smaller blocks"). 128
+ * natively, where it is the same either way. Rows too narrow for one such block take blocks of GS_NARROW_BLOCK
+ * (next_narrow_block) rather than pairs, which in wasmtime cost a back-edge's epoch check every two cells (1.7x
+ * native at 128x128, against 1.15x). 32 in the MVP build, which wasmtime ran 15 % slower at 128. */
+#if defined(__wasm_simd128__)
+#define GS_BLOCK 64u
+#define GS_NARROW_BLOCK 32u
+#elif GS_VECTORS
 #define GS_BLOCK 128u
 #define GS_NARROW_BLOCK 32u
 #else

@@ -158,13 +158,15 @@ static inline uint8_t next_cell(const uint8_t *up, const uint8_t *mid, const uin
 #if LIFE_VECTORS
 
 /* For wasmtime's deadline guard (README.md, "The deadline guard"), the SIMD build steps and draws rows at least
- * LIFE_BLOCK_CELLS wide in blocks of that many cells, eight vectors per call of step_block or draw_block; a row's
+ * LIFE_BLOCK_CELLS wide in blocks of that many cells, four vectors per call of step_block or draw_block; a row's
  * last block overlaps the one before it (those cells get the same values again: the step's output is not read
  * while it is written, the draw writes the same pixels), so there is no remainder loop, whose back-edge per vector
  * cost as much as the blocks. The native loops are left as they are. */
 #if defined(__wasm__)
 #define LIFE_BLOCKS 1
-#define LIFE_BLOCK_CELLS 128
+/* 64 rather than 128: on an EPYC 7001, median 1.19x native against 1.26x, draw_block's machine code at 128 being
+ * 7.3 KB (as grayscott's GS_BLOCK; 32 was 1.30-1.33x). */
+#define LIFE_BLOCK_CELLS 64
 /* Rows too narrow for one block: two vectors per back-edge (1.2x faster at 128x128 than one; blocks of 32 cells in
  * functions of their own were no faster than this, their calls costing what the checks did). */
 #define LIFE_NARROW_ROW_LOOP _Pragma("clang loop unroll_count(2)")
