@@ -230,26 +230,31 @@ FP_EXPORT(fp_frame) int32_t fp_frame(int32_t frame, double time, int32_t begin, 
         turn_x[x] = px * s2;
         ring_x[x] = dx * dx;
     }
+    /* Columns the SIMD build does in 16-pixel passes (values16, colours16); the loops below do the rest. */
+#if defined(__wasm_simd128__)
+    const int32_t simd_columns = w / 16 * 16;
+#else
+    const int32_t simd_columns = 0;
+#endif
     for (int32_t y = begin; y < end; y++) {
         const float py = ((float)y + 0.5f) * scale;
         const float band_y = fp_sinf(0.5f * (py - t)); /* horizontal bands */
         const float turn_y = py * c3, dy = py - oy, ring_y = dy * dy;
         uint8_t *restrict row = g_out + (uint32_t)y * (uint32_t)w * 4u;
-        int32_t done = 0; /* columns the SIMD build's 16-pixel passes did; the loops below do the rest */
 #if defined(__wasm_simd128__)
-        for (; done + 16 <= w; done += 16) values16(value, band_x, turn_x, ring_x, done, band_y, turn_y, ring_y, t);
+        for (int32_t x = 0; x < simd_columns; x += 16) values16(value, band_x, turn_x, ring_x, x, band_y, turn_y, ring_y, t);
 #endif
         PLASMA_PIXEL_LOOP
-        for (int32_t x = done; x < w; x++) {
+        for (int32_t x = simd_columns; x < w; x++) {
             value[x] = band_x[x] + band_y
                      + fp_sinf(0.7f * (turn_x[x] + turn_y) + t * 0.7f)          /* rotating bands */
                      + fp_sinf(1.3f * fp_sqrtf(ring_x[x] + ring_y + 1.0f) - t); /* rings */
         }
 #if defined(__wasm_simd128__)
-        for (int32_t x = 0; x + 16 <= w; x += 16) colours16(row, value, x, t);
+        for (int32_t x = 0; x < simd_columns; x += 16) colours16(row, value, x, t);
 #endif
         PLASMA_PIXEL_LOOP
-        for (int32_t x = done; x < w; x++) {
+        for (int32_t x = simd_columns; x < w; x++) {
             /* v in -4..4 -> phase; three phase-shifted sines give the palette. */
             const float ph = value[x] * (FP_PI * 0.5f) + t * 0.25f;
             const uint32_t rgba = (uint32_t)to_byte(fp_sinf(ph))
