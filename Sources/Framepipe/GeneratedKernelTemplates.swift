@@ -347,7 +347,7 @@ static inline float fp_wrap_pi(float x) {
 /* sin(x). The argument is reduced to [-pi, pi], folded to [-pi/2, pi/2] with
  * sin(pi - x) = sin(x), then evaluated with a degree-11 odd Taylor polynomial.
  * Absolute error (measured): < 1e-6 for |x| <= 20, < 1e-4 for |x| <= 1000.
- * Uses only f32 add/mul/floor/abs/copysign and compares, so results are bit-identical on every host. */
+ * Uses only f32 add/mul/floor/abs, sign-bit operations and compares, so results are bit-identical on every host. */
 static inline float fp_sinf(float x) {
     x = fp_wrap_pi(x);
 #if defined(__wasm__) && !defined(__wasm_simd128__)
@@ -356,11 +356,13 @@ static inline float fp_sinf(float x) {
     else if (x < -0.5f * FP_PI) x = -FP_PI - x;
 #else
     {
-        /* Vectors (SIMD builds, native): |x| against pi - |x| (exact for |x| >= pi/2) with x's sign
-         * put back, the same bits as the two compares above in a min and two bit operations instead
-         * of two selects (docs/performance.md, "The sine's fold"). */
+        /* Vectors (SIMD builds, native): the smaller of |x| and pi - |x| (exact for |x| >= pi/2), times
+         * x's sign, the same bits as the two compares above in a min and two bit operations instead of
+         * two selects (docs/performance.md, "The sine's fold"). The sign goes in by an exclusive or, not
+         * copysign: pi - |x| keeps its own sign, negative where the reduction left |x| just over pi. */
         const float ax = __builtin_fabsf(x), folded = FP_PI - ax;
-        x = __builtin_copysignf(folded < ax ? folded : ax, x);
+        const float smaller = folded < ax ? folded : ax;
+        x = fp_float_from_bits(fp_float_bits(smaller) ^ (fp_float_bits(x) & 0x80000000u));
     }
 #endif
     float x2 = x * x;

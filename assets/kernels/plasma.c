@@ -131,10 +131,10 @@ static inline void sin16(v128_t x[4]) {
         x[j] = wasm_f32x4_sub(x[j], wasm_f32x4_mul(wasm_f32x4_splat(FP_TWO_PI), turns));
     }
     checkpoint(x);
-    for (int j = 0; j < 4; j++) { /* the fold: copysign(min(pi - |x|, |x|), x); pmin(a, b) is b < a ? b : a */
+    for (int j = 0; j < 4; j++) { /* the fold: min(pi - |x|, |x|) times x's sign; pmin(a, b) is b < a ? b : a */
         const v128_t ax = wasm_f32x4_abs(x[j]);
         const v128_t folded = wasm_f32x4_pmin(ax, wasm_f32x4_sub(wasm_f32x4_splat(FP_PI), ax));
-        x[j] = wasm_v128_bitselect(x[j], folded, wasm_u32x4_splat(0x80000000u));
+        x[j] = wasm_v128_xor(folded, wasm_v128_and(x[j], wasm_u32x4_splat(0x80000000u)));
         z[j] = wasm_f32x4_mul(x[j], x[j]);
         p[j] = wasm_f32x4_add(wasm_f32x4_mul(z[j], wasm_f32x4_splat(-1.0f / 39916800.0f)),
                               wasm_f32x4_splat(1.0f / 362880.0f));
